@@ -1,0 +1,100 @@
+/**
+ * Strict atproto signature verification.
+ *
+ * Rules, in order (each a separate code so callers can tell them apart):
+ *   1. exactly 64 bytes, read as r ‖ s (so DER is rejected even when it is 64 bytes long:
+ *      it then fails rule 4);
+ *   2. 1 ≤ r, s < n;
+ *   3. low-S: s ≤ n/2 (high-S signatures are malleable copies and atproto forbids them);
+ *   4. the ECDSA equation, over SHA-256 of the message, by OpenSSL (node:crypto),
+ *      which is the fast path; noble is used where only a digest is available.
+ */
+import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { EncumberError } from '../errors.ts';
+import { curveByName, type CurveInfo } from './curves.ts';
+import { parseDidKey, type PublicKey } from './did-key.ts';
+
+export type SignatureFailure = 'BadSignatureLength' | 'SignatureOutOfRange' | 'SignatureNotLowS' | 'SignatureMismatch';
+
+function readScalar(bytes: Uint8Array, from: number): bigint {
+  let v = 0n;
+  for (let i = from; i < from + 32; i++) v = (v << 8n) | BigInt(bytes[i]!);
+  return v;
+}
+
+/** Rules 1–3: the form of the signature, before any curve arithmetic. */
+export function checkSignatureForm(curve: CurveInfo, sig: Uint8Array): SignatureFailure | undefined {
+  if (!(sig instanceof Uint8Array) || sig.length !== 64) return 'BadSignatureLength';
+  const r = readScalar(sig, 0);
+  const s = readScalar(sig, 32);
+  if (r === 0n || s === 0n || r >= curve.n || s >= curve.n) return 'SignatureOutOfRange';
+  if (s > curve.n >> 1n) return 'SignatureNotLowS';
+  return undefined;
+}
+
+// Importing a key into OpenSSL costs more than one verification, and audit logs
+// reuse a handful of rotation keys, so keep a bounded cache of KeyObjects.
+const KEY_CACHE_LIMIT = 4096;
+const keyCache = new Map<string, KeyObject>();
+
+function nativeKey(key: PublicKey): KeyObject {
+  let k = keyCache.get(key.did);
+  if (k) return k;
+  const curve = curveByName(key.curve);
+  const der = new Uint8Array(curve.spkiCompressedPrefix.length + 33);
+  der.set(curve.spkiCompressedPrefix, 0);
+  der.set(key.compressed, curve.spkiCompressedPrefix.length);
+  k = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+  if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!);
+  keyCache.set(key.did, k);
+  return k;
+}
+
+/**
+ * Verify `sig` over SHA-256(`message`). Returns undefined when valid, otherwise
+ * the rule that failed. Never throws on a bad signature.
+ */
+export function checkSignature(key: PublicKey, message: Uint8Array, sig: Uint8Array): SignatureFailure | undefined {
+  const curve = curveByName(key.curve);
+  const formFailure = checkSignatureForm(curve, sig);
+  if (formFailure) return formFailure;
+  const ok = nodeVerify('sha256', message, { key: nativeKey(key), dsaEncoding: 'ieee-p1363' }, sig);
+  return ok ? undefined : 'SignatureMismatch';
+}
+
+/** Same rules as `checkSignature`, but over a given SHA-256 digest (pure JS, noble). */
+export function checkSignatureOverDigest(
+  key: PublicKey,
+  digest: Uint8Array,
+  sig: Uint8Array,
+): SignatureFailure | undefined {
+  const curve = curveByName(key.curve);
+  const formFailure = checkSignatureForm(curve, sig);
+  if (formFailure) return formFailure;
+  if (digest.length !== 32) return 'SignatureMismatch';
+  const ok = curve.noble.verify(sig, digest, key.compressed, { prehash: false, lowS: true, format: 'compact' });
+  return ok ? undefined : 'SignatureMismatch';
+}
+
+export function verifySignature(key: PublicKey | string, message: Uint8Array, sig: Uint8Array): boolean {
+  const k = typeof key === 'string' ? parseDidKey(key) : key;
+  return checkSignature(k, message, sig) === undefined;
+}
+
+const FAILURE_TEXT: Record<SignatureFailure, string> = {
+  BadSignatureLength: 'signature must be exactly 64 bytes (compact r‖s)',
+  SignatureOutOfRange: 'signature r or s is outside [1, n-1]',
+  SignatureNotLowS: 'signature is high-S (s > n/2); atproto requires low-S',
+  SignatureMismatch: 'signature does not verify with this key',
+};
+
+/** Throwing form, for callers that want one typed error. */
+export function assertSignature(key: PublicKey | string, message: Uint8Array, sig: Uint8Array): void {
+  const k = typeof key === 'string' ? parseDidKey(key) : key;
+  const failure = checkSignature(k, message, sig);
+  if (failure) throw new EncumberError(failure, FAILURE_TEXT[failure], { actual: failure === 'BadSignatureLength' ? sig.length : undefined });
+}
+
+export function describeSignatureFailure(f: SignatureFailure): string {
+  return FAILURE_TEXT[f];
+}

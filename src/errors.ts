@@ -1,0 +1,108 @@
+/**
+ * One error base for the whole project. Every failure carries a stable `code`
+ * (tests and API clients match on it, never on message text) and, where it
+ * helps, what was expected and what came.
+ *
+ * Codes are grouped by concern so a reader can tell "the input was bad" from
+ * "the infrastructure failed" (see `isInfrastructureCode`).
+ */
+
+/** Keys, did:key, signatures (src/crypto). */
+export type CryptoErrorCode =
+  | 'MalformedBase64'
+  | 'MalformedMultibase'
+  | 'MalformedDidKey'
+  | 'UnsupportedKeyType'
+  | 'InvalidPublicKey'
+  | 'InvalidPrivateKey'
+  | 'BadSignatureLength'
+  | 'SignatureNotLowS'
+  | 'SignatureOutOfRange'
+  | 'SignatureMismatch';
+
+/** Data model, DAG-CBOR and CIDs (src/data). */
+export type DataErrorCode =
+  | 'InvalidDataModel'
+  | 'InvalidCbor'
+  | 'InvalidCid'
+  | 'InvalidSyntax'
+  | 'TooLarge';
+
+/** did:plc audit-log verification (src/plc). */
+export type PlcErrorCode =
+  | 'InvalidPlcLog'
+  | 'InvalidPlcOperation'
+  | 'PlcDidMismatch'
+  | 'PlcCidMismatch'
+  | 'PlcPrevMismatch'
+  | 'PlcBadSignatureEncoding'
+  | 'PlcInvalidSignature'
+  | 'PlcNoRotationKeys'
+  | 'PlcPrevNullified'
+  | 'PlcPrevTombstoned'
+  | 'PlcLateNullification'
+  | 'PlcNullifiedMismatch'
+  | 'PlcCreatedAtOrder'
+  | 'PlcLegacyCreateNotGenesis'
+  | 'PlcTombstoneGenesis';
+
+/** Infrastructure failures: never the caller's fault, always fail closed. */
+export type InfrastructureErrorCode = 'DirectoryUnavailable' | 'InternalError';
+
+export type ErrorCode =
+  | CryptoErrorCode
+  | DataErrorCode
+  | PlcErrorCode
+  | InfrastructureErrorCode
+  | 'UsageError';
+
+export interface ErrorDetails {
+  expected?: unknown;
+  actual?: unknown;
+  /** Index of the offending entry (audit logs, arrays). */
+  index?: number;
+  /** Dotted path of the offending field. */
+  path?: string;
+  cause?: unknown;
+}
+
+export class EncumberError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
+  readonly expected?: unknown;
+  readonly actual?: unknown;
+  readonly index?: number;
+  readonly path?: string;
+
+  constructor(code: C, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'EncumberError';
+    this.code = code;
+    if (details.expected !== undefined) this.expected = details.expected;
+    if (details.actual !== undefined) this.actual = details.actual;
+    if (details.index !== undefined) this.index = details.index;
+    if (details.path !== undefined) this.path = details.path;
+  }
+
+  toJSON(): { code: C; message: string; index?: number; path?: string } {
+    const out: { code: C; message: string; index?: number; path?: string } = {
+      code: this.code,
+      message: this.message,
+    };
+    if (this.index !== undefined) out.index = this.index;
+    if (this.path !== undefined) out.path = this.path;
+    return out;
+  }
+}
+
+export function isEncumberError(e: unknown): e is EncumberError {
+  return e instanceof EncumberError;
+}
+
+const INFRASTRUCTURE: ReadonlySet<ErrorCode> = new Set<InfrastructureErrorCode>([
+  'DirectoryUnavailable',
+  'InternalError',
+]);
+
+export function isInfrastructureCode(code: ErrorCode): boolean {
+  return INFRASTRUCTURE.has(code);
+}
