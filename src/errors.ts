@@ -37,6 +37,8 @@ export type PlcErrorCode =
   | 'PlcPrevMismatch'
   | 'PlcBadSignatureEncoding'
   | 'PlcInvalidSignature'
+  | 'PlcSignatureNotLowS'
+  | 'PlcForkKeyNotHigherPriority'
   | 'PlcNoRotationKeys'
   | 'PlcPrevNullified'
   | 'PlcPrevTombstoned'
@@ -44,7 +46,9 @@ export type PlcErrorCode =
   | 'PlcNullifiedMismatch'
   | 'PlcCreatedAtOrder'
   | 'PlcLegacyCreateNotGenesis'
-  | 'PlcTombstoneGenesis';
+  | 'PlcTombstoneGenesis'
+  | 'PlcCreatedInFuture'
+  | 'PlcRotationKeysRule';
 
 /** Infrastructure failures: never the caller's fault, always fail closed. */
 export type InfrastructureErrorCode = 'DirectoryUnavailable' | 'InternalError';
