@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Entry point for `npx encumber`: registers the TypeScript loader (tsx) and
+// runs the CLI from source, so what runs is exactly what is reviewed.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = await main(process.argv.slice(2));
