@@ -50,6 +50,37 @@ export type PlcErrorCode =
   | 'PlcCreatedInFuture'
   | 'PlcRotationKeysRule';
 
+/** Attestation evidence: parsing and verification (src/attestation). */
+export type AttestationErrorCode =
+  | 'InvalidEvidence'
+  | 'EvidenceSignatureInvalid'
+  | 'CertificateChainInvalid'
+  | 'CertificateExpired'
+  | 'UntrustedRoot'
+  | 'DebugEnclave'
+  | 'PcrMismatch'
+  | 'NonceMismatch'
+  | 'BindingMismatch'
+  | 'PublicKeyMismatch'
+  | 'EvidenceTooOld';
+
+/** Policy decisions and signing requests (src/policy, src/enclave, src/server). */
+export type PolicyErrorCode =
+  | 'InvalidPolicy'
+  | 'InvalidRequest'
+  | 'InsufficientCosigners'
+  | 'InvalidCosignature'
+  | 'UnknownSigner'
+  | 'InvalidPlcLog'
+  | 'StalePlcLog'
+  | 'CollectionNotAllowed'
+  | 'RepositoryNotAllowed'
+  | 'SignerTombstoned'
+  | 'SignerKeyMissing'
+  | 'MissingPlcLog'
+  | 'RecordTooLarge'
+  | 'ServiceNotReady';
+
 /** Infrastructure failures: never the caller's fault, always fail closed. */
 export type InfrastructureErrorCode = 'DirectoryUnavailable' | 'InternalError';
 
@@ -57,6 +88,8 @@ export type ErrorCode =
   | CryptoErrorCode
   | DataErrorCode
   | PlcErrorCode
+  | AttestationErrorCode
+  | PolicyErrorCode
   | InfrastructureErrorCode
   | 'UsageError';
 
