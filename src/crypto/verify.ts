@@ -34,19 +34,25 @@ export function checkSignatureForm(curve: CurveInfo, sig: Uint8Array): Signature
 
 // Importing a key into OpenSSL costs more than one verification, and audit logs
 // reuse a handful of rotation keys, so keep a bounded cache of KeyObjects.
+// The cache is keyed by what is imported (curve + the compressed point bytes),
+// never by `key.did`: `PublicKey` is a plain object, and a did that disagreed
+// with its point must not make a later verification under that did use the
+// wrong key (nor make this path disagree with the noble one).
 const KEY_CACHE_LIMIT = 4096;
 const keyCache = new Map<string, KeyObject>();
 
 function nativeKey(key: PublicKey): KeyObject {
-  let k = keyCache.get(key.did);
+  const c = key.compressed;
+  const id = key.curve + ':' + Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('hex');
+  let k = keyCache.get(id);
   if (k) return k;
   const curve = curveByName(key.curve);
   const der = new Uint8Array(curve.spkiCompressedPrefix.length + 33);
   der.set(curve.spkiCompressedPrefix, 0);
-  der.set(key.compressed, curve.spkiCompressedPrefix.length);
+  der.set(c, curve.spkiCompressedPrefix.length);
   k = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
   if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!);
-  keyCache.set(key.did, k);
+  keyCache.set(id, k);
   return k;
 }
 
