@@ -7,6 +7,7 @@ import type { VerifiedNode } from './verify.ts';
 
 export function stateFromHead(
   did: string,
+  nodes: readonly VerifiedNode[],
   canonical: readonly VerifiedNode[],
   nullified: boolean[],
   warnings: PlcWarning[],
@@ -17,6 +18,7 @@ export function stateFromHead(
     head: { cid: head.cid, createdAt: head.createdAt, index: head.index },
     nullified: [...nullified],
     canonicalCids: canonical.map((n) => n.cid),
+    entryCids: nodes.map((n) => n.cid),
     warnings,
   };
   const op = head.op;

@@ -71,6 +71,8 @@ export interface PlcState {
   nullified: boolean[];
   /** CIDs of the canonical chain, genesis first (used for high-water marks). */
   canonicalCids: string[];
+  /** CIDs of every entry, in log order, nullified ones included. */
+  entryCids: string[];
   /** Deviations from the creation-time rules that historic logs may carry. */
   warnings: PlcWarning[];
 }

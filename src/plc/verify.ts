@@ -50,17 +50,48 @@ function fail(code: PlcErrorCode, index: number, message: string, extra: { expec
 }
 
 export function verifyAuditLog(did: string, log: unknown, opts: PlcVerifyOptions = {}): PlcVerdict {
+  return verifyAuditLogResumable(did, log, opts).verdict;
+}
+
+/**
+ * What a verified log leaves behind so that a longer version of the same log
+ * can be checked by verifying only its new entries. Opaque to callers.
+ */
+export interface PlcCheckpoint {
+  readonly did: string;
+  readonly walk: Readonly<WalkState>;
+}
+
+/**
+ * Like `verifyAuditLog`, but reuses `from` (the checkpoint of an earlier
+ * verification of this DID) when the new log starts with exactly the entries
+ * it covered (ignoring `nullified`, which later forks may change); otherwise
+ * verifies from scratch. The verdict is the same either way.
+ */
+export function verifyAuditLogResumable(
+  did: string,
+  log: unknown,
+  opts: PlcVerifyOptions = {},
+  from?: PlcCheckpoint,
+): { verdict: PlcVerdict; checkpoint?: PlcCheckpoint; resumedAt: number } {
+  let start = emptyWalk();
+  if (from && from.did === did && Array.isArray(log) && extendsPrefix(log, from.walk.fingerprints)) {
+    start = cloneWalk(from.walk);
+  }
+  const resumedAt = start.nodes.length;
   try {
-    return { ok: true, state: walk(did, log, opts) };
+    const walk = run(did, log, opts, start);
+    const state = finish(did, log as unknown[], walk);
+    return { verdict: { ok: true, state }, checkpoint: { did, walk }, resumedAt };
   } catch (e) {
-    if (e instanceof EncumberError && isPlcCode(e.code)) return { ok: false, error: e as EncumberError<PlcErrorCode> };
+    if (e instanceof EncumberError && isPlcCode(e.code)) {
+      return { verdict: { ok: false, error: e as EncumberError<PlcErrorCode> }, resumedAt };
+    }
     // Anything unexpected is still a refusal: never accept on doubt.
-    return {
-      ok: false,
-      error: new EncumberError('InvalidPlcLog', `audit log could not be verified: ${(e as Error)?.message ?? String(e)}`, {
-        cause: e,
-      }),
-    };
+    const error = new EncumberError('InvalidPlcLog', `audit log could not be verified: ${(e as Error)?.message ?? String(e)}`, {
+      cause: e,
+    });
+    return { verdict: { ok: false, error }, resumedAt };
   }
 }
 
@@ -68,7 +99,58 @@ function isPlcCode(code: string): code is PlcErrorCode {
   return code === 'InvalidPlcLog' || code === 'InvalidPlcOperation' || code.startsWith('Plc');
 }
 
-function walk(did: string, log: unknown, opts: PlcVerifyOptions): PlcState {
+/** The walk's working state after some number of entries. */
+interface WalkState {
+  nodes: VerifiedNode[];
+  /** The canonical chain: nodes that are not nullified, genesis first. */
+  canonical: VerifiedNode[];
+  canonicalPos: Map<string, number>;
+  nullifiedCids: Set<string>;
+  computedNullified: boolean[];
+  warnings: PlcWarning[];
+  /** Each verified entry serialised without `nullified`, to recognise an extended log. */
+  fingerprints: string[];
+}
+
+function emptyWalk(): WalkState {
+  return {
+    nodes: [],
+    canonical: [],
+    canonicalPos: new Map(),
+    nullifiedCids: new Set(),
+    computedNullified: [],
+    warnings: [],
+    fingerprints: [],
+  };
+}
+
+function cloneWalk(w: Readonly<WalkState>): WalkState {
+  return {
+    nodes: [...w.nodes],
+    canonical: [...w.canonical],
+    canonicalPos: new Map(w.canonicalPos),
+    nullifiedCids: new Set(w.nullifiedCids),
+    computedNullified: [...w.computedNullified],
+    warnings: [...w.warnings],
+    fingerprints: [...w.fingerprints],
+  };
+}
+
+function fingerprint(entry: unknown): string {
+  const { nullified: _n, ...rest } = entry as Record<string, unknown>;
+  return JSON.stringify(rest);
+}
+
+function extendsPrefix(log: unknown[], fingerprints: readonly string[]): boolean {
+  if (fingerprints.length === 0 || log.length < fingerprints.length) return false;
+  for (let i = 0; i < fingerprints.length; i++) {
+    const e = log[i];
+    if (typeof e !== 'object' || e === null || fingerprint(e) !== fingerprints[i]) return false;
+  }
+  return true;
+}
+
+function run(did: string, log: unknown, opts: PlcVerifyOptions, w: WalkState): WalkState {
   // Rule: the DID is a well-formed did:plc (24 base32 characters, exactly).
   if (typeof did !== 'string' || !PLC_DID.test(did)) {
     throw new EncumberError('PlcDidMismatch', `not a did:plc identifier: ${JSON.stringify(String(did).slice(0, 64))}`);
@@ -84,16 +166,10 @@ function walk(did: string, log: unknown, opts: PlcVerifyOptions): PlcState {
     });
   }
 
-  const nodes: VerifiedNode[] = [];
-  /** The canonical chain: nodes that are not nullified, genesis first. */
-  const canonical: VerifiedNode[] = [];
-  const canonicalPos = new Map<string, number>();
-  const nullifiedCids = new Set<string>();
-  const computedNullified: boolean[] = [];
-  const warnings: PlcWarning[] = [];
+  const { nodes, canonical, canonicalPos, nullifiedCids, computedNullified, warnings } = w;
   const maxFutureMs = opts.now ? opts.now.getTime() + (opts.maxClockSkewMs ?? DEFAULT_SKEW_MS) : undefined;
 
-  for (let i = 0; i < log.length; i++) {
+  for (let i = nodes.length; i < log.length; i++) {
     // Rule: the entry has exactly the directory's fields.
     const parsedEntry = plcAuditEntrySchema.safeParse(log[i]);
     if (!parsedEntry.success) {
@@ -216,20 +292,23 @@ function walk(did: string, log: unknown, opts: PlcVerifyOptions): PlcState {
     computedNullified[i] = false;
     canonicalPos.set(cid, canonical.length);
     canonical.push(node);
+    w.fingerprints.push(fingerprint(log[i]));
   }
+  return w;
+}
 
+function finish(did: string, log: unknown[], w: WalkState): PlcState {
   // Rule: the directory's nullified flags equal the ones the rules give.
   for (let i = 0; i < log.length; i++) {
     const claimed = (log[i] as PlcAuditEntry).nullified;
-    if (claimed !== computedNullified[i]) {
-      fail('PlcNullifiedMismatch', i, `nullified is ${claimed}, the rules give ${computedNullified[i]}`, {
-        expected: computedNullified[i],
+    if (claimed !== w.computedNullified[i]) {
+      fail('PlcNullifiedMismatch', i, `nullified is ${claimed}, the rules give ${w.computedNullified[i]}`, {
+        expected: w.computedNullified[i],
         actual: claimed,
       });
     }
   }
-
-  return stateFromHead(did, canonical, computedNullified, warnings);
+  return stateFromHead(did, w.nodes, w.canonical, w.computedNullified, w.warnings);
 }
 
 function rotationKeysOf(op: PlcAnyOperation): string[] {

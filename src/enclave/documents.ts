@@ -1,0 +1,60 @@
+/**
+ * The enclave's own documents (DESIGN.md): binding, receipt, signature entry.
+ * CIDs inside them are DAG-CBOR links, times are UTC ISO with milliseconds.
+ */
+import { encodeCbor } from '../data/cbor.ts';
+import { cidForCborBytes, type CID } from '../data/cid.ts';
+
+export const BINDING_TYPE = 'dev.encumber.binding';
+export const RECEIPT_TYPE = 'dev.encumber.receipt';
+export const SIGNATURE_TYPE = 'dev.encumber.signature';
+
+export type Platform = 'nitro' | 'sev-snp' | 'dev';
+
+export interface Binding {
+  $type: typeof BINDING_TYPE;
+  version: 1;
+  key: string;
+  policy: CID;
+  program: { name: string; version: string };
+  platform: Platform;
+  createdAt: string;
+}
+
+export interface ReceiptHead {
+  did: string;
+  cid: CID;
+  createdAt: string;
+}
+
+export interface UnsignedReceipt {
+  $type: typeof RECEIPT_TYPE;
+  cid: CID;
+  policy: CID;
+  heads: ReceiptHead[];
+  signedAt: string;
+}
+
+export interface Receipt extends UnsignedReceipt {
+  sig: Uint8Array;
+}
+
+export interface SignatureEntry {
+  $type: typeof SIGNATURE_TYPE;
+  issuer: string;
+  key: string;
+  sig: Uint8Array;
+  binding?: CID;
+  receipt?: Receipt;
+}
+
+export interface EncodedDocument<T> {
+  value: T;
+  bytes: Uint8Array;
+  cid: CID;
+}
+
+export function encodeDocument<T>(value: T): EncodedDocument<T> {
+  const bytes = encodeCbor(value);
+  return { value, bytes, cid: cidForCborBytes(bytes) };
+}

@@ -1,0 +1,103 @@
+/**
+ * The M-of-N decision, pure: given the policy, the payload, the co-signatures
+ * and each signer's verified PLC state, either the list of counted co-signers
+ * or a typed refusal. Rules in order; any doubt refuses the whole request.
+ */
+import { EncumberError } from '../errors.ts';
+import { parseDidKeyCached } from '../crypto/key-cache.ts';
+import { checkSignature, describeSignatureFailure } from '../crypto/verify.ts';
+import { verificationMethodKey } from '../plc/methods.ts';
+import type { PlcState } from '../plc/types.ts';
+import type { Policy } from './schema.ts';
+import type { Payload } from './payload.ts';
+
+export interface Cosignature {
+  issuer: string;
+  sig: Uint8Array;
+}
+
+export interface CountedSigner {
+  did: string;
+  /** The did:key the signature verified with. */
+  key: string;
+  sig: Uint8Array;
+  head: { cid: string; createdAt: string };
+}
+
+/** Rules that need only the request, checked before any PLC work. */
+export function checkRequestScope(policy: Policy, repository: string, collection: string, cosignatures: Cosignature[]): string[] {
+  // Rule: the record goes to the policy's repository …
+  if (repository !== policy.repository) {
+    throw new EncumberError('RepositoryNotAllowed', `repository ${repository} is not the policy's repository`, {
+      expected: policy.repository,
+      actual: repository,
+    });
+  }
+  // … and into one of its collections.
+  if (!policy.collections.includes(collection)) {
+    throw new EncumberError('CollectionNotAllowed', `collection ${collection} is not allowed by the policy`, {
+      expected: policy.collections,
+      actual: collection,
+    });
+  }
+  // Rule: every co-signer is named by the policy.
+  const members = new Set(policy.signers.map((s) => s.did));
+  cosignatures.forEach((c, index) => {
+    if (!members.has(c.issuer)) {
+      throw new EncumberError('UnknownSigner', `co-signature ${index} is from ${c.issuer}, who is not a signer of this policy`, {
+        index,
+        actual: c.issuer,
+      });
+    }
+  });
+  // The distinct DIDs whose PLC state is needed.
+  return [...new Set(cosignatures.map((c) => c.issuer))];
+}
+
+export function decide(
+  policy: Policy,
+  payload: Payload,
+  cosignatures: Cosignature[],
+  states: ReadonlyMap<string, PlcState>,
+): CountedSigner[] {
+  const counted = new Map<string, CountedSigner>();
+  cosignatures.forEach((c, index) => {
+    const signer = policy.signers.find((s) => s.did === c.issuer)!;
+    const state = states.get(c.issuer);
+    if (!state) throw new EncumberError('MissingPlcLog', `no verified PLC state for ${c.issuer}`, { index });
+    // Rule: a tombstoned DID cannot co-sign.
+    if (state.tombstoned) throw new EncumberError('SignerTombstoned', `${c.issuer} is tombstoned`, { index });
+    // Rule: the signer's current state has the policy's key id.
+    const key = verificationMethodKey(state, signer.keyId);
+    if (!key) {
+      throw new EncumberError('SignerKeyMissing', `${c.issuer} has no verification method #${signer.keyId}`, { index });
+    }
+    let publicKey;
+    try {
+      publicKey = parseDidKeyCached(key);
+    } catch (cause) {
+      throw new EncumberError('SignerKeyMissing', `${c.issuer}#${signer.keyId} is not a k256/p256 did:key`, { index, cause });
+    }
+    // Rule: the co-signature verifies over the payload with that key. One bad
+    // signature refuses the request, even if enough others are good.
+    const failure = checkSignature(publicKey, payload.bytes, c.sig);
+    if (failure) {
+      throw new EncumberError('InvalidCosignature', `co-signature ${index} from ${c.issuer}: ${describeSignatureFailure(failure)}`, {
+        index,
+        actual: failure,
+      });
+    }
+    // Rule: duplicates from one DID count once.
+    if (!counted.has(c.issuer)) {
+      counted.set(c.issuer, { did: c.issuer, key, sig: c.sig, head: { cid: state.head.cid, createdAt: state.head.createdAt } });
+    }
+  });
+  // Rule: at least `threshold` distinct co-signers.
+  if (counted.size < policy.threshold) {
+    throw new EncumberError('InsufficientCosigners', `${counted.size} valid co-signer(s), the policy needs ${policy.threshold}`, {
+      expected: policy.threshold,
+      actual: counted.size,
+    });
+  }
+  return [...counted.values()];
+}

@@ -1,0 +1,56 @@
+/**
+ * The policy document (DESIGN.md "Policy"), validated strictly: unknown fields
+ * are rejected, and nothing is defaulted, because the policy CID is the CID
+ * of the document exactly as given.
+ */
+import { z } from 'zod';
+import { isValidDid, isValidDidPlc } from '../data/syntax/did.ts';
+import { isValidNsid } from '../data/syntax/nsid.ts';
+
+const httpUrl = z.string().refine((s) => {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.username === '' && u.password === '';
+  } catch {
+    return false;
+  }
+}, 'must be an http(s) URL without credentials');
+
+export const signerSchema = z.strictObject({
+  did: z.string().refine(isValidDidPlc, 'must be a did:plc'),
+  keyId: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be a verification-method id such as "atproto"'),
+});
+
+export const policySchema = z
+  .strictObject({
+    $type: z.literal('dev.encumber.policy'),
+    version: z.literal(1),
+    repository: z.string().refine(isValidDid, 'must be a DID'),
+    signers: z.array(signerSchema).min(1).max(64),
+    threshold: z.number().int().min(1),
+    collections: z.array(z.string().refine(isValidNsid, 'must be an NSID')).min(1).max(64),
+    plc: z.strictObject({
+      directory: httpUrl,
+      mirrors: z.array(httpUrl).max(8).optional(),
+      source: z.enum(['fetch', 'supplied']),
+      maxCacheAgeSeconds: z.number().int().min(0).max(86_400).optional(),
+    }),
+    limits: z.strictObject({
+      maxRecordBytes: z.number().int().min(64).max(1_000_000),
+    }),
+  })
+  .superRefine((p, ctx) => {
+    if (p.threshold > p.signers.length) {
+      ctx.addIssue({ code: 'custom', path: ['threshold'], message: `threshold ${p.threshold} exceeds ${p.signers.length} signers` });
+    }
+    const dids = p.signers.map((s) => s.did);
+    if (new Set(dids).size !== dids.length) {
+      ctx.addIssue({ code: 'custom', path: ['signers'], message: 'a DID appears twice among the signers' });
+    }
+    if (new Set(p.collections).size !== p.collections.length) {
+      ctx.addIssue({ code: 'custom', path: ['collections'], message: 'duplicate collection' });
+    }
+  });
+
+export type Policy = z.infer<typeof policySchema>;
+export type PolicySigner = z.infer<typeof signerSchema>;
