@@ -1,0 +1,219 @@
+/**
+ * The signing service core: no HTTP here, only the decision and the
+ * signatures. Given a parsed request it either returns the signed record and
+ * receipt or throws a typed error; it signs only after every rule passed.
+ *
+ * Lifecycle (explicit, one way): booting → serving, or → failed (terminal).
+ */
+import { EncumberError } from '../errors.ts';
+import { parseDidKey } from '../crypto/did-key.ts';
+import { jsonToIpld, ipldToJson } from '../data/json.ts';
+import { parseRecordJson } from '../data/record.ts';
+import { toCanonicalUtcMillis } from '../data/syntax/datetime.ts';
+import type { JsonValue } from '../data/types.ts';
+import { CID } from '../data/cid.ts';
+import type { LoadedPolicy } from '../policy/policy.ts';
+import { buildPayload, type IpldRecord } from '../policy/payload.ts';
+import { checkRequestScope, decide, type Cosignature, type CountedSigner } from '../policy/decide.ts';
+import { checkHighWater, nextMark, type HighWaterStore } from '../policy/high-water.ts';
+import type { KeyHolder } from './key-holder.ts';
+import type { PlcResolver } from './plc-resolver.ts';
+import type { Attestor } from './attestor.ts';
+import {
+  BINDING_TYPE,
+  RECEIPT_TYPE,
+  SIGNATURE_TYPE,
+  encodeDocument,
+  type Binding,
+  type EncodedDocument,
+  type Receipt,
+  type SignatureEntry,
+  type UnsignedReceipt,
+} from './documents.ts';
+
+export type Lifecycle = 'booting' | 'serving' | 'failed';
+
+export const PROGRAM = { name: 'encumber', version: '0.1.0' } as const;
+
+export interface SignRecordInput {
+  repository: string;
+  collection: string;
+  record: unknown;
+  cosignatures: { issuer: string; sig: { $bytes: string } }[];
+  plcLogs?: Record<string, unknown>;
+}
+
+export interface SignRecordOutput {
+  cid: string;
+  record: JsonValue;
+  signature: JsonValue;
+  receipt: JsonValue;
+}
+
+export interface ServiceDeps {
+  key: KeyHolder;
+  policy: LoadedPolicy;
+  attestor: Attestor;
+  resolver: PlcResolver;
+  highWater: HighWaterStore;
+  clock: () => Date;
+}
+
+export class SigningService {
+  #state: Lifecycle = 'booting';
+  readonly #deps: ServiceDeps;
+  readonly binding: EncodedDocument<Binding>;
+
+  constructor(deps: ServiceDeps) {
+    this.#deps = deps;
+    this.binding = encodeDocument<Binding>({
+      $type: BINDING_TYPE,
+      version: 1,
+      key: deps.key.did,
+      policy: deps.policy.cid,
+      program: { ...PROGRAM },
+      platform: deps.attestor.platform,
+      createdAt: toCanonicalUtcMillis(deps.clock()),
+    });
+  }
+
+  get state(): Lifecycle {
+    return this.#state;
+  }
+
+  start(): void {
+    if (this.#state !== 'booting') throw new Error(`cannot start from ${this.#state}`);
+    this.#state = 'serving';
+  }
+
+  fail(): void {
+    this.#state = 'failed';
+  }
+
+  #assertServing(): void {
+    if (this.#state !== 'serving') throw new EncumberError('ServiceNotReady', `the service is ${this.#state}`);
+  }
+
+  identity() {
+    this.#assertServing();
+    return {
+      key: this.#deps.key.did,
+      binding: ipldToJson(this.binding.value),
+      bindingCid: this.binding.cid.toString(),
+      policy: this.#policyJson(),
+      policyCid: this.#deps.policy.cid.toString(),
+      platform: this.#deps.attestor.platform,
+      program: { ...PROGRAM },
+    };
+  }
+
+  #policyJson(): JsonValue {
+    return this.#deps.policy.policy as unknown as JsonValue;
+  }
+
+  async attestation(nonce: Uint8Array) {
+    this.#assertServing();
+    const evidence = await this.#deps.attestor.attest({
+      publicKey: parseDidKey(this.#deps.key.did).compressed,
+      bindingBytes: this.binding.bytes,
+      bindingCid: this.binding.cid.bytes,
+      nonce,
+      now: this.#deps.clock(),
+    });
+    return {
+      platform: this.#deps.attestor.platform,
+      evidence: ipldToJson(evidence),
+      binding: ipldToJson(this.binding.value),
+      bindingCid: this.binding.cid.toString(),
+    };
+  }
+
+  async signRecord(input: SignRecordInput): Promise<SignRecordOutput> {
+    this.#assertServing();
+    const { policy } = this.#deps.policy;
+    const now = this.#deps.clock();
+
+    // 1. Scope: repository, collection, signers named by the policy (no PLC work yet).
+    const cosignatures: Cosignature[] = input.cosignatures.map((c, index) => ({ issuer: c.issuer, sig: decodeCosignature(c.sig.$bytes, index) }));
+    const dids = checkRequestScope(policy, input.repository, input.collection, cosignatures);
+
+    // 2. The record: valid data model within the policy's size limit.
+    const record = parseRecordWithin(input.record, policy.limits.maxRecordBytes);
+    const payload = buildPayload(record, input.repository, input.collection);
+
+    // 3. Each co-signer's PLC state, verified here.
+    const states = await this.#deps.resolver.resolve(dids, input.plcLogs, now);
+
+    // 4. M of N.
+    const counted = decide(policy, payload, cosignatures, states);
+
+    // 5. Re-check the high-water marks with no await before the marks move, so
+    //    two concurrent requests cannot both pass on different histories.
+    for (const s of states.values()) checkHighWater(this.#deps.highWater.get(s.did), s);
+    for (const s of states.values()) this.#deps.highWater.set(s.did, nextMark(s));
+
+    // 6. Sign the payload and the receipt.
+    const order = new Map(policy.signers.map((s, i) => [s.did, i]));
+    counted.sort((a, b) => order.get(a.did)! - order.get(b.did)!);
+    const enclaveSig = this.#deps.key.sign(payload.bytes);
+    const receipt = this.#signReceipt({
+      $type: RECEIPT_TYPE,
+      cid: payload.cid,
+      policy: this.#deps.policy.cid,
+      heads: counted.map((c) => ({ did: c.did, cid: parseHeadCid(c), createdAt: c.head.createdAt })),
+      signedAt: toCanonicalUtcMillis(now),
+    });
+    const enclaveEntry: SignatureEntry = {
+      $type: SIGNATURE_TYPE,
+      issuer: this.#deps.key.did,
+      key: this.#deps.key.did,
+      sig: enclaveSig,
+      binding: this.binding.cid,
+      receipt,
+    };
+    const entries: SignatureEntry[] = [
+      ...counted.map((c): SignatureEntry => ({ $type: SIGNATURE_TYPE, issuer: c.did, key: c.key, sig: c.sig })),
+      enclaveEntry,
+    ];
+    const { signatures: _dropped, ...rest } = record;
+    const published = { ...rest, signatures: entries };
+    return {
+      cid: payload.cid.toString(),
+      record: ipldToJson(published),
+      signature: ipldToJson(enclaveEntry),
+      receipt: ipldToJson(receipt),
+    };
+  }
+
+  #signReceipt(unsigned: UnsignedReceipt): Receipt {
+    const { bytes } = encodeDocument(unsigned);
+    return { ...unsigned, sig: this.#deps.key.sign(bytes) };
+  }
+}
+
+/** `{"$bytes": base64}` read by the data-model rules (the same as inside records). */
+function decodeCosignature(b64: string, index: number): Uint8Array {
+  try {
+    return jsonToIpld({ $bytes: b64 }) as Uint8Array;
+  } catch (cause) {
+    throw new EncumberError('InvalidCosignature', `co-signature ${index}: sig.$bytes is not valid base64`, { index, cause });
+  }
+}
+
+function parseRecordWithin(json: unknown, maxRecordBytes: number): IpldRecord {
+  try {
+    return parseRecordJson(json, { maxEncodedBytes: maxRecordBytes }) as IpldRecord;
+  } catch (e) {
+    if (e instanceof EncumberError && e.code === 'TooLarge') {
+      throw new EncumberError('RecordTooLarge', `record exceeds the policy limit of ${maxRecordBytes} bytes`, { cause: e });
+    }
+    if (e instanceof EncumberError && e.code === 'InvalidDataModel') {
+      throw new EncumberError('InvalidRequest', `record: ${e.message}`, { cause: e, ...(e.path ? { path: e.path } : {}) });
+    }
+    throw e;
+  }
+}
+
+function parseHeadCid(c: CountedSigner): CID {
+  return CID.parse(c.head.cid);
+}

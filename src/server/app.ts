@@ -1,0 +1,112 @@
+/**
+ * The HTTP API (DESIGN.md "HTTP API"), XRPC style. Limits are enforced before
+ * parsing, bodies are validated by zod at the edge, and every error goes
+ * through `onError`, which maps codes to statuses in one place.
+ */
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { secureHeaders } from 'hono/secure-headers';
+import { EncumberError, type ErrorCode } from '../errors.ts';
+import { fromHex } from '../crypto/encoding.ts';
+import type { SigningService } from '../enclave/service.ts';
+import { attestationQuery, signRecordBody } from './schemas.ts';
+import { statusForCode } from './status.ts';
+import { silentLogger, type Logger } from './log.ts';
+
+export interface AppOptions {
+  service: SigningService;
+  logger?: Logger;
+  /** Largest accepted request body (bytes), checked before reading it. */
+  maxBodyBytes?: number;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+type Env = { Variables: { requestId: string; errorCode?: string } };
+
+export function createApp(opts: AppOptions): Hono<Env> {
+  const { service } = opts;
+  const log = opts.logger ?? silentLogger;
+  const app = new Hono<Env>();
+
+  app.use('*', async (c, next) => {
+    const requestId = crypto.randomUUID();
+    c.set('requestId', requestId);
+    const started = performance.now();
+    await next();
+    c.header('x-request-id', requestId);
+    log({
+      t: new Date().toISOString(),
+      requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 100) / 100,
+      error: c.get('errorCode') ?? null,
+    });
+  });
+  app.use('*', secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"] } }));
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('cache-control', 'no-store');
+  });
+
+  app.get('/xrpc/_health', (c) => c.json({ status: service.state === 'serving' ? 'ok' : service.state }, service.state === 'serving' ? 200 : 503));
+
+  app.get('/xrpc/dev.encumber.getIdentity', (c) => c.json(service.identity()));
+
+  app.get('/xrpc/dev.encumber.getAttestation', async (c) => {
+    const q = attestationQuery.safeParse(c.req.query());
+    if (!q.success) throw badRequest(q.error.issues[0]?.message ?? 'invalid query');
+    return c.json(await service.attestation(fromHex(q.data.nonce)));
+  });
+
+  app.post(
+    '/xrpc/dev.encumber.signRecord',
+    bodyLimit({
+      maxSize: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      onError: () => {
+        throw new EncumberError('TooLarge', `request body exceeds ${opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes`);
+      },
+    }),
+    async (c) => {
+      const contentType = c.req.header('content-type') ?? '';
+      if (!/^application\/json(\s*;|$)/i.test(contentType)) throw badRequest('Content-Type must be application/json');
+      let body: unknown;
+      try {
+        body = JSON.parse(await c.req.text());
+      } catch {
+        throw badRequest('body is not valid JSON');
+      }
+      const parsed = signRecordBody.safeParse(body);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw badRequest(`${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`);
+      }
+      return c.json(await service.signRecord(parsed.data));
+    },
+  );
+
+  app.notFound((c) => c.json({ error: 'NotFound', message: `no route ${c.req.method} ${c.req.path}` }, 404));
+
+  app.onError((err, c) => {
+    if (err instanceof EncumberError) {
+      const status = statusForCode(err.code as ErrorCode);
+      c.set('errorCode', err.code);
+      if (status === 500) return internal(c);
+      return c.json({ error: err.code, message: err.message }, status as 400);
+    }
+    c.set('errorCode', 'InternalError');
+    return internal(c);
+  });
+
+  return app;
+}
+
+function badRequest(message: string): EncumberError {
+  return new EncumberError('InvalidRequest', message);
+}
+
+function internal(c: Context<Env>) {
+  return c.json({ error: 'InternalError', message: 'internal error' }, 500);
+}
