@@ -98,7 +98,11 @@ const FAILURE_TEXT: Record<SignatureFailure, string> = {
 export function assertSignature(key: PublicKey | string, message: Uint8Array, sig: Uint8Array): void {
   const k = typeof key === 'string' ? parseDidKey(key) : key;
   const failure = checkSignature(k, message, sig);
-  if (failure) throw new EncumberError(failure, FAILURE_TEXT[failure], { actual: failure === 'BadSignatureLength' ? sig.length : undefined });
+  if (failure) {
+    // `sig` may be anything here (checkSignatureForm accepts any value): report its length only if it is bytes.
+    const actual = failure === 'BadSignatureLength' ? (sig instanceof Uint8Array ? sig.length : typeof sig) : undefined;
+    throw new EncumberError(failure, FAILURE_TEXT[failure], { actual });
+  }
 }
 
 export function describeSignatureFailure(f: SignatureFailure): string {

@@ -229,7 +229,12 @@ describe('signature form (typed codes, fixed order)', () => {
           assert.equal(bothPaths(key, message, sig), 'BadSignatureLength', `${sig.length} bytes`);
           throwsCode(() => assertSignature(key, message, sig), 'BadSignatureLength');
         }
-        assert.equal(checkSignatureForm(curve, [...good] as unknown as Uint8Array), 'BadSignatureLength', 'not a Uint8Array');
+        for (const notBytes of [[...good], undefined, null, 'a'.repeat(64), 64]) {
+          const v = notBytes as unknown as Uint8Array;
+          assert.equal(checkSignatureForm(curve, v), 'BadSignatureLength', `not a Uint8Array: ${String(notBytes)}`);
+          assert.equal(checkSignature(key, message, v), 'BadSignatureLength', String(notBytes));
+          throwsCode(() => assertSignature(key, message, v), 'BadSignatureLength', String(notBytes));
+        }
         try {
           assertSignature(key, message, good.subarray(0, 63));
           assert.fail('did not throw');
