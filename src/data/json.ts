@@ -83,9 +83,10 @@ export function jsonToIpld(value: unknown, opts: ConvertOptions = {}): IpldValue
       return out;
     }
     if (isPlainObject(v)) {
-      depthCheck(depth + 1, maxDepth, path);
+      // Checked first: bytes and links are not containers, they add no depth.
       if (Object.hasOwn(v, '$bytes')) return convertSpecial(v, '$bytes', path);
       if (Object.hasOwn(v, '$link')) return convertSpecial(v, '$link', path);
+      depthCheck(depth + 1, maxDepth, path);
       const out: Record<string, IpldValue> = {};
       for (const key of Object.keys(v)) {
         path.push(key);

@@ -55,7 +55,9 @@ class Walker {
   }
 
   private enter(depth: number, length: number): void {
-    if (depth > this.limits.maxDepth) throw tooLarge('nesting depth', this.limits.maxDepth, depth, formatPath(this.path));
+    if (depth > this.limits.maxDepth) {
+      throw tooLarge('nesting depth', this.limits.maxDepth, depth, formatPath(this.path));
+    }
     if (length > this.limits.maxContainerLength) {
       throw tooLarge('container length', this.limits.maxContainerLength, length, formatPath(this.path));
     }

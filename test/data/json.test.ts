@@ -21,7 +21,8 @@ describe('jsonToIpld: $bytes', () => {
     assert.deepEqual(jsonToIpld({ $bytes: 'AQI=' }), new Uint8Array([1, 2]));
     assert.deepEqual(ipldToJson(new Uint8Array([1])), { $bytes: 'AQ' });
     // Padded and unpadded spellings give the same DAG-CBOR, hence the same CID.
-    assert.equal(cidForValue(jsonToIpld({ $bytes: 'AQ==' })).toString(), cidForValue(jsonToIpld({ $bytes: 'AQ' })).toString());
+    const padded = cidForValue(jsonToIpld({ $bytes: 'AQ==' }));
+    assert.equal(padded.toString(), cidForValue(jsonToIpld({ $bytes: 'AQ' })).toString());
   });
 
   for (const bad of ['AQ=', 'AQ===', 'AQI==', 'A===', '=', 'AQ=A', 'AQID=']) {
@@ -130,6 +131,12 @@ describe('jsonToIpld: structure', () => {
     for (let i = 0; i < 5; i++) ok = { a: ok };
     throwsCode(() => jsonToIpld(ok, { maxDepth: 4 }), 'TooLarge');
     assert.doesNotThrow(() => jsonToIpld(ok, { maxDepth: 5 }));
+  });
+
+  it('does not count $bytes and $link objects as nesting', () => {
+    const json = { a: { b: [{ $bytes: 'AQ' }, { $link: LINK }] } };
+    assert.doesNotThrow(() => parseRecordJson(json, { maxDepth: 3 }));
+    throwsCode(() => parseRecordJson(json, { maxDepth: 2 }), 'TooLarge');
   });
 });
 

@@ -26,7 +26,8 @@ const link = fc
   .tuple(fc.constantFrom(0x71, 0x55), fc.uint8Array({ maxLength: 32 }))
   .map(([codec, data]) => ({ $link: CID.createV1(codec, Digest.create(0x12, sha256(data))).toString() }));
 const bytes = fc.uint8Array({ maxLength: 40 }).map((b) => ({ $bytes: encodeBase64(b) }));
-const key = fc.string({ unit: 'binary', maxLength: 10 }).filter((k) => k !== '$bytes' && k !== '$link' && k !== '$type');
+// $bytes/$link keys are refused and $type has rules of its own: tested elsewhere.
+const key = fc.string({ unit: 'binary', maxLength: 10 }).filter((k) => !['$bytes', '$link', '$type'].includes(k));
 
 const { value } = fc.letrec<{ value: JsonValue; list: JsonValue[]; map: JsonMap }>((tie) => ({
   value: fc.oneof(

@@ -6,8 +6,8 @@
  */
 import { syntaxError } from './fail.ts';
 
-const NSID =
-  /^[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+\.[a-zA-Z][a-zA-Z0-9]{0,62}$/;
+const SEGMENT = '[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?';
+const NSID = new RegExp(`^[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\\.${SEGMENT})+\\.[a-zA-Z][a-zA-Z0-9]{0,62}$`);
 const MAX_NSID_LENGTH = 253 + 1 + 63;
 
 export function isValidNsid(s: unknown): s is string {
