@@ -1,0 +1,113 @@
+/**
+ * A small world for service tests: three member DIDs (each with a rotation
+ * key and an #atproto key, created with @did-plc/lib), a 2-of-3 policy naming
+ * them, and a signing service over it. Everything runs in process.
+ */
+import { encodeCbor } from '../../src/data/cbor.ts';
+import { generateMemberKey, type MemberKey } from '../../src/member/keys.ts';
+import { addKeyOp, auditEntry, createMemberDid } from '../../src/member/plc-ops.ts';
+import { cosignDraft, type Draft } from '../../src/member/cosign.ts';
+import { parsePolicy, type LoadedPolicy } from '../../src/policy/policy.ts';
+import { MemoryHighWaterStore } from '../../src/policy/high-water.ts';
+import { KeyHolder } from '../../src/enclave/key-holder.ts';
+import { PlcResolver, type FetchLog } from '../../src/enclave/plc-resolver.ts';
+import { SigningService } from '../../src/enclave/service.ts';
+import type { Attestor } from '../../src/enclave/attestor.ts';
+import type { PlcAuditEntry, PlcOperation } from '../../src/plc/types.ts';
+import { createApp } from '../../src/server/app.ts';
+import type { Logger } from '../../src/server/log.ts';
+
+export const ORG = 'did:plc:orgorgorgorgorgorgorgorg';
+export const COLLECTION = 'app.bsky.feed.post';
+
+export interface Member {
+  did: string;
+  rotationKey: MemberKey;
+  signingKey: MemberKey;
+  log: PlcAuditEntry[];
+  lastOp: PlcOperation;
+}
+
+let clockMs = Date.parse('2026-01-01T00:00:00.000Z');
+export function tick(ms = 1000): Date {
+  clockMs += ms;
+  return new Date(clockMs);
+}
+
+export async function createMember(handle: string): Promise<Member> {
+  const rotationKey = generateMemberKey();
+  const signingKey = generateMemberKey();
+  const { did, op } = await createMemberDid({ rotationKey, signingKey, handle, pds: 'https://pds.example' });
+  return { did, rotationKey, signingKey, log: [auditEntry(did, op, tick())], lastOp: op };
+}
+
+/** Rotate the member's #atproto key (a new PLC op appended to its log). */
+export async function rotateSigningKey(m: Member): Promise<MemberKey> {
+  const next = generateMemberKey();
+  const op = await addKeyOp(m.lastOp, m.rotationKey, 'atproto', next.did);
+  m.log = [...m.log, auditEntry(m.did, op, tick())];
+  m.lastOp = op;
+  m.signingKey = next;
+  return next;
+}
+
+export function policyFor(members: Member[], overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    $type: 'dev.encumber.policy',
+    version: 1,
+    repository: ORG,
+    signers: members.map((m) => ({ did: m.did, keyId: 'atproto' })),
+    threshold: 2,
+    collections: [COLLECTION],
+    plc: { directory: 'http://127.0.0.1:1', source: 'supplied' },
+    limits: { maxRecordBytes: 10_000 },
+    ...overrides,
+  };
+}
+
+/** Test-only attestor: echoes its inputs as CBOR. Never reachable from the CLI. */
+export const echoAttestor: Attestor = {
+  platform: 'dev',
+  attest: async (req) => encodeCbor({ publicKey: req.publicKey, bindingCid: req.bindingCid, nonce: req.nonce }),
+};
+
+export interface World {
+  members: Member[];
+  policy: LoadedPolicy;
+  key: KeyHolder;
+  service: SigningService;
+  app: ReturnType<typeof createApp>;
+  logs: string[];
+}
+
+export async function createWorld(opts: { policy?: Record<string, unknown>; members?: Member[]; fetchLog?: FetchLog; attestor?: Attestor } = {}): Promise<World> {
+  const members = opts.members ?? [await createMember('alice.test'), await createMember('bob.test'), await createMember('carol.test')];
+  const policy = parsePolicy(opts.policy ?? policyFor(members));
+  const key = KeyHolder.generate();
+  const highWater = new MemoryHighWaterStore();
+  const resolver = new PlcResolver({ source: policy.policy.plc.source, highWater, ...(opts.fetchLog ? { fetchLog: opts.fetchLog } : {}) });
+  const service = new SigningService({ key, policy, attestor: opts.attestor ?? echoAttestor, resolver, highWater, clock: () => tick(1) });
+  service.start();
+  const logs: string[] = [];
+  const logger: Logger = (line) => logs.push(JSON.stringify(line));
+  return { members, policy, key, service, app: createApp({ service, logger }), logs };
+}
+
+export function draftFor(text = 'hello from the org'): Draft {
+  return {
+    repository: ORG,
+    collection: COLLECTION,
+    record: { $type: COLLECTION, text, createdAt: '2026-01-01T00:00:00.000Z' },
+    cosignatures: [],
+  };
+}
+
+export function cosignBy(draft: Draft, ...signers: Member[]): Draft {
+  let d = draft;
+  for (const m of signers) d = cosignDraft(d, m.signingKey, m.did).draft;
+  return d;
+}
+
+export function withLogs(draft: Draft, members: Member[]): Draft {
+  return { ...draft, plcLogs: Object.fromEntries(members.map((m) => [m.did, m.log])) };
+}
