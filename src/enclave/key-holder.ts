@@ -18,9 +18,13 @@ export class KeyHolder {
     Object.freeze(this);
   }
 
-  /** A fresh key from the CSPRNG. Never loaded from anywhere. */
-  static generate(): KeyHolder {
-    return new KeyHolder(generateK256PrivateKey());
+  /**
+   * A fresh key from the CSPRNG. Never loaded from anywhere. `draw` exists so
+   * the key-leak test can know what to search for; the composition root never
+   * passes it.
+   */
+  static generate(draw: () => Uint8Array = generateK256PrivateKey): KeyHolder {
+    return new KeyHolder(draw());
   }
 
   /** Sign SHA-256(message): 64-byte compact, low-S. */

@@ -80,10 +80,12 @@ export interface World {
   logs: string[];
 }
 
-export async function createWorld(opts: { policy?: Record<string, unknown>; members?: Member[]; fetchLog?: FetchLog; attestor?: Attestor } = {}): Promise<World> {
+export async function createWorld(
+  opts: { policy?: Record<string, unknown>; members?: Member[]; fetchLog?: FetchLog; attestor?: Attestor; drawKey?: () => Uint8Array } = {},
+): Promise<World> {
   const members = opts.members ?? [await createMember('alice.test'), await createMember('bob.test'), await createMember('carol.test')];
   const policy = parsePolicy(opts.policy ?? policyFor(members));
-  const key = KeyHolder.generate();
+  const key = opts.drawKey ? KeyHolder.generate(opts.drawKey) : KeyHolder.generate();
   const highWater = new MemoryHighWaterStore();
   const resolver = new PlcResolver({ source: policy.policy.plc.source, highWater, ...(opts.fetchLog ? { fetchLog: opts.fetchLog } : {}) });
   const service = new SigningService({ key, policy, attestor: opts.attestor ?? echoAttestor, resolver, highWater, clock: () => tick(1) });
