@@ -1,0 +1,160 @@
+/**
+ * Member tools: `member keygen`, `member add-key`, `draft`, `cosign`, `submit`.
+ * These run on members' machines, never in the enclave.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { EncumberError } from '../../errors.ts';
+import { generateMemberKey, parseMemberKeyFile } from '../../member/keys.ts';
+import { addKeyOp } from '../../member/plc-ops.ts';
+import { cosignDraft, parseDraft, type Draft } from '../../member/cosign.ts';
+import { verifyAuditLog } from '../../plc/verify.ts';
+import type { PlcOperation } from '../../plc/types.ts';
+import { EXIT_INVALID, EXIT_OK, UsageProblem, type CliIo } from '../io.ts';
+
+async function readJson(io: CliIo, path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await io.readInput(path);
+  } catch (e) {
+    throw new UsageProblem(`cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageProblem(`${what} ${path} is not JSON`);
+  }
+}
+
+async function readKey(io: CliIo, path: string) {
+  try {
+    return parseMemberKeyFile(await io.readInput(path));
+  } catch (e) {
+    throw new UsageProblem(`key file ${path}: ${(e as Error).message}`);
+  }
+}
+
+async function output(io: CliIo, value: unknown, out: string | undefined): Promise<void> {
+  const text = JSON.stringify(value, null, 2);
+  if (out && out !== '-') await writeFile(out, text + '\n');
+  else io.out(text);
+}
+
+export async function memberKeygen(flags: { out?: string }, io: CliIo): Promise<number> {
+  const key = generateMemberKey();
+  if (flags.out) {
+    // 0600: the file holds the member's private key.
+    await writeFile(flags.out, key.toKeyFile(), { mode: 0o600, flag: 'wx' }).catch((e) => {
+      throw new UsageProblem(`cannot write ${flags.out}: ${(e as Error).message}`);
+    });
+    io.err(`wrote ${flags.out} (keep it private)`);
+  } else {
+    io.out(key.toKeyFile().trimEnd());
+  }
+  io.err(`public key: ${key.did}`);
+  return EXIT_OK;
+}
+
+/**
+ * Build the PLC operation that adds `--key-id` → the member key to the DID,
+ * signed by the DID's rotation key, after verifying the current log.
+ */
+export async function memberAddKey(
+  flags: { did: string; log: string; rotationKey: string; memberKey: string; keyId: string; directory?: string; out?: string },
+  io: CliIo,
+): Promise<number> {
+  const log = await readJson(io, flags.log, 'audit log');
+  const verdict = verifyAuditLog(flags.did, log);
+  if (!verdict.ok) {
+    io.err(`the current audit log does not verify: ${verdict.error.code}: ${verdict.error.message}`);
+    return EXIT_INVALID;
+  }
+  const head = (log as { operation: PlcOperation }[])[verdict.state.head.index]!.operation;
+  if (head.type !== 'plc_operation') throw new UsageProblem('the DID head is not a plc_operation (tombstoned or legacy); cannot add a key');
+  const rotationKey = await readKey(io, flags.rotationKey);
+  if (!verdict.state.rotationKeys.includes(rotationKey.did)) {
+    throw new UsageProblem(`${rotationKey.did} is not a rotation key of ${flags.did}; use one of: ${verdict.state.rotationKeys.join(', ')}`);
+  }
+  const memberKey = flags.memberKey.startsWith('did:key:') ? flags.memberKey : (await readKey(io, flags.memberKey)).did;
+  const op = await addKeyOp(head, rotationKey, flags.keyId, memberKey);
+  if (flags.directory) {
+    const url = new URL(encodeURIComponent(flags.did), flags.directory.endsWith('/') ? flags.directory : flags.directory + '/');
+    io.err(`submitting to ${url} …`);
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(op) });
+    if (!res.ok) {
+      io.err(`the directory refused the operation: HTTP ${res.status} ${await res.text()}`);
+      return EXIT_INVALID;
+    }
+    io.err('accepted by the directory');
+  }
+  await output(io, op, flags.out);
+  return EXIT_OK;
+}
+
+export async function draftNew(
+  flags: { repository: string; collection: string; text?: string; record?: string; out?: string },
+  io: CliIo,
+): Promise<number> {
+  let record: Record<string, unknown>;
+  if (flags.record) {
+    record = (await readJson(io, flags.record, 'record')) as Record<string, unknown>;
+  } else if (flags.text !== undefined) {
+    record = { $type: flags.collection, text: flags.text, createdAt: new Date().toISOString() };
+  } else {
+    throw new UsageProblem('give --text TEXT (a post) or --record FILE');
+  }
+  const draft = parseOrUsage({ repository: flags.repository, collection: flags.collection, record, cosignatures: [] });
+  await output(io, draft, flags.out);
+  return EXIT_OK;
+}
+
+function parseOrUsage(value: unknown): Draft {
+  try {
+    return parseDraft(value);
+  } catch (e) {
+    throw new UsageProblem((e as Error).message);
+  }
+}
+
+export async function cosign(
+  draftPath: string,
+  flags: { key: string; issuer: string; plcLog?: string; out?: string },
+  io: CliIo,
+): Promise<number> {
+  const draft = parseOrUsage(await readJson(io, draftPath, 'draft'));
+  const key = await readKey(io, flags.key);
+  let next: Draft;
+  let cid: string;
+  try {
+    ({ draft: next, cid } = cosignDraft(draft, key, flags.issuer));
+  } catch (e) {
+    if (e instanceof EncumberError) throw new UsageProblem(`the draft's record cannot be signed: ${e.code}: ${e.message}`);
+    throw e;
+  }
+  if (flags.plcLog) {
+    const log = await readJson(io, flags.plcLog, 'audit log');
+    next = { ...next, plcLogs: { ...(next.plcLogs ?? {}), [flags.issuer]: log } };
+  }
+  await output(io, next, flags.out ?? (draftPath === '-' ? undefined : draftPath));
+  io.err(`co-signed payload ${cid} as ${flags.issuer} (${next.cosignatures.length} co-signature(s))`);
+  return EXIT_OK;
+}
+
+export async function submit(draftPath: string, flags: { enclave: string; out?: string }, io: CliIo): Promise<number> {
+  const draft = parseOrUsage(await readJson(io, draftPath, 'draft'));
+  const url = new URL('/xrpc/dev.encumber.signRecord', flags.enclave);
+  io.err(`submitting to ${url} …`);
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(draft) });
+  } catch (e) {
+    throw new UsageProblem(`cannot reach the enclave at ${url}: ${(e as Error).message} (is it running? try: npm start)`);
+  }
+  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  if (res.status !== 200) {
+    io.err(`refused: HTTP ${res.status} ${String(body.error)}: ${String(body.message)}`);
+    return EXIT_INVALID;
+  }
+  await output(io, body, flags.out);
+  io.err(`signed: payload ${String(body.cid)}`);
+  return EXIT_OK;
+}

@@ -1,0 +1,40 @@
+/**
+ * The composition root: from configuration to a serving SigningService. The
+ * only place that creates the key, picks the attestation provider and wires
+ * the PLC source. Nothing here chooses a test double.
+ */
+import { KeyHolder } from './key-holder.ts';
+import { PlcResolver, type FetchLog } from './plc-resolver.ts';
+import { SigningService } from './service.ts';
+import type { Attestor } from './attestor.ts';
+import type { LoadedPolicy } from '../policy/policy.ts';
+import { MemoryHighWaterStore } from '../policy/high-water.ts';
+import { fetchAuditLog, type DirectoryClientOptions } from '../plc/directory/client.ts';
+
+export interface BootOptions {
+  policy: LoadedPolicy;
+  attestor: Attestor;
+  clock?: () => Date;
+  directory?: DirectoryClientOptions;
+}
+
+export function bootService(opts: BootOptions): SigningService {
+  const { policy } = opts;
+  const highWater = new MemoryHighWaterStore();
+  const fetchLog: FetchLog = (did) => fetchAuditLog(policy.policy.plc.directory, did, opts.directory);
+  const resolver = new PlcResolver({
+    source: policy.policy.plc.source,
+    highWater,
+    ...(policy.policy.plc.source === 'fetch' ? { fetchLog } : {}),
+  });
+  const service = new SigningService({
+    key: KeyHolder.generate(),
+    policy,
+    attestor: opts.attestor,
+    resolver,
+    highWater,
+    clock: opts.clock ?? (() => new Date()),
+  });
+  service.start();
+  return service;
+}
