@@ -12,7 +12,8 @@
 import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { EncumberError } from '../errors.ts';
 import { curveByName, type CurveInfo } from './curves.ts';
-import { parseDidKey, type PublicKey } from './did-key.ts';
+import type { PublicKey } from './did-key.ts';
+import { parseDidKeyCached as parseDidKey } from './key-cache.ts';
 
 export type SignatureFailure = 'BadSignatureLength' | 'SignatureOutOfRange' | 'SignatureNotLowS' | 'SignatureMismatch';
 
