@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE, UsageProblem, processIo, type CliIo } from './io.ts';
 import { plcVerify, type PlcVerifyFlags } from './commands/plc-verify.ts';
 import { keyInspect } from './commands/key-inspect.ts';
+import { cosign, draftNew, memberAddKey, memberKeygen, submit } from './commands/member.ts';
 
 function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('encumber')
@@ -32,6 +33,50 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .argument('<didkey>', 'did:key:z...')
     .option('--json', 'print JSON')
     .action((didKey: string, flags: { json?: boolean }) => setExit(keyInspect(didKey, flags, io)));
+
+  const member = program.command('member').description('member tools (run on members\' machines, not in the enclave)');
+  member
+    .command('keygen')
+    .description('create a k256 member key file (private: keep it 0600)')
+    .option('--out <file>', 'write the key file here (refuses to overwrite); default: print it')
+    .action(async (flags: { out?: string }) => setExit(await memberKeygen(flags, io)));
+  member
+    .command('add-key')
+    .description('build and sign the PLC operation that adds a member key under a key id; prints it, sends it only with --directory')
+    .requiredOption('--did <did>', 'the member\'s did:plc')
+    .requiredOption('--log <file>', 'the DID\'s current audit log (GET /:did/log/audit)')
+    .requiredOption('--rotation-key <file>', 'key file of one of the DID\'s rotation keys')
+    .requiredOption('--member-key <file|did:key>', 'the key to add (key file or did:key)')
+    .option('--key-id <id>', 'verification method id', 'encumber')
+    .option('--directory <url>', 'submit the operation to this PLC directory')
+    .option('--out <file>', 'write the operation here')
+    .action(async (flags) => setExit(await memberAddKey(flags, io)));
+
+  program
+    .command('draft')
+    .description('start a draft (a signRecord request body) for members to co-sign')
+    .requiredOption('--repository <did>', 'the org repository (the policy\'s repository)')
+    .option('--collection <nsid>', 'collection', 'app.bsky.feed.post')
+    .option('--text <text>', 'post text (makes an app.bsky.feed.post record)')
+    .option('--record <file>', 'or: the record JSON')
+    .option('--out <file>', 'write the draft here')
+    .action(async (flags) => setExit(await draftNew(flags, io)));
+  program
+    .command('cosign')
+    .description('add your co-signature to a draft (rewrites the draft file unless --out)')
+    .argument('<draft>', 'draft JSON file, or -')
+    .requiredOption('--key <file>', 'your member key file')
+    .requiredOption('--issuer <did>', 'your did:plc')
+    .option('--plc-log <file>', 'attach your audit log (for policies with plc.source = supplied)')
+    .option('--out <file>', 'write the co-signed draft here')
+    .action(async (draft: string, flags) => setExit(await cosign(draft, flags, io)));
+  program
+    .command('submit')
+    .description('send a co-signed draft to the enclave (signRecord); prints the signed record')
+    .argument('<draft>', 'draft JSON file, or -')
+    .requiredOption('--enclave <url>', 'enclave base URL, e.g. http://127.0.0.1:8080')
+    .option('--out <file>', 'write the answer here')
+    .action(async (draft: string, flags) => setExit(await submit(draft, flags, io)));
 
   return program;
 }
