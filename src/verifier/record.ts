@@ -1,0 +1,126 @@
+/**
+ * Verifying a published record against an enclave identity, with no trust in
+ * the enclave beyond its key: rebuild the payload, check the enclave entry,
+ * its receipt and binding, and re-check the co-signatures the record carries
+ * against the policy (M of N). Pure: the caller fetches identity and record.
+ *
+ * Returns rows in a fixed order (the first failure ends the walk), the same
+ * shape the attestation verifiers return.
+ */
+import { EncumberError, type ErrorCode } from '../errors.ts';
+import { verifySignature } from '../crypto/verify.ts';
+import { encodeCbor } from '../data/cbor.ts';
+import { cidForValue, CID } from '../data/cid.ts';
+import { jsonToIpld } from '../data/json.ts';
+import { parseRecordJson } from '../data/record.ts';
+import { parsePolicy } from '../policy/policy.ts';
+import { buildPayload, type IpldRecord } from '../policy/payload.ts';
+import type { AttestationCheck } from '../attestation/types.ts';
+
+export interface Identity {
+  key: string;
+  binding: unknown;
+  bindingCid: string;
+  policy: unknown;
+  policyCid: string;
+  platform: string;
+}
+
+export type RecordVerdict =
+  | { ok: true; checks: AttestationCheck[]; cid: string; cosigners: string[] }
+  | { ok: false; checks: AttestationCheck[]; error: { code: ErrorCode | 'RecordVerificationFailed'; message: string } };
+
+class Failed extends Error {}
+
+export function verifyPublishedRecord(identity: Identity, recordJson: unknown): RecordVerdict {
+  const checks: AttestationCheck[] = [];
+  const step = <T>(name: string, rule: () => T, detail: (v: T) => string): T => {
+    try {
+      const v = rule();
+      checks.push({ name, ok: true, detail: detail(v) });
+      return v;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      checks.push({ name, ok: false, detail: message });
+      failure = { code: e instanceof EncumberError ? e.code : 'RecordVerificationFailed', message };
+      throw new Failed(message);
+    }
+  };
+  let failure: { code: ErrorCode | 'RecordVerificationFailed'; message: string } = { code: 'RecordVerificationFailed', message: '' };
+  const fail = (message: string): never => {
+    throw new EncumberError('InvalidRequest', message);
+  };
+
+  try {
+    // 1. The identity is self-consistent: policy and binding hash to their CIDs and name the key.
+    const policy = step('identity-policy', () => {
+      const p = parsePolicy(identity.policy);
+      if (p.cid.toString() !== identity.policyCid) fail(`policy hashes to ${p.cid}, identity says ${identity.policyCid}`);
+      return p.policy;
+    }, (p) => `policy ${identity.policyCid}: ${p.threshold} of ${p.signers.length} for ${p.repository}`);
+    step('identity-binding', () => {
+      const b = jsonToIpld(identity.binding) as Record<string, unknown>;
+      const cid = cidForValue(b).toString();
+      if (cid !== identity.bindingCid) fail(`binding hashes to ${cid}, identity says ${identity.bindingCid}`);
+      if (b.$type !== 'dev.encumber.binding' || b.version !== 1) fail('not a dev.encumber.binding v1 document');
+      if (b.key !== identity.key) fail(`binding names key ${String(b.key)}, identity key is ${identity.key}`);
+      if (!(b.policy instanceof CID) || b.policy.toString() !== identity.policyCid) fail('binding does not name the identity policy');
+      return b;
+    }, (b) => `binding ${identity.bindingCid} (${String(b.platform)}) names key and policy`);
+
+    // 2. The record: data model, with signatures, its $type an allowed collection.
+    const record = step('record-shape', () => {
+      const r = parseRecordJson(recordJson) as IpldRecord;
+      if (!Array.isArray(r.signatures) || r.signatures.length === 0) fail('record has no signatures');
+      if (typeof r.$type !== 'string' || !policy.collections.includes(r.$type)) fail(`record $type ${String(r.$type)} is not an allowed collection`);
+      return r;
+    }, (r) => `${String(r.$type)} with ${(r.signatures as unknown[]).length} signature entries`);
+    const payload = step('payload', () => buildPayload(record, policy.repository, record.$type as string), (p) => `payload ${p.cid} (repository ${policy.repository})`);
+    const entries = record.signatures as Record<string, unknown>[];
+    const enclave = entries[entries.length - 1]!;
+
+    // 3. The enclave entry: last, by the enclave key, over the payload, naming the binding.
+    step('enclave-signature', () => {
+      if (enclave.$type !== 'dev.encumber.signature') fail('last entry is not a dev.encumber.signature');
+      if (enclave.issuer !== identity.key || enclave.key !== identity.key) fail(`last entry is not by the enclave key ${identity.key}`);
+      if (!(enclave.binding instanceof CID) || enclave.binding.toString() !== identity.bindingCid) fail('enclave entry does not name the identity binding');
+      if (!(enclave.sig instanceof Uint8Array) || !verifySignature(identity.key, payload.bytes, enclave.sig)) fail('enclave signature does not verify over the payload');
+      return true;
+    }, () => `verifies with ${identity.key}`);
+
+    // 4. The receipt: for this payload and policy, signed by the enclave.
+    const receipt = step('receipt', () => {
+      const r = enclave.receipt as Record<string, unknown> | undefined;
+      if (!r || r.$type !== 'dev.encumber.receipt') fail('enclave entry has no receipt');
+      const { sig, ...unsigned } = r!;
+      if (!(r!.cid instanceof CID) || !r!.cid.equals(payload.cid)) fail('receipt is for another payload');
+      if (!(r!.policy instanceof CID) || r!.policy.toString() !== identity.policyCid) fail('receipt names another policy');
+      if (!(sig instanceof Uint8Array) || !verifySignature(identity.key, encodeCbor(unsigned), sig)) fail('receipt signature does not verify');
+      return r!;
+    }, (r) => `signed at ${String(r.signedAt)}, ${(r.heads as unknown[]).length} PLC head(s)`);
+
+    // 5. The co-signatures: each by a policy member, verifying over the payload,
+    //    with a PLC head in the receipt; at least `threshold` distinct members.
+    const heads = new Set(((receipt.heads as Record<string, unknown>[]) ?? []).map((h) => h.did));
+    const members = new Set(policy.signers.map((s) => s.did));
+    const cosigners = step('cosignatures', () => {
+      const seen = new Set<string>();
+      for (const [i, e] of entries.slice(0, -1).entries()) {
+        if (e.$type !== 'dev.encumber.signature') fail(`entry ${i} is not a dev.encumber.signature`);
+        const issuer = String(e.issuer);
+        if (!members.has(issuer)) fail(`entry ${i}: ${issuer} is not a signer of the policy`);
+        if (typeof e.key !== 'string' || !(e.sig instanceof Uint8Array) || !verifySignature(e.key, payload.bytes, e.sig)) {
+          fail(`entry ${i}: co-signature by ${issuer} does not verify with ${String(e.key)}`);
+        }
+        if (!heads.has(issuer)) fail(`entry ${i}: the receipt has no PLC head for ${issuer}`);
+        seen.add(issuer);
+      }
+      if (seen.size < policy.threshold) fail(`${seen.size} distinct co-signer(s), the policy needs ${policy.threshold}`);
+      return [...seen];
+    }, (s) => `${s.length} of ${policy.signers.length} members (threshold ${policy.threshold}); keys as attested by the enclave's PLC check`);
+    return { ok: true, checks, cid: payload.cid.toString(), cosigners };
+  } catch (e) {
+    if (!(e instanceof Failed)) throw e;
+    return { ok: false, checks, error: failure };
+  }
+}

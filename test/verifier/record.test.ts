@@ -1,0 +1,77 @@
+/**
+ * verifyPublishedRecord on a record the service really signed, and on each
+ * kind of tampering a verifier must catch.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { verifyPublishedRecord, type Identity } from '../../src/verifier/record.ts';
+import { cosignBy, createWorld, draftFor, withLogs, type World } from '../support/world.ts';
+
+let w: World;
+let identity: Identity;
+let signed: Record<string, any>;
+before(async () => {
+  w = await createWorld();
+  identity = w.service.identity() as unknown as Identity;
+  const [alice, bob] = w.members as [any, any];
+  signed = await w.service.signRecord(withLogs(cosignBy(draftFor('verify me'), alice, bob), w.members) as never) as never;
+});
+
+const copy = () => structuredClone(signed.record);
+
+function failsAt(record: unknown, check: string, id: Identity = identity) {
+  const v = verifyPublishedRecord(id, record);
+  assert.equal(v.ok, false);
+  assert.equal(v.checks.at(-1)!.name, check, JSON.stringify(v.checks.at(-1)));
+  assert.equal(v.checks.at(-1)!.ok, false);
+}
+
+test('a record the enclave signed verifies, every check green', () => {
+  const v = verifyPublishedRecord(identity, signed.record);
+  assert.ok(v.ok, JSON.stringify(v.checks));
+  assert.equal(v.cid, signed.cid);
+  assert.deepEqual(v.checks.map((c) => c.name), ['identity-policy', 'identity-binding', 'record-shape', 'payload', 'enclave-signature', 'receipt', 'cosignatures']);
+  assert.ok(v.checks.every((c) => c.ok));
+  assert.equal(v.cosigners.length, 2);
+});
+
+test('changed text → the enclave signature fails', () => {
+  const r = copy();
+  r.text = 'something else';
+  failsAt(r, 'enclave-signature');
+});
+
+test('dropping a co-signer entry → below threshold', () => {
+  const r = copy();
+  r.signatures.splice(0, 1);
+  failsAt(r, 'cosignatures');
+});
+
+test('a co-signer entry with a swapped signature → fails', () => {
+  const r = copy();
+  r.signatures[0].sig = r.signatures[1].sig;
+  failsAt(r, 'cosignatures');
+});
+
+test('a tampered receipt → fails', () => {
+  const r = copy();
+  r.signatures.at(-1).receipt.signedAt = '2030-01-01T00:00:00.000Z';
+  failsAt(r, 'receipt');
+});
+
+test('another enclave identity, a policy that does not hash to its CID, a forged binding → fail', async () => {
+  const other = (await createWorld()).service.identity() as unknown as Identity;
+  failsAt(signed.record, 'enclave-signature', other);
+  failsAt(signed.record, 'identity-policy', { ...identity, policy: { ...(identity.policy as object), threshold: 1 } } as Identity);
+  failsAt(signed.record, 'identity-binding', { ...identity, bindingCid: other.bindingCid });
+});
+
+test('not a record / no signatures / wrong collection → record-shape', () => {
+  failsAt('nope', 'record-shape');
+  const r = copy();
+  delete r.signatures;
+  failsAt(r, 'record-shape');
+  const c = copy();
+  c.$type = 'app.bsky.feed.like';
+  failsAt(c, 'record-shape');
+});
