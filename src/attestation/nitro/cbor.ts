@@ -20,7 +20,8 @@ const encoder = new Encoder({ mapsAsObjects: false, useRecords: false, tagUint8A
 export function decodeStrict(bytes: Uint8Array, what: string): unknown {
   let value: unknown;
   try {
-    value = decoder.decode(bytes);
+    // cbor-x caches a DataView on the buffer it reads: give it a copy, never the caller's array.
+    value = decoder.decode(bytes.slice());
   } catch (cause) {
     reject('InvalidEvidence', `${what}: not a single well-formed CBOR item: ${(cause as Error)?.message ?? cause}`, { path: what, cause });
   }
