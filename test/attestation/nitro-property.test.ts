@@ -1,0 +1,84 @@
+/**
+ * Property: random byte-level mutations of a real AWS document never make the
+ * verifier throw, always give a typed attestation EncumberError with a failed
+ * last check row — and are never accepted.
+ *
+ * Why "never accepted" holds (and is asserted, not just "typed error or ok"):
+ * a Nitro COSE_Sign1 has no unsigned part that could absorb a change. The
+ * unprotected header must be an empty map, and decodeStrict requires the
+ * canonical CBOR encoding, so the envelope's framing bytes have exactly one
+ * accepted form; everything else is covered by a signature (payload → COSE
+ * signature, certificates → their issuer's signature, the root → the pin).
+ * The one theoretical escape is ECDSA malleability ((r, n−s) verifies too),
+ * which a random byte edit cannot produce. A mutation that changes nothing
+ * (same byte written back, empty insertion) must of course still verify.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { verifyNitroDocument } from '../../src/attestation/nitro/index.ts';
+import { isAttestationError } from '../../src/attestation/checks.ts';
+import { bytesEqual } from '../../src/attestation/bytes.ts';
+import { AWS_FIXTURES, AWS_ROOT_PEM, nitroBytes } from './helpers.ts';
+
+type Mutation =
+  | { kind: 'set'; at: number; value: number }
+  | { kind: 'flip'; at: number; bit: number }
+  | { kind: 'delete'; at: number; length: number }
+  | { kind: 'insert'; at: number; bytes: Uint8Array }
+  | { kind: 'truncate'; at: number }
+  | { kind: 'copy'; from: number; to: number; length: number };
+
+/** A position as a fraction of the length, spread evenly (fast-check's default bias would favour the first bytes). */
+const pos = fc.noBias(fc.integer({ min: 0, max: 999_999 })).map((n) => n / 1_000_000);
+// In-place edits (set, flip) are weighted up: they keep the CBOR framing and so reach the signature rules.
+const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('set' as const), at: pos, value: fc.integer({ min: 0, max: 255 }) }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('flip' as const), at: pos, bit: fc.integer({ min: 0, max: 7 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), at: pos, length: fc.integer({ min: 1, max: 8 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('insert' as const), at: pos, bytes: fc.uint8Array({ minLength: 0, maxLength: 4 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: pos }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('copy' as const), from: pos, to: pos, length: fc.integer({ min: 1, max: 64 }) }) },
+);
+
+/** Positions are fractions of the current length, so every mutation lands inside the document. */
+function apply(bytes: Uint8Array, m: Mutation): Uint8Array {
+  const i = (f: number) => Math.floor(f * bytes.length);
+  const out = [...bytes];
+  switch (m.kind) {
+    case 'set': out[i(m.at)] = m.value; break;
+    case 'flip': out[i(m.at)]! ^= 1 << m.bit; break;
+    case 'delete': out.splice(i(m.at), m.length); break;
+    case 'insert': out.splice(i(m.at), 0, ...m.bytes); break;
+    case 'truncate': out.length = i(m.at); break;
+    case 'copy': out.splice(i(m.to), m.length, ...bytes.subarray(i(m.from), i(m.from) + m.length)); break;
+  }
+  return new Uint8Array(out);
+}
+
+for (const fx of [AWS_FIXTURES.find((f) => f.file.startsWith('cape-spec'))!, AWS_FIXTURES.find((f) => f.file.startsWith('evervault-2023'))!]) {
+  test(`${fx.file}: random mutations give a typed refusal, never a throw, never an acceptance`, () => {
+    const original = nitroBytes(fx.file);
+    const opts = { trustRoots: AWS_ROOT_PEM, at: new Date(fx.timestamp), allowDebug: true };
+    assert.ok(verifyNitroDocument(original, opts).ok);
+    const seen = new Map<string, number>();
+    fc.assert(
+      fc.property(fc.array(mutationArb, { minLength: 1, maxLength: 2 }), (mutations) => {
+        const mutated = mutations.reduce(apply, original);
+        const v = verifyNitroDocument(mutated, opts);
+        if (v.ok) {
+          assert.ok(bytesEqual(mutated, original), `accepted a changed document: ${JSON.stringify(mutations)}`);
+          return;
+        }
+        assert.ok(isAttestationError(v.error), `untyped error: ${String(v.error)}`);
+        assert.equal(v.checks.at(-1)?.ok, false);
+        seen.set(v.error.code, (seen.get(v.error.code) ?? 0) + 1);
+      }),
+      { numRuns: 250 },
+    );
+    if (process.env.SHOW_CODES) console.log(fx.file, [...seen]);
+    // Not the trivial "everything fails at the first rule": the mutations reach the signature rules.
+    assert.ok((seen.get('InvalidEvidence') ?? 0) > 0);
+    assert.ok((seen.get('EvidenceSignatureInvalid') ?? 0) + (seen.get('CertificateChainInvalid') ?? 0) > 0, JSON.stringify([...seen]));
+  });
+}
