@@ -1,0 +1,172 @@
+/**
+ * did:plc audit-log verification throughput: our verifyAuditLog against
+ * @did-plc/lib 0.0.4 validateOperationLog, in the same process and run.
+ *
+ *   node --import tsx bench/plc-verify.ts [--ms=1000] [--rounds=3] [--logs=8] [--ops=20] [--curves=k256,p256,mixed]
+ *
+ * Input: `logs` distinct generated logs (test/plc-gen, fixed seeds), each
+ * `ops` entries long, a straight chain with no forks or tombstones, so both
+ * sides verify exactly the same operations. Each call verifies the next log
+ * in turn (logs/s = calls/s).
+ *   - @did-plc/lib validateOperationLog — fed the list of operations (async;
+ *     DID, prev links, signatures; noble-secp256k1 1.x for k256);
+ *   - ours: verifyAuditLog — fed the audit log exactly as the directory serves
+ *     it, and checks more: strict schemas, cids, canonical sig encoding, low-S,
+ *     createdAt order, nullified flags;
+ *   - native floor — only the node:crypto ECDSA verifications the log needs
+ *     (the same key tries, in the same order, KeyObjects prepared): what any
+ *     verifier built on node:crypto must at least spend. ours ÷ floor shows
+ *     how much our non-signature work costs.
+ * Tables: k256-only logs (the target: ours ≥ 4× the lib), then p256 and mixed
+ * logs for information. Each row is measured `rounds` times, interleaved; the
+ * median is shown.
+ */
+import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import * as plc from '@did-plc/lib';
+import * as dagCbor from '@ipld/dag-cbor';
+import { bench, benchAsync, table, type BenchResult } from './harness.ts';
+import { verifyAuditLog } from '../src/plc/verify.ts';
+import { curveByName } from '../src/crypto/curves.ts';
+import { parseDidKey } from '../src/crypto/did-key.ts';
+import { generateLog, type CurveChoice, type GeneratedLog } from '../test/plc-gen/generate.ts';
+
+function arg(name: string, fallback: number): number {
+  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return hit ? Number(hit.slice(name.length + 3)) : fallback;
+}
+const ms = arg('ms', 1000);
+const rounds = arg('rounds', 3);
+const logCount = arg('logs', 8);
+const ops = arg('ops', 20);
+const curves = (process.argv.find((a) => a.startsWith('--curves='))?.slice(9) ?? 'k256,p256,mixed').split(',') as CurveChoice[];
+const TARGET = 4;
+
+interface Case {
+  row: string;
+  run: () => unknown;
+  async?: boolean;
+}
+
+async function makeLogs(curve: CurveChoice): Promise<GeneratedLog[]> {
+  const out: GeneratedLog[] = [];
+  for (let i = 0; i < logCount; i++) {
+    out.push(await generateLog({ ops, curve, seed: `bench-${curve}-${i}`, forkRate: 0, undoneTombstoneRate: 0, tombstoneRate: 0, legacyRate: 0 }));
+  }
+  return out;
+}
+
+/** Both implementations must accept every log; a bench of a failing check is meaningless. */
+async function mustVerify(logs: GeneratedLog[]): Promise<void> {
+  for (const g of logs) {
+    if (g.log.length !== ops) throw new Error(`expected ${ops} entries, got ${g.log.length}`);
+    const ours = verifyAuditLog(g.did, g.log);
+    if (!ours.ok) throw new Error(`ours rejects a benchmark log: ${ours.error.message}`);
+    await plc.validateOperationLog(g.did, g.log.map((e) => e.operation) as unknown as plc.CompatibleOpOrTombstone[]);
+  }
+}
+
+async function measure(cases: Case[]): Promise<BenchResult[]> {
+  const samples = new Map<string, number[]>(cases.map((c) => [c.row, []]));
+  for (let i = 0; i < rounds; i++) {
+    for (const c of cases) {
+      const r = c.async ? await benchAsync(c.row, c.run as () => Promise<unknown>, { ms }) : bench(c.row, c.run, { ms });
+      samples.get(c.row)!.push(r.opsPerSec);
+    }
+  }
+  return cases.map((c) => {
+    const xs = samples.get(c.row)!.sort((a, b) => a - b);
+    return { name: c.row, opsPerSec: xs[Math.floor(xs.length / 2)]!, iterations: 0, ms: ms * rounds };
+  });
+}
+
+interface Try {
+  key: KeyObject;
+  msg: Uint8Array;
+  sig: Uint8Array;
+}
+
+/** The ECDSA verifications a verifier makes: for each op, its allowed keys in order until the signer. */
+function signatureWork(g: GeneratedLog): Try[] {
+  const keyObject = new Map<string, KeyObject>();
+  const native = (did: string) => {
+    let k = keyObject.get(did);
+    if (!k) {
+      const pk = parseDidKey(did);
+      const prefix = curveByName(pk.curve).spkiCompressedPrefix;
+      k = createPublicKey({ key: Buffer.concat([prefix, pk.compressed]), format: 'der', type: 'spki' });
+      keyObject.set(did, k);
+    }
+    return k;
+  };
+  const tries: Try[] = [];
+  g.log.forEach((e, i) => {
+    const { sig, ...unsigned } = e.operation;
+    const msg = dagCbor.encode(unsigned);
+    const m = g.meta[i]!;
+    const allowed = m.prevIndex === null ? rotationKeys(g, i) : rotationKeys(g, m.prevIndex);
+    for (const did of allowed.slice(0, m.signerIndex + 1)) tries.push({ key: native(did), msg, sig: Buffer.from(sig, 'base64url') });
+  });
+  return tries;
+}
+
+function rotationKeys(g: GeneratedLog, i: number): string[] {
+  const op = g.log[i]!.operation;
+  return op.type === 'plc_operation' ? op.rotationKeys : op.type === 'create' ? [op.recoveryKey, op.signingKey] : [];
+}
+
+function cases(logs: GeneratedLog[]): Case[] {
+  const opLists = logs.map((g) => g.log.map((e) => e.operation) as unknown as plc.CompatibleOpOrTombstone[]);
+  const work = logs.map(signatureWork);
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  return [
+    {
+      row: '@did-plc/lib 0.0.4 validateOperationLog (op list)',
+      run: () => {
+        const i = a++ % logs.length;
+        return plc.validateOperationLog(logs[i]!.did, opLists[i]!);
+      },
+      async: true,
+    },
+    {
+      row: 'ours: verifyAuditLog (audit log)',
+      run: () => {
+        const g = logs[b++ % logs.length]!;
+        const v = verifyAuditLog(g.did, g.log);
+        if (!v.ok) throw new Error(v.error.message);
+        return v;
+      },
+    },
+    {
+      row: 'native floor: node:crypto verify only, same key tries',
+      run: () => {
+        let verified = 0;
+        for (const t of work[c++ % logs.length]!) if (nodeVerify('sha256', t.msg, { key: t.key, dsaEncoding: 'ieee-p1363' }, t.sig)) verified++;
+        return verified;
+      },
+    },
+  ];
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `node ${process.version}, ${process.arch}; ${logCount} distinct logs × ${ops} ops each; ` +
+      `${rounds} interleaved rounds × ${ms} ms per row, median shown; ops/s = logs verified per second\n`,
+  );
+  for (const curve of curves) {
+    const logs = await makeLogs(curve);
+    await mustVerify(logs);
+    const rows = await measure(cases(logs));
+    const tries = logs.flatMap((g) => g.meta.map((m) => m.signerIndex + 1));
+    const perOp = tries.reduce((x, y) => x + y, 0) / tries.length;
+    console.log(`### ${curve} rotation keys (each op's signer found after ${perOp.toFixed(2)} key tries on average, same for both)\n`);
+    console.log(table(rows, rows[0]!.name));
+    const ratio = rows[1]!.opsPerSec / rows[0]!.opsPerSec;
+    const overhead = rows[2]!.opsPerSec / rows[1]!.opsPerSec;
+    console.log(`\nours / lib = ${ratio.toFixed(2)}×${curve === 'k256' ? ` (target ≥ ${TARGET}×: ${ratio >= TARGET ? 'met' : 'NOT met'})` : ''}; ours takes ${overhead.toFixed(2)}× the native signature floor`);
+    console.log();
+  }
+}
+
+await main();
