@@ -145,7 +145,9 @@ function extendsPrefix(log: unknown[], fingerprints: readonly string[]): boolean
   if (fingerprints.length === 0 || log.length < fingerprints.length) return false;
   for (let i = 0; i < fingerprints.length; i++) {
     const e = log[i];
-    if (typeof e !== 'object' || e === null || fingerprint(e) !== fingerprints[i]) return false;
+    // `nullified` is left out of the fingerprint, so check its type here as the schema would.
+    if (typeof e !== 'object' || e === null || typeof (e as { nullified?: unknown }).nullified !== 'boolean') return false;
+    if (fingerprint(e) !== fingerprints[i]) return false;
   }
   return true;
 }
@@ -170,6 +172,12 @@ function run(did: string, log: unknown, opts: PlcVerifyOptions, w: WalkState): W
   const maxFutureMs = opts.now ? opts.now.getTime() + (opts.maxClockSkewMs ?? DEFAULT_SKEW_MS) : undefined;
 
   for (let i = nodes.length; i < log.length; i++) {
+    // Rule: no own "__proto__" key anywhere. JSON.parse makes it an own
+    // property, but schema parsing (and any object copy) silently drops it, so
+    // the op would be hashed and checked without bytes that came with it.
+    const protoPath = findProtoKey(log[i], '');
+    if (protoPath !== undefined) fail('InvalidPlcOperation', i, `forbidden key "__proto__" at ${protoPath || '(entry)'}`, { path: protoPath });
+
     // Rule: the entry has exactly the directory's fields.
     const parsedEntry = plcAuditEntrySchema.safeParse(log[i]);
     if (!parsedEntry.success) {
@@ -309,6 +317,16 @@ function finish(did: string, log: unknown[], w: WalkState): PlcState {
     }
   }
   return stateFromHead(did, w.nodes, w.canonical, w.computedNullified, w.warnings);
+}
+
+function findProtoKey(value: unknown, path: string, depth = 0): string | undefined {
+  if (typeof value !== 'object' || value === null || depth > 64) return undefined;
+  if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) return path ? `${path}.__proto__` : '__proto__';
+  for (const [k, v] of Object.entries(value)) {
+    const found = findProtoKey(v, path ? `${path}.${k}` : k, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function rotationKeysOf(op: PlcAnyOperation): string[] {
