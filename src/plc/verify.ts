@@ -17,6 +17,7 @@ import { cidForCborBytes } from '../data/cid.ts';
 import { didForGenesisBytes, PLC_DID } from './did.ts';
 import { describeZodIssue, plcAnyOperationSchema, plcAuditEntrySchema } from './schema.ts';
 import { findSigner } from './signer.ts';
+import { findProtoKey } from '../data/proto-key.ts';
 import { stateFromHead } from './state.ts';
 import type {
   PlcAnyOperation,
@@ -317,16 +318,6 @@ function finish(did: string, log: unknown[], w: WalkState): PlcState {
     }
   }
   return stateFromHead(did, w.nodes, w.canonical, w.computedNullified, w.warnings);
-}
-
-function findProtoKey(value: unknown, path: string, depth = 0): string | undefined {
-  if (typeof value !== 'object' || value === null || depth > 64) return undefined;
-  if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) return path ? `${path}.__proto__` : '__proto__';
-  for (const [k, v] of Object.entries(value)) {
-    const found = findProtoKey(v, path ? `${path}.${k}` : k, depth + 1);
-    if (found !== undefined) return found;
-  }
-  return undefined;
 }
 
 function rotationKeysOf(op: PlcAnyOperation): string[] {

@@ -11,6 +11,7 @@ import { fromHex } from '../crypto/encoding.ts';
 import type { SigningService } from '../enclave/service.ts';
 import { attestationQuery, signRecordBody } from './schemas.ts';
 import { statusForCode } from './status.ts';
+import { findProtoKey } from '../data/proto-key.ts';
 import { silentLogger, type Logger } from './log.ts';
 
 export interface AppOptions {
@@ -78,6 +79,8 @@ export function createApp(opts: AppOptions): Hono<Env> {
       } catch {
         throw badRequest('body is not valid JSON');
       }
+      const proto = findProtoKey(body);
+      if (proto !== undefined) throw badRequest(`forbidden key "__proto__" at ${proto}`);
       const parsed = signRecordBody.safeParse(body);
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;

@@ -202,6 +202,8 @@ test('malformed requests: 400 before any work; a huge body 413 before parsing', 
   await expectError(w, { ...draftFor(), extra: 1 }, 400, 'InvalidRequest');
   await expectError(w, { ...draftFor(), cosignatures: 'x' }, 400, 'InvalidRequest');
   await expectError(w, { ...draftFor(), record: [] }, 400, 'InvalidRequest');
+  // JSON.parse makes "__proto__" an own key that schema parsing would silently drop.
+  await expectError(w, JSON.stringify(draftFor()).replace('"text":', '"__proto__":{"x":1},"text":'), 400, 'InvalidRequest');
   const noType = await post(w, JSON.stringify(draftFor()), { 'content-type': 'text/plain' });
   assert.equal(noType.status, 400);
   assert.equal(noType.json.error, 'InvalidRequest');
