@@ -19,6 +19,7 @@ import fc from 'fast-check';
 import { verifyNitroDocument } from '../../src/attestation/nitro/index.ts';
 import { isAttestationError } from '../../src/attestation/checks.ts';
 import { bytesEqual } from '../../src/attestation/bytes.ts';
+import { createDevRoot, devPcrsFromDigests, issueDevDocument } from '../../src/attestation/dev/index.ts';
 import { AWS_FIXTURES, AWS_ROOT_PEM, nitroBytes } from './helpers.ts';
 
 type Mutation =
@@ -56,10 +57,32 @@ function apply(bytes: Uint8Array, m: Mutation): Uint8Array {
   return new Uint8Array(out);
 }
 
-for (const fx of [AWS_FIXTURES.find((f) => f.file.startsWith('cape-spec'))!, AWS_FIXTURES.find((f) => f.file.startsWith('evervault-2023'))!]) {
-  test(`${fx.file}: random mutations give a typed refusal, never a throw, never an acceptance`, () => {
-    const original = nitroBytes(fx.file);
-    const opts = { trustRoots: AWS_ROOT_PEM, at: new Date(fx.timestamp), allowDebug: true };
+interface Case {
+  name: string;
+  bytes: Uint8Array;
+  opts: Parameters<typeof verifyNitroDocument>[1];
+}
+const cases: Case[] = ['cape-spec', 'evervault-2023'].map((prefix) => {
+  const fx = AWS_FIXTURES.find((f) => f.file.startsWith(prefix))!;
+  return { name: fx.file, bytes: nitroBytes(fx.file), opts: { trustRoots: AWS_ROOT_PEM, at: new Date(fx.timestamp), allowDebug: true } };
+});
+{
+  const now = new Date('2025-06-01T12:00:00Z');
+  const root = createDevRoot({ now, validityDays: 1 });
+  const bytes = issueDevDocument(root, {
+    pcrs: devPcrsFromDigests({ bundleSha384: new Uint8Array(48).fill(9) }),
+    publicKey: new Uint8Array(33).fill(2),
+    userData: new Uint8Array(36).fill(3),
+    nonce: new Uint8Array(16).fill(4),
+    now,
+  });
+  cases.push({ name: 'a dev document', bytes, opts: { trustRoots: [root.certificate], at: now } });
+}
+
+for (const c of cases) {
+  test(`${c.name}: random mutations give a typed refusal, never a throw, never an acceptance`, () => {
+    const original = c.bytes;
+    const opts = c.opts;
     assert.ok(verifyNitroDocument(original, opts).ok);
     const seen = new Map<string, number>();
     fc.assert(
@@ -76,7 +99,7 @@ for (const fx of [AWS_FIXTURES.find((f) => f.file.startsWith('cape-spec'))!, AWS
       }),
       { numRuns: 250 },
     );
-    if (process.env.SHOW_CODES) console.log(fx.file, [...seen]);
+    if (process.env.SHOW_CODES) console.log(c.name, [...seen]);
     // Not the trivial "everything fails at the first rule": the mutations reach the signature rules.
     assert.ok((seen.get('InvalidEvidence') ?? 0) > 0);
     assert.ok((seen.get('EvidenceSignatureInvalid') ?? 0) + (seen.get('CertificateChainInvalid') ?? 0) > 0, JSON.stringify([...seen]));
