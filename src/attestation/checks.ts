@@ -7,22 +7,23 @@
 import { EncumberError, type AttestationErrorCode, type ErrorDetails } from '../errors.ts';
 import type { AttestationCheck, AttestationFailure } from './types.ts';
 
-const ATTESTATION_CODES: ReadonlySet<string> = new Set<AttestationErrorCode>([
-  'InvalidEvidence',
-  'EvidenceSignatureInvalid',
-  'CertificateChainInvalid',
-  'CertificateExpired',
-  'UntrustedRoot',
-  'DebugEnclave',
-  'PcrMismatch',
-  'NonceMismatch',
-  'BindingMismatch',
-  'PublicKeyMismatch',
-  'EvidenceTooOld',
-]);
+// A Record, so adding a code to AttestationErrorCode without listing it here fails to compile.
+const ATTESTATION_CODES: Record<AttestationErrorCode, true> = {
+  InvalidEvidence: true,
+  EvidenceSignatureInvalid: true,
+  CertificateChainInvalid: true,
+  CertificateExpired: true,
+  UntrustedRoot: true,
+  DebugEnclave: true,
+  PcrMismatch: true,
+  NonceMismatch: true,
+  BindingMismatch: true,
+  PublicKeyMismatch: true,
+  EvidenceTooOld: true,
+};
 
 export function isAttestationError(e: unknown): e is EncumberError<AttestationErrorCode> {
-  return e instanceof EncumberError && ATTESTATION_CODES.has(e.code);
+  return e instanceof EncumberError && Object.hasOwn(ATTESTATION_CODES, e.code);
 }
 
 /** Throw a typed attestation error (the only way rules fail). */

@@ -13,7 +13,6 @@
  * A dev document (src/attestation/dev) has the same shape and verifies here
  * when its dev root is passed in `trustRoots`; verifyDevDocument labels it.
  */
-import { EncumberError } from '../../errors.ts';
 import { CheckLog, reject } from '../checks.ts';
 import { fingerprint, toHex } from '../bytes.ts';
 import type { AttestationCheck, AttestationFailure } from '../types.ts';
@@ -189,7 +188,6 @@ export function verifyNitroShaped(bytes: Uint8Array, options: NitroVerifyOptions
       checks: log.rows,
     };
   } catch (e) {
-    if (e instanceof EncumberError && e.code === 'UsageError') throw e;
     return log.failure(e);
   }
 }
