@@ -7,6 +7,7 @@ import { EXIT_OK, EXIT_USAGE, UsageProblem, processIo, type CliIo } from './io.t
 import { plcVerify, type PlcVerifyFlags } from './commands/plc-verify.ts';
 import { keyInspect } from './commands/key-inspect.ts';
 import { cosign, draftNew, memberAddKey, memberKeygen, submit } from './commands/member.ts';
+import { serve, type ServeFlags } from './commands/serve.ts';
 
 function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('encumber')
@@ -14,6 +15,20 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .version('0.1.0')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+
+  program
+    .command('serve')
+    .description('start the signing service (npm start = dev platform, embedded demo policy)')
+    .option('--policy <file>', 'policy JSON (default: the embedded demo policy)')
+    .option('--port <n>', 'TCP port', '8080')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--platform <p>', 'dev | nitro | sev-snp', 'dev')
+    .option('--data-dir <dir>', 'where the dev root lives', '.data')
+    .option('--quiet', 'no request log lines')
+    .action(async (flags: ServeFlags) => {
+      await serve(flags, io);
+      setExit(-1); // keep running
+    });
 
   const plc = program.command('plc').description('did:plc audit logs');
   plc

@@ -1,0 +1,77 @@
+/**
+ * `encumber serve [--policy FILE] [--port N] [--host H] [--platform dev|nitro|sev-snp] [--data-dir DIR]`
+ * Boots the service (composition root) and serves the HTTP API.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { serve as serveHttp } from '@hono/node-server';
+import { EncumberError } from '../../errors.ts';
+import { loadDefaultPolicy } from '../../policy/default-policy.ts';
+import { parsePolicyJson, type LoadedPolicy } from '../../policy/policy.ts';
+import { bootService } from '../../enclave/boot.ts';
+import { createAttestor } from '../../enclave/platforms.ts';
+import type { Platform } from '../../enclave/documents.ts';
+import { createApp } from '../../server/app.ts';
+import { jsonLogger } from '../../server/log.ts';
+import { UsageProblem, type CliIo } from '../io.ts';
+
+export interface ServeFlags {
+  policy?: string;
+  port: string;
+  host: string;
+  platform: string;
+  dataDir: string;
+  quiet?: boolean;
+}
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function serve(flags: ServeFlags, io: CliIo): Promise<RunningServer> {
+  const platform = flags.platform as Platform;
+  if (!['dev', 'nitro', 'sev-snp'].includes(platform)) throw new UsageProblem(`--platform must be dev, nitro or sev-snp`);
+  const port = Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageProblem(`--port must be 0..65535`);
+
+  let policy: LoadedPolicy;
+  try {
+    policy = flags.policy ? parsePolicyJson(await readFile(flags.policy, 'utf8')) : loadDefaultPolicy();
+  } catch (e) {
+    if (e instanceof EncumberError) throw new UsageProblem(`${flags.policy}: ${e.code}: ${e.message}`);
+    throw new UsageProblem(`cannot read policy ${flags.policy}: ${(e as Error).message}`);
+  }
+
+  let attestor;
+  try {
+    const made = createAttestor(platform, { dataDir: resolve(flags.dataDir), now: new Date() });
+    attestor = made.attestor;
+    for (const n of made.notes) io.err(n);
+  } catch (e) {
+    if (e instanceof EncumberError) throw new UsageProblem(e.message);
+    throw e;
+  }
+
+  const service = bootService({ policy, attestor });
+  const app = createApp({ service, logger: flags.quiet ? () => {} : jsonLogger });
+  const server = await new Promise<ReturnType<typeof serveHttp>>((ok, fail) => {
+    const s = serveHttp({ fetch: app.fetch, port, hostname: flags.host }, () => ok(s));
+    s.once('error', fail);
+  });
+  const addr = server.address();
+  const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+  const url = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${actualPort}`;
+
+  const id = service.identity();
+  io.err(`encumber ${id.program.version} serving on ${url} (platform ${id.platform}${id.platform === 'dev' ? ': NOT hardware-backed' : ''})`);
+  io.err(`  enclave key  ${id.key}`);
+  io.err(`  policy       ${id.policyCid}${flags.policy ? '' : ' (embedded demo policy: 2 of alice, bob, carol)'}`);
+  io.err(`  binding      ${id.bindingCid}`);
+  io.err(`try it:  curl ${url}/xrpc/dev.encumber.getIdentity`);
+  io.err(`         npm run demo   (three members, two co-sign, the enclave signs, a verifier checks)`);
+  return {
+    url,
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
+}

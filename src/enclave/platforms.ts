@@ -1,0 +1,92 @@
+/**
+ * Attestation providers per platform (the I/O edge of attestation).
+ *
+ * dev: a local P-384 dev root, created on first start under the data
+ * directory (mode 0600 key file) and reused after; documents in the Nitro
+ * format, PCR0/1/2 from the program digest. Never trusted by default: a
+ * verifier must be given the root (`dev-root.pem`) explicitly.
+ *
+ * nitro / sev-snp: the hardware paths (NSM ioctl, configfs-tsm) arrive with
+ * the hardware issue; until then, and whenever the device is absent, the
+ * service refuses to start on them rather than fall back to dev.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EncumberError } from '../errors.ts';
+import { createDevRoot, DevRoot, devPcrsFromDigests, issueDevDocument } from '../attestation/dev/index.ts';
+import type { Attestor } from './attestor.ts';
+import type { Platform } from './documents.ts';
+import { programDigest } from './program-digest.ts';
+
+export const DEV_ROOT_FILE = 'dev-root.json';
+export const DEV_ROOT_PEM = 'dev-root.pem';
+
+function pemOf(der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').trimEnd();
+  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+}
+
+export function loadOrCreateDevRoot(dataDir: string, now: Date): { root: DevRoot; created: boolean; pemPath: string } {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = join(dataDir, DEV_ROOT_FILE);
+  const pemPath = join(dataDir, DEV_ROOT_PEM);
+  if (existsSync(file)) {
+    const root = DevRoot.import(JSON.parse(readFileSync(file, 'utf8')));
+    if (!existsSync(pemPath)) writeFileSync(pemPath, pemOf(root.certificate));
+    return { root, created: false, pemPath };
+  }
+  const root = createDevRoot({ now, validityDays: 3650 });
+  writeFileSync(file, JSON.stringify(root.exportWithPrivateKey(), null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  writeFileSync(pemPath, pemOf(root.certificate));
+  return { root, created: true, pemPath };
+}
+
+export function devAttestor(root: DevRoot, bundleSha384: Uint8Array): Attestor {
+  const pcrs = devPcrsFromDigests({ bundleSha384 });
+  return {
+    platform: 'dev',
+    attest: async (req) =>
+      issueDevDocument(root, {
+        pcrs,
+        publicKey: req.publicKey,
+        userData: req.bindingCid,
+        nonce: req.nonce,
+        now: req.now,
+        moduleId: 'encumber-dev',
+      }),
+  };
+}
+
+export interface PlatformOptions {
+  dataDir: string;
+  now: Date;
+  /** Where the hardware would be; overridable so tests can point at a stand-in. */
+  nsmDevice?: string;
+  tsmReportDir?: string;
+}
+
+export function createAttestor(platform: Platform, opts: PlatformOptions): { attestor: Attestor; notes: string[] } {
+  switch (platform) {
+    case 'dev': {
+      const { root, created, pemPath } = loadOrCreateDevRoot(opts.dataDir, opts.now);
+      return {
+        attestor: devAttestor(root, programDigest()),
+        notes: [`${created ? 'created' : 'using'} dev root ${pemPath} (verifiers must pass it explicitly: --root ${pemPath})`],
+      };
+    }
+    case 'nitro': {
+      const dev = opts.nsmDevice ?? '/dev/nsm';
+      if (!existsSync(dev)) {
+        throw new EncumberError('UsageError', `platform nitro needs the Nitro Security Module at ${dev}, which is absent: run inside a Nitro Enclave, or use --platform dev`);
+      }
+      throw new EncumberError('UsageError', 'platform nitro: NSM attestation is not in this build yet (see the hardware-platform issue); use --platform dev');
+    }
+    case 'sev-snp': {
+      const dir = opts.tsmReportDir ?? '/sys/kernel/config/tsm/report';
+      if (!existsSync(dir)) {
+        throw new EncumberError('UsageError', `platform sev-snp needs configfs-tsm at ${dir}, which is absent: run inside an SEV-SNP guest with configfs mounted, or use --platform dev`);
+      }
+      throw new EncumberError('UsageError', 'platform sev-snp: configfs-tsm attestation is not in this build yet (see the hardware-platform issue); use --platform dev');
+    }
+  }
+}
