@@ -8,6 +8,8 @@ import { plcVerify, type PlcVerifyFlags } from './commands/plc-verify.ts';
 import { keyInspect } from './commands/key-inspect.ts';
 import { cosign, draftNew, memberAddKey, memberKeygen, submit } from './commands/member.ts';
 import { serve, type ServeFlags } from './commands/serve.ts';
+import { demo } from './commands/demo.ts';
+import { attestVerify, recordVerify, type AttestFlags, type RecordVerifyFlags } from './commands/verify.ts';
 
 function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('encumber')
@@ -30,6 +32,11 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       setExit(-1); // keep running
     });
 
+  program
+    .command('demo')
+    .description('the whole flow on one machine: 3 members, 2 co-sign, the enclave signs, a verifier checks; then bad drafts are refused')
+    .action(async () => setExit(await demo(io)));
+
   const plc = program.command('plc').description('did:plc audit logs');
   plc
     .command('verify')
@@ -40,6 +47,33 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--spec-strict', 'also reject empty or duplicate rotationKeys (creation-time rules)')
     .option('--at <iso>', 'reject entries created after this time (plus 5 min skew)')
     .action(async (file: string, flags: PlcVerifyFlags) => setExit(await plcVerify(file, flags, io)));
+
+  const attest = program.command('attest').description('attestation evidence');
+  attest
+    .command('verify')
+    .description('verify attestation evidence (raw Nitro/dev COSE document, or a getAttestation JSON response); exit 0 valid, 1 invalid, 2 usage/IO')
+    .argument('<file>', 'evidence file')
+    .option('--root <pem>', 'trust this root instead of the AWS Nitro root (a dev root must be given explicitly)')
+    .option('--at <iso>', 'check validity at this time (default: now)')
+    .option('--expect-pcr0 <hex>', 'require this PCR0 (e.g. from attestation/measurements.json)')
+    .option('--nonce <hex>', 'require this nonce')
+    .option('--allow-debug', 'accept debug-mode enclaves (all-zero PCRs)')
+    .option('--json', 'print { valid, platform, checks, error }')
+    .action(async (file: string, flags: AttestFlags) => setExit(await attestVerify(file, flags, io)));
+
+  const record = program.command('record').description('published records');
+  record
+    .command('verify')
+    .description('verify a signed record: enclave signature, receipt, binding, co-signatures (and attestation when available)')
+    .argument('<record>', 'the signed record JSON (or a signRecord answer)')
+    .requiredOption('--identity <url|file>', 'enclave URL (live check with a fresh nonce) or a getIdentity JSON file')
+    .option('--evidence <file>', 'attestation evidence file to check as well')
+    .option('--root <pem>', 'trust this root (needed for the dev platform)')
+    .option('--at <iso>', 'check evidence validity at this time')
+    .option('--allow-debug', 'accept debug-mode enclaves')
+    .option('--expect-pcr0 <hex>', 'require this PCR0')
+    .option('--json', 'print { valid, platform, checks, error }')
+    .action(async (file: string, flags: RecordVerifyFlags) => setExit(await recordVerify(file, flags, io)));
 
   const key = program.command('key').description('keys');
   key

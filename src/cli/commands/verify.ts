@@ -1,0 +1,162 @@
+/**
+ * Verifier tools: `attest verify` and `record verify`. Exit 0 valid,
+ * 1 invalid, 2 usage/IO. `--json` prints { valid, platform, checks, error }.
+ */
+import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { fromHex } from '../../crypto/encoding.ts';
+import { verifyEvidence, type EvidenceOptions, type EvidenceVerdict } from '../../verifier/evidence.ts';
+import { verifyPublishedRecord, type Identity } from '../../verifier/record.ts';
+import type { AttestationCheck } from '../../attestation/types.ts';
+import { EXIT_INVALID, EXIT_OK, UsageProblem, type CliIo } from '../io.ts';
+
+export interface AttestFlags {
+  root?: string;
+  at?: string;
+  expectPcr0?: string;
+  nonce?: string;
+  allowDebug?: boolean;
+  json?: boolean;
+}
+
+async function readBytes(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new UsageProblem(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+async function evidenceOptions(flags: AttestFlags): Promise<EvidenceOptions> {
+  const at = flags.at ? new Date(flags.at) : new Date();
+  if (Number.isNaN(at.getTime())) throw new UsageProblem(`--at: not an ISO-8601 time: ${flags.at}`);
+  const hex = (s: string, what: string) => {
+    try {
+      return fromHex(s);
+    } catch {
+      throw new UsageProblem(`${what}: not hex`);
+    }
+  };
+  return {
+    at,
+    ...(flags.root ? { roots: new TextDecoder().decode(await readBytes(flags.root)) } : {}),
+    ...(flags.nonce ? { nonce: hex(flags.nonce, '--nonce') } : {}),
+    ...(flags.allowDebug ? { allowDebug: true } : {}),
+    ...(flags.expectPcr0 ? { expectedPcrs: { 0: hex(flags.expectPcr0, '--expect-pcr0') } } : {}),
+  };
+}
+
+/** Evidence file: raw COSE bytes, or a getAttestation JSON response (then the binding is checked too). */
+function parseEvidenceFile(bytes: Uint8Array): { evidence: Uint8Array; binding?: unknown; bindingCid?: string } {
+  if (bytes[0] === 0x7b /* { */) {
+    let j: Record<string, any>;
+    try {
+      j = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      throw new UsageProblem('evidence file starts with "{" but is not JSON');
+    }
+    if (typeof j.evidence?.$bytes !== 'string') throw new UsageProblem('JSON evidence file must be a getAttestation response');
+    return { evidence: new Uint8Array(Buffer.from(j.evidence.$bytes, 'base64')), binding: j.binding, bindingCid: j.bindingCid };
+  }
+  return { evidence: bytes };
+}
+
+function printChecks(io: CliIo, checks: AttestationCheck[]): void {
+  for (const c of checks) io.out(`${c.ok ? (c.skipped ? '  -  ' : '  ok ') : ' FAIL'} ${c.name}: ${c.detail}`);
+}
+
+export async function attestVerify(file: string, flags: AttestFlags, io: CliIo): Promise<number> {
+  const input = parseEvidenceFile(await readBytes(file));
+  const verdict = verifyEvidence(input, await evidenceOptions(flags));
+  report(io, verdict, flags.json);
+  return verdict.ok ? EXIT_OK : EXIT_INVALID;
+}
+
+function report(io: CliIo, v: EvidenceVerdict, json?: boolean) {
+  if (json) {
+    io.out(JSON.stringify({ valid: v.ok, platform: v.platform ?? null, checks: v.checks, error: v.ok ? null : v.error }));
+    return;
+  }
+  printChecks(io, v.checks);
+  io.out(v.ok ? `valid: ${v.platform} attestation${v.platform === 'dev' ? ' (NOT hardware-backed)' : ''}` : `invalid: ${v.error.code}: ${v.error.message}`);
+}
+
+export interface RecordVerifyFlags extends AttestFlags {
+  identity: string;
+  evidence?: string;
+}
+
+async function getJson(url: URL): Promise<Record<string, unknown>> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  } catch (e) {
+    throw new UsageProblem(`cannot reach ${url}: ${(e as Error).message}`);
+  }
+  if (!res.ok) throw new UsageProblem(`${url}: HTTP ${res.status}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+export async function recordVerify(file: string, flags: RecordVerifyFlags, io: CliIo): Promise<number> {
+  let record: unknown = JSON.parse(new TextDecoder().decode(await readBytes(file)));
+  // Accept a signRecord answer as well as a bare record.
+  if (record && typeof record === 'object' && 'record' in record && 'receipt' in record) record = (record as { record: unknown }).record;
+
+  const remote = /^https?:\/\//.test(flags.identity);
+  const identity = (remote
+    ? await getJson(new URL('/xrpc/dev.encumber.getIdentity', flags.identity))
+    : JSON.parse(new TextDecoder().decode(await readBytes(flags.identity)))) as unknown as Identity;
+
+  const checks: AttestationCheck[] = [];
+  let evidenceOk = true;
+  let platform: string | undefined;
+  let error: { code: string; message: string } | null = null;
+
+  // Attestation first (when we can have it): from a file, or live with a fresh nonce.
+  let input: { evidence: Uint8Array; binding?: unknown; bindingCid?: string } | undefined;
+  const opts = await evidenceOptions(flags);
+  if (flags.evidence) {
+    input = parseEvidenceFile(await readBytes(flags.evidence));
+  } else if (remote) {
+    const nonce = new Uint8Array(randomBytes(32));
+    const att = await getJson(new URL(`/xrpc/dev.encumber.getAttestation?nonce=${Buffer.from(nonce).toString('hex')}`, flags.identity));
+    input = { evidence: new Uint8Array(Buffer.from(String((att.evidence as { $bytes: string }).$bytes), 'base64')), binding: att.binding, bindingCid: String(att.bindingCid) };
+    opts.nonce = nonce;
+  }
+  if (input) {
+    // The evidence must be about this identity's binding.
+    input.binding ??= identity.binding;
+    input.bindingCid ??= identity.bindingCid;
+    if (input.bindingCid !== identity.bindingCid) {
+      checks.push({ name: 'binding', ok: false, detail: `evidence is for binding ${input.bindingCid}, identity has ${identity.bindingCid}` });
+      evidenceOk = false;
+      error = { code: 'BindingMismatch', message: 'evidence and identity name different bindings' };
+    } else {
+      const ev = verifyEvidence(input, opts);
+      checks.push(...ev.checks);
+      platform = ev.platform;
+      if (!ev.ok) {
+        evidenceOk = false;
+        error = ev.error;
+      }
+    }
+  } else {
+    checks.push({ name: 'attestation', ok: true, skipped: true, detail: 'not checked (give --evidence FILE, or --identity URL for a live check)' });
+  }
+
+  let recordOk = false;
+  if (evidenceOk) {
+    const rv = verifyPublishedRecord(identity, record);
+    checks.push(...rv.checks);
+    recordOk = rv.ok;
+    if (!rv.ok) error = rv.error;
+  }
+  const valid = evidenceOk && recordOk;
+  if (flags.json) {
+    io.out(JSON.stringify({ valid, platform: platform ?? null, checks, error }));
+  } else {
+    printChecks(io, checks);
+    io.out(valid ? `valid: record signed by ${identity.key} under policy ${identity.policyCid}` : `invalid: ${error?.code}: ${error?.message}`);
+  }
+  return valid ? EXIT_OK : EXIT_INVALID;
+}

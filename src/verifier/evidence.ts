@@ -1,0 +1,103 @@
+/**
+ * Checking an enclave's attestation response as a verifier would: the binding
+ * document hashes to its CID and names the key; the evidence chains to a root
+ * the verifier chose (AWS Nitro root by default; a dev root only when given
+ * explicitly), echoes the nonce, carries the key as public_key and the
+ * binding CID as user_data, and the binding's platform is the one the root
+ * proves. Pure: roots, time and nonce are parameters.
+ */
+import { EncumberError, type ErrorCode } from '../errors.ts';
+import { parseDidKey } from '../crypto/did-key.ts';
+import { toHex } from '../crypto/encoding.ts';
+import { cidForValue, CID } from '../data/cid.ts';
+import { jsonToIpld } from '../data/json.ts';
+import { verifyNitroDocument, AWS_NITRO_ROOT_G1_DER, AWS_NITRO_ROOT_G1_SHA256 } from '../attestation/nitro/index.ts';
+import type { AttestationCheck } from '../attestation/types.ts';
+
+export interface EvidenceInput {
+  evidence: Uint8Array;
+  /** The binding document as data-model JSON, and its CID string (from getAttestation/getIdentity). */
+  binding?: unknown;
+  bindingCid?: string;
+}
+
+export interface EvidenceOptions {
+  /** PEM text or DER certificates; default: the AWS Nitro root only. */
+  roots?: string | Uint8Array[];
+  at: Date;
+  nonce?: Uint8Array;
+  allowDebug?: boolean;
+  expectedPcrs?: Record<number, string | Uint8Array>;
+  maxAgeMs?: number;
+}
+
+export type EvidenceVerdict =
+  | { ok: true; platform: 'nitro' | 'dev'; checks: AttestationCheck[]; pcrs: Record<number, string>; key?: string; bindingCid?: string }
+  | { ok: false; platform?: 'nitro' | 'dev'; checks: AttestationCheck[]; error: { code: ErrorCode; message: string } };
+
+export function verifyEvidence(input: EvidenceInput, opts: EvidenceOptions): EvidenceVerdict {
+  const checks: AttestationCheck[] = [];
+  let key: string | undefined;
+  let bindingCid: CID | undefined;
+  let bindingPlatform: unknown;
+
+  // 1. The binding document (when given): hashes to its CID, names a k256 key.
+  if (input.binding !== undefined) {
+    try {
+      const b = jsonToIpld(input.binding) as Record<string, unknown>;
+      bindingCid = cidForValue(b);
+      if (input.bindingCid !== undefined && bindingCid.toString() !== input.bindingCid) {
+        throw new EncumberError('BindingMismatch', `binding hashes to ${bindingCid}, the response says ${input.bindingCid}`);
+      }
+      if (b.$type !== 'dev.encumber.binding' || b.version !== 1 || typeof b.key !== 'string') {
+        throw new EncumberError('BindingMismatch', 'not a dev.encumber.binding v1 document');
+      }
+      const k = parseDidKey(b.key);
+      if (k.curve !== 'k256') throw new EncumberError('BindingMismatch', 'binding key is not k256');
+      key = b.key;
+      bindingPlatform = b.platform;
+      checks.push({ name: 'binding', ok: true, detail: `binding ${bindingCid} names key ${key}, platform ${String(b.platform)}` });
+    } catch (e) {
+      const error = e instanceof EncumberError ? e : new EncumberError('BindingMismatch', (e as Error).message);
+      checks.push({ name: 'binding', ok: false, detail: error.message });
+      return { ok: false, checks, error: { code: error.code, message: error.message } };
+    }
+  }
+
+  // 2. The evidence, with key, binding CID and nonce as expectations.
+  const verdict = verifyNitroDocument(input.evidence, {
+    trustRoots: opts.roots ?? [AWS_NITRO_ROOT_G1_DER],
+    at: opts.at,
+    ...(opts.allowDebug ? { allowDebug: true } : {}),
+    ...(opts.expectedPcrs ? { expectedPcrs: opts.expectedPcrs } : {}),
+    ...(opts.nonce ? { expectedNonce: opts.nonce } : {}),
+    ...(opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {}),
+    ...(key ? { expectedPublicKey: parseDidKey(key).compressed } : {}),
+    ...(bindingCid ? { expectedUserData: bindingCid.bytes } : {}),
+  });
+  checks.push(...verdict.checks);
+  if (!verdict.ok) return { ok: false, checks, error: { code: verdict.error.code, message: verdict.error.message } };
+
+  // 3. Which root proved it decides the platform; the binding must claim the same.
+  const platform = verdict.root.sha256.toLowerCase() === AWS_NITRO_ROOT_G1_SHA256.toLowerCase() ? 'nitro' : 'dev';
+  if (bindingPlatform !== undefined && bindingPlatform !== platform) {
+    const message = `binding says platform ${String(bindingPlatform)}, but the evidence chains to a ${platform === 'nitro' ? 'AWS Nitro' : 'non-AWS (dev)'} root`;
+    checks.push({ name: 'platform', ok: false, detail: message });
+    return { ok: false, platform, checks, error: { code: 'BindingMismatch', message } };
+  }
+  checks.push({
+    name: 'platform',
+    ok: true,
+    detail: platform === 'nitro' ? 'AWS Nitro hardware root' : 'DEV ROOT: not hardware-backed, trusted only because you passed it',
+  });
+  const pcrs: Record<number, string> = {};
+  for (const [i, v] of Object.entries(verdict.pcrs)) pcrs[Number(i)] = toHex(v);
+  return {
+    ok: true,
+    platform,
+    checks,
+    pcrs,
+    ...(key ? { key } : {}),
+    ...(bindingCid ? { bindingCid: bindingCid.toString() } : {}),
+  };
+}
