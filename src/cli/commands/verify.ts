@@ -86,6 +86,14 @@ export interface RecordVerifyFlags extends AttestFlags {
   evidence?: string;
 }
 
+function parseJsonFile(bytes: Uint8Array, path: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new UsageProblem(`${path} is not JSON`);
+  }
+}
+
 async function getJson(url: URL): Promise<Record<string, unknown>> {
   let res: Response;
   try {
@@ -98,14 +106,14 @@ async function getJson(url: URL): Promise<Record<string, unknown>> {
 }
 
 export async function recordVerify(file: string, flags: RecordVerifyFlags, io: CliIo): Promise<number> {
-  let record: unknown = JSON.parse(new TextDecoder().decode(await readBytes(file)));
+  let record: unknown = parseJsonFile(await readBytes(file), file);
   // Accept a signRecord answer as well as a bare record.
   if (record && typeof record === 'object' && 'record' in record && 'receipt' in record) record = (record as { record: unknown }).record;
 
   const remote = /^https?:\/\//.test(flags.identity);
   const identity = (remote
     ? await getJson(new URL('/xrpc/dev.encumber.getIdentity', flags.identity))
-    : JSON.parse(new TextDecoder().decode(await readBytes(flags.identity)))) as unknown as Identity;
+    : parseJsonFile(await readBytes(flags.identity), flags.identity)) as unknown as Identity;
 
   const checks: AttestationCheck[] = [];
   let evidenceOk = true;
