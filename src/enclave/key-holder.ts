@@ -5,16 +5,20 @@
  * public did:key only, so an accidental log line or response cannot leak it.
  */
 import { inspect } from 'node:util';
-import { generateK256PrivateKey, k256DidKey, signK256 } from '../crypto/k256-signer.ts';
+import type { KeyObject } from 'node:crypto';
+import { generateK256PrivateKey, k256DidKey } from '../crypto/k256-signer.ts';
+import { k256KeyObject, signK256Native } from '../crypto/k256-native-signer.ts';
 
 export class KeyHolder {
-  readonly #privateKey: Uint8Array;
+  /** The key inside OpenSSL (faster signing); the raw bytes are wiped after import. */
+  readonly #privateKey: KeyObject;
   /** The public key as did:key (k256, compressed). */
   readonly did: string;
 
   private constructor(privateKey: Uint8Array) {
-    this.#privateKey = privateKey;
     this.did = k256DidKey(privateKey);
+    this.#privateKey = k256KeyObject(privateKey);
+    privateKey.fill(0);
     Object.freeze(this);
   }
 
@@ -29,7 +33,7 @@ export class KeyHolder {
 
   /** Sign SHA-256(message): 64-byte compact, low-S. */
   sign(message: Uint8Array): Uint8Array {
-    return signK256(this.#privateKey, message);
+    return signK256Native(this.#privateKey, message);
   }
 
   toJSON(): { did: string } {

@@ -1,0 +1,33 @@
+/** OpenSSL k256 signing: always 64-byte low-S, verifies strictly, agrees with the did:key. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { generateK256PrivateKey, k256DidKey } from '../../src/crypto/k256-signer.ts';
+import { k256KeyObject, signK256Native } from '../../src/crypto/k256-native-signer.ts';
+import { checkSignature, checkSignatureForm } from '../../src/crypto/verify.ts';
+import { parseDidKey } from '../../src/crypto/did-key.ts';
+import { K256 } from '../../src/crypto/curves.ts';
+import { KeyHolder } from '../../src/enclave/key-holder.ts';
+
+test('signK256Native: 400 signatures, all low-S, all verify; high-S ones were normalised', () => {
+  const priv = generateK256PrivateKey();
+  const key = parseDidKey(k256DidKey(priv));
+  const obj = k256KeyObject(priv);
+  for (let i = 0; i < 400; i++) {
+    const msg = new Uint8Array(randomBytes(1 + (i % 200)));
+    const sig = signK256Native(obj, msg);
+    assert.equal(sig.length, 64);
+    assert.equal(checkSignatureForm(K256, sig), undefined);
+    assert.equal(checkSignature(key, msg, sig), undefined);
+  }
+});
+
+test('KeyHolder signs verifiably and wipes the bytes it was given', () => {
+  const given = generateK256PrivateKey();
+  const did = k256DidKey(given);
+  const holder = KeyHolder.generate(() => given);
+  assert.equal(holder.did, did);
+  assert.ok(given.every((b) => b === 0));
+  const msg = new TextEncoder().encode('payload');
+  assert.equal(checkSignature(parseDidKey(did), msg, holder.sign(msg)), undefined);
+});
