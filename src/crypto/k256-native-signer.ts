@@ -23,7 +23,20 @@ const HALF_N = K256.n >> 1n;
 
 /** Sign SHA-256(message) with an OpenSSL k256 key: 64-byte compact r‖s, low-S. */
 export function signK256Native(key: KeyObject, message: Uint8Array): Uint8Array {
-  const sig = new Uint8Array(nodeSign('sha256', message, { key, dsaEncoding: 'ieee-p1363' }));
+  return toLowS(new Uint8Array(nodeSign('sha256', message, { key, dsaEncoding: 'ieee-p1363' })));
+}
+
+/** The same on libuv's thread pool (parallel, off the event loop). */
+export function signK256NativeAsync(key: KeyObject, message: Uint8Array): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    nodeSign('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, (err, sig) => {
+      if (err) reject(err);
+      else resolve(toLowS(new Uint8Array(sig)));
+    });
+  });
+}
+
+function toLowS(sig: Uint8Array): Uint8Array {
   let s = 0n;
   for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(sig[i]!);
   if (s > HALF_N) {

@@ -69,6 +69,22 @@ export function checkSignature(key: PublicKey, message: Uint8Array, sig: Uint8Ar
   return ok ? undefined : 'SignatureMismatch';
 }
 
+/**
+ * `checkSignature` with the ECDSA step on libuv's thread pool, so several
+ * verifications (a request's co-signatures) run in parallel and off the event
+ * loop. Same rules, same answers (a test checks they agree).
+ */
+export function checkSignatureAsync(key: PublicKey, message: Uint8Array, sig: Uint8Array): Promise<SignatureFailure | undefined> {
+  const formFailure = checkSignatureForm(curveByName(key.curve), sig);
+  if (formFailure) return Promise.resolve(formFailure);
+  return new Promise((resolve, reject) => {
+    nodeVerify('sha256', message, { key: nativeKey(key), dsaEncoding: 'ieee-p1363' }, sig, (err, ok) => {
+      if (err) reject(err);
+      else resolve(ok ? undefined : 'SignatureMismatch');
+    });
+  });
+}
+
 /** Same rules as `checkSignature`, but over a given SHA-256 digest (pure JS, noble). */
 export function checkSignatureOverDigest(
   key: PublicKey,

@@ -7,7 +7,7 @@
 import { inspect } from 'node:util';
 import type { KeyObject } from 'node:crypto';
 import { generateK256PrivateKey, k256DidKey } from '../crypto/k256-signer.ts';
-import { k256KeyObject, signK256Native } from '../crypto/k256-native-signer.ts';
+import { k256KeyObject, signK256Native, signK256NativeAsync } from '../crypto/k256-native-signer.ts';
 
 export class KeyHolder {
   /** The key inside OpenSSL (faster signing); the raw bytes are wiped after import. */
@@ -34,6 +34,11 @@ export class KeyHolder {
   /** Sign SHA-256(message): 64-byte compact, low-S. */
   sign(message: Uint8Array): Uint8Array {
     return signK256Native(this.#privateKey, message);
+  }
+
+  /** The same, on the thread pool (the service signs payload and receipt in parallel). */
+  signAsync(message: Uint8Array): Promise<Uint8Array> {
+    return signK256NativeAsync(this.#privateKey, message);
   }
 
   toJSON(): { did: string } {

@@ -10,7 +10,7 @@ import { join, relative, sep } from 'node:path';
 import { sha384 } from '@noble/hashes/sha2.js';
 import { fileURLToPath } from 'node:url';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL(process.env.ENCUMBER_BUNDLE === '1' ? '../' : '../../', import.meta.url));
 
 function listFiles(dir: string): string[] {
   const out: string[] = [];
@@ -28,7 +28,17 @@ export function programFiles(root = REPO_ROOT): string[] {
     .sort();
 }
 
+/**
+ * Running from the bundle (dist/encumber-enclave.mjs): the digest is SHA-384
+ * of the bundle file itself, what a rebuild reproduces. From source: the
+ * source-tree digest below.
+ */
 export function programDigest(root = REPO_ROOT): Uint8Array {
+  if (process.env.ENCUMBER_BUNDLE === '1') return sha384(readFileSync(fileURLToPath(import.meta.url)));
+  return sourceTreeDigest(root);
+}
+
+export function sourceTreeDigest(root = REPO_ROOT): Uint8Array {
   const lines = programFiles(root).map((rel) => `${rel}\0${Buffer.from(sha384(readFileSync(join(root, rel)))).toString('hex')}\n`);
   return sha384(new TextEncoder().encode(lines.join('')));
 }

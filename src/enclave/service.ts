@@ -145,7 +145,7 @@ export class SigningService {
     const states = await this.#deps.resolver.resolve(dids, input.plcLogs, now);
 
     // 4. M of N.
-    const counted = decide(policy, payload, cosignatures, states);
+    const counted = await decide(policy, payload, cosignatures, states);
 
     // 5. Re-check the high-water marks with no await before the marks move, so
     //    two concurrent requests cannot both pass on different histories.
@@ -155,14 +155,19 @@ export class SigningService {
     // 6. Sign the payload and the receipt.
     const order = new Map(policy.signers.map((s, i) => [s.did, i]));
     counted.sort((a, b) => order.get(a.did)! - order.get(b.did)!);
-    const enclaveSig = this.#deps.key.sign(payload.bytes);
-    const receipt = this.#signReceipt({
+    const unsignedReceipt: UnsignedReceipt = {
       $type: RECEIPT_TYPE,
       cid: payload.cid,
       policy: this.#deps.policy.cid,
       heads: counted.map((c) => ({ did: c.did, cid: parseHeadCid(c), createdAt: c.head.createdAt })),
       signedAt: toCanonicalUtcMillis(now),
-    });
+    };
+    // Payload and receipt signatures are independent: sign them in parallel.
+    const [enclaveSig, receiptSig] = await Promise.all([
+      this.#deps.key.signAsync(payload.bytes),
+      this.#deps.key.signAsync(encodeDocument(unsignedReceipt).bytes),
+    ]);
+    const receipt: Receipt = { ...unsignedReceipt, sig: receiptSig };
     const enclaveEntry: SignatureEntry = {
       $type: SIGNATURE_TYPE,
       issuer: this.#deps.key.did,
@@ -185,10 +190,6 @@ export class SigningService {
     };
   }
 
-  #signReceipt(unsigned: UnsignedReceipt): Receipt {
-    const { bytes } = encodeDocument(unsigned);
-    return { ...unsigned, sig: this.#deps.key.sign(bytes) };
-  }
 }
 
 /** `{"$bytes": base64}` read by the data-model rules (the same as inside records). */

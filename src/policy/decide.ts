@@ -5,7 +5,7 @@
  */
 import { EncumberError } from '../errors.ts';
 import { parseDidKeyCached } from '../crypto/key-cache.ts';
-import { checkSignature, describeSignatureFailure } from '../crypto/verify.ts';
+import { checkSignatureAsync, describeSignatureFailure } from '../crypto/verify.ts';
 import { verificationMethodKey } from '../plc/methods.ts';
 import type { PlcState } from '../plc/types.ts';
 import type { Policy } from './schema.ts';
@@ -54,14 +54,14 @@ export function checkRequestScope(policy: Policy, repository: string, collection
   return [...new Set(cosignatures.map((c) => c.issuer))];
 }
 
-export function decide(
+export async function decide(
   policy: Policy,
   payload: Payload,
   cosignatures: Cosignature[],
   states: ReadonlyMap<string, PlcState>,
-): CountedSigner[] {
-  const counted = new Map<string, CountedSigner>();
-  cosignatures.forEach((c, index) => {
+): Promise<CountedSigner[]> {
+  // Rules on each co-signer's state, in order, before any signature work.
+  const candidates = cosignatures.map((c, index) => {
     const signer = policy.signers.find((s) => s.did === c.issuer)!;
     const state = states.get(c.issuer);
     if (!state) throw new EncumberError('MissingPlcLog', `no verified PLC state for ${c.issuer}`, { index });
@@ -78,9 +78,14 @@ export function decide(
     } catch (cause) {
       throw new EncumberError('SignerKeyMissing', `${c.issuer}#${signer.keyId} is not a k256/p256 did:key`, { index, cause });
     }
-    // Rule: the co-signature verifies over the payload with that key. One bad
-    // signature refuses the request, even if enough others are good.
-    const failure = checkSignature(publicKey, payload.bytes, c.sig);
+    return { c, index, key, publicKey, state };
+  });
+  // Rule: every co-signature verifies over the payload with that key (checked
+  // in parallel). One bad signature refuses the request, even if enough others are good.
+  const failures = await Promise.all(candidates.map((x) => checkSignatureAsync(x.publicKey, payload.bytes, x.c.sig)));
+  const counted = new Map<string, CountedSigner>();
+  candidates.forEach(({ c, index, key, state }, i) => {
+    const failure = failures[i];
     if (failure) {
       throw new EncumberError('InvalidCosignature', `co-signature ${index} from ${c.issuer}: ${describeSignatureFailure(failure)}`, {
         index,

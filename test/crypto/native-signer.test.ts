@@ -31,3 +31,26 @@ test('KeyHolder signs verifiably and wipes the bytes it was given', () => {
   const msg = new TextEncoder().encode('payload');
   assert.equal(checkSignature(parseDidKey(did), msg, holder.sign(msg)), undefined);
 });
+
+test('checkSignatureAsync gives the same answer as checkSignature (valid, mismatch, high-S, length, range)', async () => {
+  const { checkSignatureAsync } = await import('../../src/crypto/verify.ts');
+  const priv = generateK256PrivateKey();
+  const key = parseDidKey(k256DidKey(priv));
+  const msg = new TextEncoder().encode('same answer');
+  const good = signK256Native(k256KeyObject(priv), msg);
+  const highS = good.slice();
+  let s = 0n;
+  for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(highS[i]!);
+  let t = K256.n - s;
+  for (let i = 63; i >= 32; i--) {
+    highS[i] = Number(t & 0xffn);
+    t >>= 8n;
+  }
+  const flipped = good.slice();
+  flipped[5]! ^= 1;
+  const cases = [good, highS, flipped, good.subarray(0, 63), new Uint8Array(64), new Uint8Array(64).fill(0xff)];
+  const sync = cases.map((c) => checkSignature(key, msg, c));
+  const async_ = await Promise.all(cases.map((c) => checkSignatureAsync(key, msg, c)));
+  assert.deepEqual(async_, sync);
+  assert.deepEqual(sync, [undefined, 'SignatureNotLowS', 'SignatureMismatch', 'BadSignatureLength', 'SignatureOutOfRange', 'SignatureOutOfRange']);
+});
