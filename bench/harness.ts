@@ -59,3 +59,27 @@ export function table(rows: BenchResult[], ref?: string): string {
   }
   return lines.join('\n');
 }
+
+export interface BenchCase {
+  row: string;
+  run: () => unknown;
+  async?: boolean;
+}
+
+/**
+ * Measure every case `rounds` times, interleaved (so drift on a shared machine
+ * hits all rows alike), and report each row's median.
+ */
+export async function measureInterleaved(cases: BenchCase[], opts: { rounds: number; ms: number }): Promise<BenchResult[]> {
+  const samples = new Map<string, number[]>(cases.map((c) => [c.row, []]));
+  for (let i = 0; i < opts.rounds; i++) {
+    for (const c of cases) {
+      const r = c.async ? await benchAsync(c.row, c.run as () => Promise<unknown>, { ms: opts.ms }) : bench(c.row, c.run, { ms: opts.ms });
+      samples.get(c.row)!.push(r.opsPerSec);
+    }
+  }
+  return cases.map((c) => {
+    const xs = samples.get(c.row)!.sort((a, b) => a - b);
+    return { name: c.row, opsPerSec: xs[Math.floor(xs.length / 2)]!, iterations: 0, ms: opts.ms * opts.rounds };
+  });
+}

@@ -24,7 +24,7 @@
 import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import * as plc from '@did-plc/lib';
 import * as dagCbor from '@ipld/dag-cbor';
-import { bench, benchAsync, table, type BenchResult } from './harness.ts';
+import { table, measureInterleaved, type BenchCase } from './harness.ts';
 import { verifyAuditLog } from '../src/plc/verify.ts';
 import { curveByName } from '../src/crypto/curves.ts';
 import { parseDidKey } from '../src/crypto/did-key.ts';
@@ -41,11 +41,7 @@ const ops = arg('ops', 20);
 const curves = (process.argv.find((a) => a.startsWith('--curves='))?.slice(9) ?? 'k256,p256,mixed').split(',') as CurveChoice[];
 const TARGET = 4;
 
-interface Case {
-  row: string;
-  run: () => unknown;
-  async?: boolean;
-}
+type Case = BenchCase;
 
 async function makeLogs(curve: CurveChoice): Promise<GeneratedLog[]> {
   const out: GeneratedLog[] = [];
@@ -65,19 +61,7 @@ async function mustVerify(logs: GeneratedLog[]): Promise<void> {
   }
 }
 
-async function measure(cases: Case[]): Promise<BenchResult[]> {
-  const samples = new Map<string, number[]>(cases.map((c) => [c.row, []]));
-  for (let i = 0; i < rounds; i++) {
-    for (const c of cases) {
-      const r = c.async ? await benchAsync(c.row, c.run as () => Promise<unknown>, { ms }) : bench(c.row, c.run, { ms });
-      samples.get(c.row)!.push(r.opsPerSec);
-    }
-  }
-  return cases.map((c) => {
-    const xs = samples.get(c.row)!.sort((a, b) => a - b);
-    return { name: c.row, opsPerSec: xs[Math.floor(xs.length / 2)]!, iterations: 0, ms: ms * rounds };
-  });
-}
+const measure = (cases: Case[]) => measureInterleaved(cases, { rounds, ms });
 
 interface Try {
   key: KeyObject;

@@ -17,11 +17,9 @@
  * so a noisy neighbour hurts all rows alike.
  */
 import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { verifySignature as atprotoVerify } from '@atproto/crypto';
-import { bench, benchAsync, table, type BenchResult } from './harness.ts';
+import { table, measureInterleaved, type BenchCase } from './harness.ts';
 import { K256, P256, type CurveInfo } from '../src/crypto/curves.ts';
 import { formatDidKey, parseDidKey } from '../src/crypto/did-key.ts';
 import { checkSignature, checkSignatureForm, verifySignature } from '../src/crypto/verify.ts';
@@ -33,11 +31,7 @@ function arg(name: string, fallback: number): number {
 const ms = arg('ms', 1000);
 const rounds = arg('rounds', 3);
 
-interface Case {
-  row: string;
-  run: () => unknown;
-  async?: boolean;
-}
+type Case = BenchCase;
 
 function setup(curve: CurveInfo) {
   const noble = curve.noble;
@@ -59,19 +53,7 @@ function mustBeTrue(row: string, ok: unknown): void {
   if (ok !== true && ok !== undefined) throw new Error(`${row}: verification did not succeed (${String(ok)})`);
 }
 
-async function measure(cases: Case[]): Promise<BenchResult[]> {
-  const samples = new Map<string, number[]>(cases.map((c) => [c.row, []]));
-  for (let i = 0; i < rounds; i++) {
-    for (const c of cases) {
-      const r = c.async ? await benchAsync(c.row, c.run as () => Promise<unknown>, { ms }) : bench(c.row, c.run, { ms });
-      samples.get(c.row)!.push(r.opsPerSec);
-    }
-  }
-  return cases.map((c) => {
-    const xs = samples.get(c.row)!.sort((a, b) => a - b);
-    return { name: c.row, opsPerSec: xs[Math.floor(xs.length / 2)]!, iterations: 0, ms: ms * rounds };
-  });
-}
+const measure = (cases: Case[]) => measureInterleaved(cases, { rounds, ms });
 
 async function main(): Promise<void> {
   console.log(`node ${process.version}, ${process.arch}; ${rounds} interleaved rounds × ${ms} ms per row, median shown\n`);

@@ -7,7 +7,7 @@ import { EXIT_OK, EXIT_USAGE, UsageProblem, processIo, type CliIo } from './io.t
 import { plcVerify, type PlcVerifyFlags } from './commands/plc-verify.ts';
 import { keyInspect } from './commands/key-inspect.ts';
 import { cosign, draftNew, memberAddKey, memberKeygen, submit } from './commands/member.ts';
-import { serve, type ServeFlags } from './commands/serve.ts';
+import { addServeOptions, serve, type ServeFlags } from './commands/serve.ts';
 import { demo } from './commands/demo.ts';
 import { attestVerify, recordVerify, type AttestFlags, type RecordVerifyFlags } from './commands/verify.ts';
 
@@ -18,15 +18,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
 
-  program
-    .command('serve')
-    .description('start the signing service (npm start = dev platform, embedded demo policy)')
-    .option('--policy <file>', 'policy JSON (default: the embedded demo policy)')
-    .option('--port <n>', 'TCP port', '8080')
-    .option('--host <addr>', 'address to listen on', '127.0.0.1')
-    .option('--platform <p>', 'dev | nitro | sev-snp', 'dev')
-    .option('--data-dir <dir>', 'where the dev root lives', '.data')
-    .option('--quiet', 'no request log lines')
+  addServeOptions(program.command('serve').description('start the signing service (npm start = dev platform, embedded demo policy)'))
     .action(async (flags: ServeFlags) => {
       await serve(flags, io);
       setExit(-1); // keep running

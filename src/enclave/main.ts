@@ -4,17 +4,10 @@
  * is built from and what runs inside the TEE.
  */
 import { Command, CommanderError } from 'commander';
-import { serve, type ServeFlags } from '../cli/commands/serve.ts';
+import { addServeOptions, serve, type ServeFlags } from '../cli/commands/serve.ts';
 import { processIo, UsageProblem } from '../cli/io.ts';
 
-const program = new Command('encumber-enclave')
-  .description('encumber signing service (enclave entry point)')
-  .option('--policy <file>', 'policy JSON (default: the embedded demo policy)')
-  .option('--port <n>', 'TCP port', '8080')
-  .option('--host <addr>', 'address to listen on', '127.0.0.1')
-  .option('--platform <p>', 'dev | nitro | sev-snp', 'dev')
-  .option('--data-dir <dir>', 'where the dev root lives', '.data')
-  .option('--quiet', 'no request log lines')
+const program = addServeOptions(new Command('encumber-enclave').description('encumber signing service (enclave entry point)'))
   .exitOverride();
 
 try {

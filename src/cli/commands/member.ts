@@ -2,7 +2,7 @@
  * Member tools: `member keygen`, `member add-key`, `draft`, `cosign`, `submit`.
  * These run on members' machines, never in the enclave.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { EncumberError } from '../../errors.ts';
 import { generateMemberKey, parseMemberKeyFile } from '../../member/keys.ts';
 import { addKeyOp } from '../../member/plc-ops.ts';

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { serve as serveHttp } from '@hono/node-server';
+import type { Command } from 'commander';
 import { EncumberError } from '../../errors.ts';
 import { loadDefaultPolicy } from '../../policy/default-policy.ts';
 import { parsePolicyJson, type LoadedPolicy } from '../../policy/policy.ts';
@@ -22,6 +23,17 @@ export interface ServeFlags {
   platform: string;
   dataDir: string;
   quiet?: boolean;
+}
+
+/** The serve options, shared by `encumber serve` and the enclave entry point. */
+export function addServeOptions(cmd: Command): Command {
+  return cmd
+    .option('--policy <file>', 'policy JSON (default: the embedded demo policy)')
+    .option('--port <n>', 'TCP port', '8080')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--platform <p>', 'dev | nitro | sev-snp', 'dev')
+    .option('--data-dir <dir>', 'where the dev root lives', '.data')
+    .option('--quiet', 'no request log lines');
 }
 
 export interface RunningServer {
