@@ -19,6 +19,7 @@ import { generateMemberKey, type MemberKey } from '../src/member/keys.ts';
 import { addKeyOp, auditEntry, createMemberDid } from '../src/member/plc-ops.ts';
 import { cosignDraft, type Draft } from '../src/member/cosign.ts';
 import type { PlcAuditEntry, PlcOperation } from '../src/plc/types.ts';
+import { policyDocument } from '../src/policy/policy.ts';
 
 const arg = (name: string, dflt: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
 const SECONDS = arg('seconds', 10);
@@ -58,16 +59,7 @@ async function member(name: string, ops: number): Promise<Member> {
 async function world(ops: number) {
   const members = await Promise.all(['a', 'b', 'c'].map((n) => member(n, ops)));
   const org = await member('org', 1);
-  const policy = {
-    $type: 'dev.encumber.policy',
-    version: 1,
-    repository: org.did,
-    signers: members.map((m) => ({ did: m.did, keyId: 'atproto' })),
-    threshold: 2,
-    collections: ['app.bsky.feed.post'],
-    plc: { directory: 'https://plc.directory', source: 'supplied' },
-    limits: { maxRecordBytes: 16384 },
-  };
+  const policy = policyDocument({ repository: org.did, signers: members.map((m) => m.did), threshold: 2 });
   let draft: Draft = {
     repository: org.did,
     collection: 'app.bsky.feed.post',

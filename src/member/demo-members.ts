@@ -9,6 +9,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { memberKeyFromPrivateKey, type MemberKey } from './keys.ts';
 import { auditEntry, createMemberDid } from './plc-ops.ts';
 import type { PlcAuditEntry } from '../plc/types.ts';
+import { policyDocument } from '../policy/policy.ts';
 
 export const DEMO_CREATED_AT = new Date('2026-01-01T00:00:00.000Z');
 export const DEMO_MEMBERS = ['alice', 'bob', 'carol'] as const;
@@ -41,14 +42,5 @@ export async function demoIdentity(name: string): Promise<DemoIdentity> {
 export async function demoPolicyDocument(): Promise<Record<string, unknown>> {
   const org = await demoIdentity('org');
   const members = await Promise.all(DEMO_MEMBERS.map(demoIdentity));
-  return {
-    $type: 'dev.encumber.policy',
-    version: 1,
-    repository: org.did,
-    signers: members.map((m) => ({ did: m.did, keyId: 'atproto' })),
-    threshold: 2,
-    collections: ['app.bsky.feed.post'],
-    plc: { directory: 'https://plc.directory', source: 'supplied' },
-    limits: { maxRecordBytes: 16384 },
-  };
+  return policyDocument({ repository: org.did, signers: members.map((m) => m.did), threshold: 2 });
 }

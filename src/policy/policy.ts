@@ -32,3 +32,24 @@ export function parsePolicyJson(text: string): LoadedPolicy {
   }
   return parsePolicy(value);
 }
+
+/** A policy document for `threshold` of `signers` (keyId `atproto`) posting to `repository`; supplied PLC logs. */
+export function policyDocument(opts: {
+  repository: string;
+  signers: string[];
+  threshold: number;
+  collections?: string[];
+  plc?: Record<string, unknown>;
+  maxRecordBytes?: number;
+}): Record<string, unknown> {
+  return {
+    $type: 'dev.encumber.policy',
+    version: 1,
+    repository: opts.repository,
+    signers: opts.signers.map((did) => ({ did, keyId: 'atproto' })),
+    threshold: opts.threshold,
+    collections: opts.collections ?? ['app.bsky.feed.post'],
+    plc: opts.plc ?? { directory: 'https://plc.directory', source: 'supplied' },
+    limits: { maxRecordBytes: opts.maxRecordBytes ?? 16384 },
+  };
+}

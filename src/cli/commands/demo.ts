@@ -14,6 +14,7 @@ import { addKeyOp, auditEntry, createMemberDid } from '../../member/plc-ops.ts';
 import { cosignDraft, type Draft } from '../../member/cosign.ts';
 import type { PlcAuditEntry, PlcOperation } from '../../plc/types.ts';
 import { serve } from './serve.ts';
+import { policyDocument } from '../../policy/policy.ts';
 import { recordVerify } from './verify.ts';
 import { EXIT_INVALID, EXIT_OK, type CliIo } from '../io.ts';
 
@@ -48,16 +49,7 @@ export async function demo(io: CliIo): Promise<number> {
     for (const m of [alice, bob, carol]) say(`   ${m.name.padEnd(5)} ${m.did}  #atproto ${m.key.did}`);
 
     say('2. the enclave starts on the dev platform with a 2-of-3 policy naming them');
-    const policy = {
-      $type: 'dev.encumber.policy',
-      version: 1,
-      repository: org.did,
-      signers: [alice, bob, carol].map((m) => ({ did: m.did, keyId: 'atproto' })),
-      threshold: 2,
-      collections: ['app.bsky.feed.post'],
-      plc: { directory: 'https://plc.directory', source: 'supplied' },
-      limits: { maxRecordBytes: 16384 },
-    };
+    const policy = policyDocument({ repository: org.did, signers: [alice, bob, carol].map((m) => m.did), threshold: 2 });
     const policyFile = join(work, 'policy.json');
     writeFileSync(policyFile, JSON.stringify(policy, null, 2));
     const server = await serve({ policy: policyFile, port: '0', host: '127.0.0.1', platform: 'dev', dataDir: join(work, 'data'), quiet: true }, io);
