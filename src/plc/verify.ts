@@ -44,6 +44,8 @@ export interface VerifiedNode {
   keys: readonly string[];
   /** Index, in the keys that were allowed to sign this op, of the key that did. */
   signerIndex: number;
+  /** That key (tried first for the next op). */
+  signerKey: string;
 }
 
 function fail(code: PlcErrorCode, index: number, message: string, extra: { expected?: unknown; actual?: unknown; path?: string } = {}): never {
@@ -250,7 +252,7 @@ function run(did: string, log: unknown, opts: PlcVerifyOptions, w: WalkState): W
       // (legacy create: [recoveryKey, signingKey]).
       const signer = findSigner(ownKeys, unsignedBytes, sig);
       if (!signer.found) signatureFailure(i, signer.reason);
-      node = { index: i, cid, createdAt: entry.createdAt, createdAtMs, op, keys: ownKeys, signerIndex: signer.index };
+      node = { index: i, cid, createdAt: entry.createdAt, createdAtMs, op, keys: ownKeys, signerIndex: signer.index, signerKey: signer.key };
     } else {
       // Rule: legacy create is only valid as the genesis.
       if (op.type === 'create') fail('PlcLegacyCreateNotGenesis', i, 'legacy create operation after the genesis');
@@ -266,9 +268,9 @@ function run(did: string, log: unknown, opts: PlcVerifyOptions, w: WalkState): W
       if (parent.op.type === 'plc_tombstone') fail('PlcPrevTombstoned', i, `prev ${op.prev} is a tombstone`);
       if (parent.keys.length === 0) fail('PlcNoRotationKeys', i, `prev ${op.prev} has no rotation keys to verify against`);
       // Rule: the signer is one of prev's rotation keys.
-      const signer = findSigner(parent.keys, unsignedBytes, sig);
+      const signer = findSigner(parent.keys, unsignedBytes, sig, parent.signerKey);
       if (!signer.found) signatureFailure(i, signer.reason);
-      node = { index: i, cid, createdAt: entry.createdAt, createdAtMs, op, keys: ownKeys, signerIndex: signer.index };
+      node = { index: i, cid, createdAt: entry.createdAt, createdAtMs, op, keys: ownKeys, signerIndex: signer.index, signerKey: signer.key };
 
       const displaced = canonical[p + 1];
       if (displaced) {
