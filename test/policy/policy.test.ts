@@ -1,0 +1,96 @@
+/** Policy validation and CID, payload construction, high-water marks: each rule in isolation. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parsePolicy, parsePolicyJson, policyDocument } from '../../src/policy/policy.ts';
+import { loadDefaultPolicy } from '../../src/policy/default-policy.ts';
+import { buildPayload } from '../../src/policy/payload.ts';
+import { checkHighWater } from '../../src/policy/high-water.ts';
+import { cidForValue } from '../../src/data/cid.ts';
+import { decodeCbor } from '../../src/data/cbor.ts';
+import type { PlcState } from '../../src/plc/types.ts';
+
+const A = 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa';
+const B = 'did:plc:bbbbbbbbbbbbbbbbbbbbbbbb';
+const C = 'did:plc:cccccccccccccccccccccccc';
+const base = () => policyDocument({ repository: 'did:plc:orgorgorgorgorgorgorgorg', signers: [A, B, C], threshold: 2 });
+
+function rejects(mutate: (p: any) => void, path: string) {
+  const p = base() as any;
+  mutate(p);
+  assert.throws(() => parsePolicy(p), (e: any) => e.code === 'InvalidPolicy' && e.path === path, path);
+}
+
+test('a valid policy parses; its CID is the CID of the document exactly as given', () => {
+  const doc = base();
+  const { policy, cid } = parsePolicy(doc);
+  assert.equal(policy.threshold, 2);
+  assert.equal(cid.toString(), cidForValue(doc).toString());
+  // Optional fields are not defaulted into the hash.
+  const withMirrors = { ...doc, plc: { ...(doc.plc as object), mirrors: [] } };
+  assert.notEqual(parsePolicy(withMirrors).cid.toString(), cid.toString());
+});
+
+test('policy rules: each violation is InvalidPolicy at its path', () => {
+  rejects((p) => (p.extra = 1), '');
+  rejects((p) => (p.$type = 'dev.encumber.other'), '$type');
+  rejects((p) => (p.version = 2), 'version');
+  rejects((p) => (p.repository = 'not a did'), 'repository');
+  rejects((p) => (p.threshold = 4), 'threshold');
+  rejects((p) => (p.threshold = 0), 'threshold');
+  rejects((p) => (p.threshold = 1.5), 'threshold');
+  rejects((p) => (p.signers = []), 'signers');
+  rejects((p) => (p.signers[1].did = A), 'signers');
+  rejects((p) => (p.signers[0].did = 'did:web:example.com'), 'signers.0.did');
+  rejects((p) => (p.signers[0].keyId = ''), 'signers.0.keyId');
+  rejects((p) => (p.signers[0].extra = true), 'signers.0');
+  rejects((p) => (p.collections = ['not an nsid']), 'collections.0');
+  rejects((p) => (p.collections = []), 'collections');
+  rejects((p) => (p.plc.source = 'magic'), 'plc.source');
+  rejects((p) => (p.plc.directory = 'ftp://x'), 'plc.directory');
+  rejects((p) => (p.plc.directory = 'https://user:pw@plc.example'), 'plc.directory');
+  rejects((p) => (p.limits.maxRecordBytes = 10), 'limits.maxRecordBytes');
+  rejects((p) => delete p.limits, 'limits');
+  assert.throws(() => parsePolicyJson('{'), (e: any) => e.code === 'InvalidPolicy');
+});
+
+test('the embedded default policy is valid: 2 of 3, supplied mode', () => {
+  const { policy } = loadDefaultPolicy();
+  assert.equal(policy.signers.length, 3);
+  assert.equal(policy.threshold, 2);
+  assert.equal(policy.plc.source, 'supplied');
+});
+
+test('payload = record minus signatures, plus $sig { $type, repository, collection }', () => {
+  const record = { $type: 'app.bsky.feed.post', text: 'hi', signatures: [{ anything: 1 }] };
+  const p = buildPayload(record, 'did:plc:orgorgorgorgorgorgorgorg', 'app.bsky.feed.post');
+  const decoded = decodeCbor(p.bytes) as any;
+  assert.equal(decoded.signatures, undefined);
+  assert.deepEqual(decoded.$sig, { $type: 'dev.encumber.payload', repository: 'did:plc:orgorgorgorgorgorgorgorg', collection: 'app.bsky.feed.post' });
+  assert.equal(p.cid.toString(), cidForValue(decoded).toString());
+  // Signatures never change the payload; repository and collection do.
+  assert.equal(buildPayload({ ...record, signatures: [] }, 'did:plc:orgorgorgorgorgorgorgorg', 'app.bsky.feed.post').cid.toString(), p.cid.toString());
+  assert.notEqual(buildPayload(record, A, 'app.bsky.feed.post').cid.toString(), p.cid.toString());
+  assert.throws(() => buildPayload({ ...record, $sig: {} }, A, 'app.bsky.feed.post'), (e: any) => e.code === 'InvalidRequest');
+  assert.throws(() => buildPayload(record, A, 'app.bsky.feed.like'), (e: any) => e.code === 'InvalidRequest');
+});
+
+function state(entryCids: string[], head: string, createdAt: string): PlcState {
+  return {
+    did: A, rotationKeys: [], verificationMethods: {}, alsoKnownAs: [], services: {}, tombstoned: false,
+    head: { cid: head, createdAt, index: entryCids.indexOf(head) }, nullified: [], canonicalCids: [], entryCids, warnings: [],
+  };
+}
+
+test('high-water mark: the marked head must still be in the log, and the head may not be older', () => {
+  const mark = { cid: 'bafy-2', createdAt: '2026-01-02T00:00:00.000Z' };
+  assert.doesNotThrow(() => checkHighWater(undefined, state(['bafy-1'], 'bafy-1', '2026-01-01T00:00:00.000Z')));
+  assert.doesNotThrow(() => checkHighWater(mark, state(['bafy-1', 'bafy-2'], 'bafy-2', '2026-01-02T00:00:00.000Z')));
+  assert.doesNotThrow(() => checkHighWater(mark, state(['bafy-1', 'bafy-2', 'bafy-3'], 'bafy-3', '2026-01-03T00:00:00.000Z')));
+  // A recovery fork that nullifies the marked op: the mark is still in the log, the head is newer.
+  assert.doesNotThrow(() => checkHighWater(mark, state(['bafy-1', 'bafy-2', 'bafy-4'], 'bafy-4', '2026-01-02T01:00:00.000Z')));
+  // Shorter log, or a history without the mark (forked away / rewritten).
+  for (const s of [state(['bafy-1'], 'bafy-1', '2026-01-01T00:00:00.000Z'), state(['bafy-1', 'bafy-9'], 'bafy-9', '2026-01-05T00:00:00.000Z')]) {
+    assert.throws(() => checkHighWater(mark, s), (e: any) => e.code === 'StalePlcLog');
+  }
+  assert.throws(() => checkHighWater(mark, state(['bafy-2', 'bafy-0'], 'bafy-0', '2026-01-01T00:00:00.000Z')), (e: any) => e.code === 'StalePlcLog');
+});
