@@ -1,0 +1,73 @@
+/**
+ * Verifier-side review: what `record verify` / `attest verify` call valid.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeBase64 } from '../../src/crypto/encoding.ts';
+import { generateMemberKey } from '../../src/member/keys.ts';
+import { draftPayload } from '../../src/member/cosign.ts';
+import { verifyPublishedRecord, type Identity } from '../../src/verifier/record.ts';
+import { runCli } from '../support/cli.ts';
+import { fixturePath } from '../support/fixtures.ts';
+import { cosignBy, createMember, createWorld, draftFor, withLogs, type World } from '../support/world.ts';
+
+let w: World;
+let identity: Identity;
+let signed: Record<string, any>;
+let draft: ReturnType<typeof draftFor>;
+before(async () => {
+  w = await createWorld();
+  identity = w.service.identity() as unknown as Identity;
+  const [alice, bob] = w.members as [any, any];
+  draft = withLogs(cosignBy(draftFor('review verify'), alice, bob), w.members) as never;
+  signed = (await w.service.signRecord(draft as never)) as never;
+});
+
+test(
+  'a co-signer entry whose key was swapped for a stranger’s key (re-signed payload) must not pass the M-of-N re-check',
+  { todo: 'finding: src/verifier/record.ts trusts entry.key; nothing (receipt, enclave sig) binds a co-signer to its key' },
+  () => {
+    const r = structuredClone(signed.record);
+    const payload = draftPayload(draft as never);
+    const mallory = generateMemberKey();
+    // Keep issuer (a member DID the receipt names), swap key and sig.
+    r.signatures[0].key = mallory.did;
+    r.signatures[0].sig = { $bytes: encodeBase64(mallory.sign(payload.bytes)) };
+    const v = verifyPublishedRecord(identity, r);
+    assert.equal(v.ok, false, 'a co-signature by a key that is not the member’s was counted');
+  },
+);
+
+test(
+  'record verify with an identity file and no evidence must not report "valid" (a forged identity passes)',
+  { todo: 'finding: src/cli/commands/verify.ts recordVerify returns EXIT_OK with the attestation skipped' },
+  async () => {
+    // Mallory's own "enclave": her key, her policy naming her own DIDs as the members.
+    const m = await createWorld({ members: [await createMember('m1.test'), await createMember('m2.test'), await createMember('m3.test')] });
+    const [m1, m2] = m.members as [any, any];
+    const forged = await m.service.signRecord(withLogs(cosignBy(draftFor('forged'), m1, m2), m.members) as never);
+    const dir = mkdtempSync(join(tmpdir(), 'review-rv-'));
+    writeFileSync(join(dir, 'id.json'), JSON.stringify(m.service.identity()));
+    writeFileSync(join(dir, 'rec.json'), JSON.stringify(forged.record));
+    const r = await runCli(['record', 'verify', join(dir, 'rec.json'), '--identity', join(dir, 'id.json'), '--json']);
+    assert.notEqual(r.code, 0, r.out.join('\n'));
+  },
+);
+
+test(
+  'attest verify with no expected measurement and no nonce must not report an arbitrary Nitro enclave as valid',
+  { todo: 'finding: src/verifier/evidence.ts / cli verify skip pcrs, nonce, public-key, user-data when not given and still exit 0' },
+  async () => {
+    // Someone else's production (non-debug) enclave, not encumber.
+    const file = fixturePath('nitro', 'evervault-beta-nondebug-valid.cbor');
+    const probe = await runCli(['attest', 'verify', file, '--json', '--at', '2000-01-01T00:00:00Z']);
+    assert.equal(JSON.parse(probe.out[0]!).error.code, 'CertificateExpired');
+    const checks = JSON.parse(probe.out[0]!).checks as { name: string; detail: string }[];
+    const at = /(\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(checks.find((c) => c.name === 'document-structure')!.detail)![1]!;
+    const r = await runCli(['attest', 'verify', file, '--json', '--at', at]);
+    assert.notEqual(r.code, 0, 'a foreign enclave document was reported valid: ' + r.out.join('\n'));
+  },
+);
