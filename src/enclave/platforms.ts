@@ -6,9 +6,9 @@
  * format, PCR0/1/2 from the program digest. Never trusted by default: a
  * verifier must be given the root (`dev-root.pem`) explicitly.
  *
- * nitro / sev-snp: the hardware paths (NSM ioctl, configfs-tsm) arrive with
- * the hardware issue; until then, and whenever the device is absent, the
- * service refuses to start on them rather than fall back to dev.
+ * sev-snp: reports from configfs-tsm (see sev-snp/). nitro: the NSM device.
+ * Whenever the hardware interface is absent, the service refuses to start on
+ * that platform rather than fall back to dev.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ import { createDevRoot, DevRoot, devPcrsFromDigests, issueDevDocument } from '..
 import type { Attestor } from './attestor.ts';
 import type { Platform } from './documents.ts';
 import { programDigest } from './program-digest.ts';
+import { snpAttestor } from './sev-snp/attestor.ts';
+import { TSM_REPORT_DIR } from './sev-snp/tsm.ts';
 
 export const DEV_ROOT_FILE = 'dev-root.json';
 export const DEV_ROOT_PEM = 'dev-root.pem';
@@ -63,6 +65,8 @@ export interface PlatformOptions {
   /** Where the hardware would be; overridable so tests can point at a stand-in. */
   nsmDevice?: string;
   tsmReportDir?: string;
+  /** SEV-SNP: a certificate table (auxblob format) used when the host supplies none. */
+  snpCertsFile?: string;
 }
 
 export function createAttestor(platform: Platform, opts: PlatformOptions): { attestor: Attestor; notes: string[] } {
@@ -82,11 +86,15 @@ export function createAttestor(platform: Platform, opts: PlatformOptions): { att
       throw new EncumberError('UsageError', 'platform nitro: NSM attestation is not in this build yet (see the hardware-platform issue); use --platform dev');
     }
     case 'sev-snp': {
-      const dir = opts.tsmReportDir ?? '/sys/kernel/config/tsm/report';
+      const dir = opts.tsmReportDir ?? TSM_REPORT_DIR;
       if (!existsSync(dir)) {
-        throw new EncumberError('UsageError', `platform sev-snp needs configfs-tsm at ${dir}, which is absent: run inside an SEV-SNP guest with configfs mounted, or use --platform dev`);
+        throw new EncumberError('UsageError', `platform sev-snp needs configfs-tsm at ${dir}, which is absent: run inside an SEV-SNP guest (Linux ≥ 6.7) with configfs mounted at /sys/kernel/config, or use --platform dev`);
       }
-      throw new EncumberError('UsageError', 'platform sev-snp: configfs-tsm attestation is not in this build yet (see the hardware-platform issue); use --platform dev');
+      const fallbackCertTable = opts.snpCertsFile ? readFileSync(opts.snpCertsFile) : undefined;
+      return {
+        attestor: snpAttestor({ root: dir, ...(fallbackCertTable ? { fallbackCertTable: new Uint8Array(fallbackCertTable) } : {}) }),
+        notes: [`SEV-SNP reports from configfs-tsm at ${dir}; certificates from the host's auxblob${opts.snpCertsFile ? `, else ${opts.snpCertsFile}` : ' (no fallback table given: --snp-certs FILE)'}`],
+      };
     }
   }
 }

@@ -23,6 +23,10 @@ export interface ServeFlags {
   platform: string;
   dataDir: string;
   quiet?: boolean;
+  snpCerts?: string;
+  /** For tests: where the hardware interfaces are. */
+  tsmReportDir?: string;
+  nsmDevice?: string;
 }
 
 /** The serve options, shared by `encumber serve` and the enclave entry point. */
@@ -33,6 +37,7 @@ export function addServeOptions(cmd: Command): Command {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--platform <p>', 'dev | nitro | sev-snp', 'dev')
     .option('--data-dir <dir>', 'where the dev root lives', '.data')
+    .option('--snp-certs <file>', 'sev-snp: certificate table (auxblob format) to use when the host supplies none')
     .option('--quiet', 'no request log lines');
 }
 
@@ -57,7 +62,13 @@ export async function serve(flags: ServeFlags, io: CliIo): Promise<RunningServer
 
   let attestor;
   try {
-    const made = createAttestor(platform, { dataDir: resolve(flags.dataDir), now: new Date() });
+    const made = createAttestor(platform, {
+      dataDir: resolve(flags.dataDir),
+      now: new Date(),
+      ...(flags.snpCerts ? { snpCertsFile: flags.snpCerts } : {}),
+      ...(flags.tsmReportDir ? { tsmReportDir: flags.tsmReportDir } : {}),
+      ...(flags.nsmDevice ? { nsmDevice: flags.nsmDevice } : {}),
+    });
     attestor = made.attestor;
     for (const n of made.notes) io.err(n);
   } catch (e) {
