@@ -62,7 +62,11 @@ export type AttestationErrorCode =
   | 'NonceMismatch'
   | 'BindingMismatch'
   | 'PublicKeyMismatch'
-  | 'EvidenceTooOld';
+  | 'EvidenceTooOld'
+  | 'TcbMismatch'
+  | 'ChipIdMismatch'
+  | 'PolicyViolation'
+  | 'MeasurementMismatch';
 
 /** Policy decisions and signing requests (src/policy, src/enclave, src/server). */
 export type PolicyErrorCode =

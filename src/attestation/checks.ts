@@ -20,6 +20,10 @@ const ATTESTATION_CODES: Record<AttestationErrorCode, true> = {
   BindingMismatch: true,
   PublicKeyMismatch: true,
   EvidenceTooOld: true,
+  TcbMismatch: true,
+  ChipIdMismatch: true,
+  PolicyViolation: true,
+  MeasurementMismatch: true,
 };
 
 export function isAttestationError(e: unknown): e is EncumberError<AttestationErrorCode> {
