@@ -206,7 +206,7 @@ function parseRecordWithin(json: unknown, maxRecordBytes: number): IpldRecord {
     return parseRecordJson(json, { maxEncodedBytes: maxRecordBytes }) as IpldRecord;
   } catch (e) {
     if (e instanceof EncumberError && e.code === 'TooLarge') {
-      throw new EncumberError('RecordTooLarge', `record exceeds the policy limit of ${maxRecordBytes} bytes`, { cause: e });
+      throw new EncumberError('RecordTooLarge', `record too large: ${e.message} (policy maxRecordBytes ${maxRecordBytes})`, { cause: e });
     }
     if (e instanceof EncumberError && e.code === 'InvalidDataModel') {
       throw new EncumberError('InvalidRequest', `record: ${e.message}`, { cause: e, ...(e.path ? { path: e.path } : {}) });

@@ -6,31 +6,62 @@
 import { z } from 'zod';
 import { parseDidKeyCached as parseDidKey } from '../crypto/key-cache.ts';
 
-const didKeyString = z.string().refine(
-  (s) => {
-    try {
-      parseDidKey(s);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'must be a k256 or p256 did:key' },
-);
+/**
+ * Resource bounds (not the spec's creation-time rules, which historic logs may
+ * break): checked by the schema before any key is parsed, so a hostile log
+ * cannot make the verifier decompress thousands of points.
+ */
+export const PLC_LIMITS = { maxKeys: 64, maxMapEntries: 64, maxStringBytes: 4096 } as const;
+
+/**
+ * A k256/p256 did:key in its one canonical spelling (compressed point). A key
+ * written uncompressed names the same point under another string, which would
+ * let one key appear at two priorities; @did-plc/lib refuses it too.
+ */
+const didKeyString = z
+  .string()
+  .max(256)
+  .refine(
+    (s) => {
+      try {
+        return parseDidKey(s).did === s;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be a canonical (compressed) k256 or p256 did:key' },
+  );
 
 /** Verification methods may name other curves; only lookups need k256/p256. */
-const anyDidKey = z.string().regex(/^did:key:z[1-9A-HJ-NP-Za-km-z]+$/, 'must be a did:key (base58btc)');
+const anyDidKey = z.string().max(256).regex(/^did:key:z[1-9A-HJ-NP-Za-km-z]+$/, 'must be a did:key (base58btc)');
 
 const cidString = z.string().min(1).max(128);
+const boundedString = z.string().max(PLC_LIMITS.maxStringBytes);
 
-const service = z.strictObject({ type: z.string(), endpoint: z.string() });
+/** Bound the number of entries before any entry is examined. */
+function boundedRecord<T extends z.ZodType>(value: T) {
+  return z
+    .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length <= PLC_LIMITS.maxMapEntries, {
+      message: `must be an object with at most ${PLC_LIMITS.maxMapEntries} entries`,
+    })
+    .pipe(z.record(z.string().min(1).max(256), value));
+}
+
+/** Bound the length before any element is examined. */
+function boundedArray<T extends z.ZodType>(item: T) {
+  return z
+    .custom<unknown[]>((v) => Array.isArray(v) && v.length <= PLC_LIMITS.maxKeys, { message: `must be an array of at most ${PLC_LIMITS.maxKeys} items` })
+    .pipe(z.array(item));
+}
+
+const service = z.strictObject({ type: boundedString, endpoint: boundedString });
 
 export const plcOperationSchema = z.strictObject({
   type: z.literal('plc_operation'),
-  rotationKeys: z.array(didKeyString),
-  verificationMethods: z.record(z.string().min(1), anyDidKey),
-  alsoKnownAs: z.array(z.string()),
-  services: z.record(z.string().min(1), service),
+  rotationKeys: boundedArray(didKeyString),
+  verificationMethods: boundedRecord(anyDidKey),
+  alsoKnownAs: boundedArray(boundedString),
+  services: boundedRecord(service),
   prev: cidString.nullable(),
   sig: z.string(),
 });
@@ -45,8 +76,8 @@ export const plcLegacyCreateSchema = z.strictObject({
   type: z.literal('create'),
   signingKey: didKeyString,
   recoveryKey: didKeyString,
-  handle: z.string(),
-  service: z.string(),
+  handle: boundedString,
+  service: boundedString,
   prev: z.null(),
   sig: z.string(),
 });

@@ -29,11 +29,12 @@ export const policySchema = z
     signers: z.array(signerSchema).min(1).max(64),
     threshold: z.number().int().min(1),
     collections: z.array(z.string().refine(isValidNsid, 'must be an NSID')).min(1).max(64),
+    // DESIGN also names `mirrors` and `maxCacheAgeSeconds`; they are refused
+    // until the service enforces them (multi-source freshness), so an attested
+    // policy never promises a check that does not run.
     plc: z.strictObject({
       directory: httpUrl,
-      mirrors: z.array(httpUrl).max(8).optional(),
       source: z.enum(['fetch', 'supplied']),
-      maxCacheAgeSeconds: z.number().int().min(0).max(86_400).optional(),
     }),
     limits: z.strictObject({
       maxRecordBytes: z.number().int().min(64).max(1_000_000),

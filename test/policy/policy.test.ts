@@ -25,9 +25,9 @@ test('a valid policy parses; its CID is the CID of the document exactly as given
   const { policy, cid } = parsePolicy(doc);
   assert.equal(policy.threshold, 2);
   assert.equal(cid.toString(), cidForValue(doc).toString());
-  // Optional fields are not defaulted into the hash.
-  const withMirrors = { ...doc, plc: { ...(doc.plc as object), mirrors: [] } };
-  assert.notEqual(parsePolicy(withMirrors).cid.toString(), cid.toString());
+  // The CID follows the document: any change, even of a default-looking value, changes it.
+  const other = { ...doc, limits: { maxRecordBytes: 16385 } };
+  assert.notEqual(parsePolicy(other).cid.toString(), cid.toString());
 });
 
 test('policy rules: each violation is InvalidPolicy at its path', () => {
@@ -50,6 +50,9 @@ test('policy rules: each violation is InvalidPolicy at its path', () => {
   rejects((p) => (p.plc.directory = 'https://user:pw@plc.example'), 'plc.directory');
   rejects((p) => (p.limits.maxRecordBytes = 10), 'limits.maxRecordBytes');
   rejects((p) => delete p.limits, 'limits');
+  // Not enforced yet, so not accepted (an attested policy must not promise them).
+  rejects((p) => (p.plc.mirrors = ['https://mirror.example']), 'plc');
+  rejects((p) => (p.plc.maxCacheAgeSeconds = 60), 'plc');
   assert.throws(() => parsePolicyJson('{'), (e: any) => e.code === 'InvalidPolicy');
 });
 

@@ -1,0 +1,207 @@
+/**
+ * Parse one certificate of the AMD SEV-SNP PKI, strictly and without trusting
+ * it yet: the raw signed bytes and names come from our own DER reader, the
+ * fields from @peculiar/asn1-x509 (pure JS, browser-safe).
+ *
+ * Accepted: X.509 v3, signed with RSASSA-PSS/SHA-384/salt 48 (both the outer
+ * and the inner algorithm, byte-identical), a 512-byte signature, and either
+ * an RSA-4096 key (ARK, ASK, ASVK) or a P-384 key (VCEK, VLEK). Anything else
+ * is InvalidEvidence naming the certificate (`path`) and its chain position (`index`).
+ */
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { BasicConstraints, Certificate, KeyUsage, type Name } from '@peculiar/asn1-x509';
+import { p384 } from '@noble/curves/nist.js';
+import { reject } from '../checks.ts';
+import { bytesEqual, fingerprint } from '../bytes.ts';
+import { BIT_STRING, children, DerError, readTlv, SEQUENCE, type Tlv } from '../x509/der.ts';
+import { decodeAmdExtension, type AmdExtensions } from './amd-extensions.ts';
+import {
+  AMD_RSA_BITS,
+  OID_BASIC_CONSTRAINTS,
+  OID_COMMON_NAME,
+  OID_KEY_USAGE,
+  OID_RSASSA_PSS,
+  P384_SPKI_ALGORITHM,
+  PSS_SHA384_PARAMS,
+  RSA_SPKI_ALGORITHM,
+  UNDERSTOOD_CRITICAL,
+} from './oids.ts';
+
+export type SnpPublicKey = { type: 'rsa'; spki: Uint8Array } | { type: 'p384'; point: Uint8Array };
+
+export interface SnpCertificate {
+  der: Uint8Array;
+  /** SHA-256 of the DER, lowercase hex. */
+  sha256: string;
+  /** The exact tbsCertificate bytes the issuer signed. */
+  tbs: Uint8Array;
+  /** The RSASSA-PSS signature, 512 bytes. */
+  signature: Uint8Array;
+  /** Raw DER of the issuer and subject Names (compared byte for byte). */
+  issuer: Uint8Array;
+  subject: Uint8Array;
+  issuerCn: string;
+  subjectCn: string;
+  /** ms since the epoch. */
+  notBefore: number;
+  notAfter: number;
+  key: SnpPublicKey;
+  ca: boolean;
+  pathLen?: number;
+  /** keyUsage bit mask (asn1-x509 KeyUsageFlags), undefined when absent. */
+  keyUsage?: number;
+  unknownCritical: string[];
+  amd: AmdExtensions;
+}
+
+export interface CertPosition {
+  /** 0 ARK, 1 ASK/ASVK, 2 VCEK/VLEK. */
+  index: number;
+  /** e.g. 'certs.ark'. */
+  path: string;
+}
+
+const slice = (der: Uint8Array, t: Tlv): Uint8Array => der.slice(t.start, t.end);
+
+export function parseSnpCertificate(input: Uint8Array, where: CertPosition): SnpCertificate {
+  const bad = (why: string, cause?: unknown): never =>
+    reject('InvalidEvidence', `${where.path}: ${why}`, { index: where.index, path: where.path, cause });
+  const der = new Uint8Array(input);
+
+  // Structure: SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }, nothing after.
+  let parts: Tlv[] = [];
+  let tbsParts: Tlv[] = [];
+  try {
+    const cert = readTlv(der, 0);
+    if (cert.tag !== SEQUENCE || cert.end !== der.length) throw new DerError('not a single DER SEQUENCE');
+    parts = children(der, cert);
+    if (parts[0]?.tag === SEQUENCE) tbsParts = children(der, parts[0]);
+  } catch (cause) {
+    bad(`malformed DER: ${(cause as Error).message}`, cause);
+  }
+  if (parts.length !== 3 || parts[0]!.tag !== SEQUENCE || parts[1]!.tag !== SEQUENCE || parts[2]!.tag !== BIT_STRING) {
+    bad('expected SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }');
+  }
+  if (tbsParts.length < 7 || tbsParts[0]!.tag !== 0xa0) bad('tbsCertificate must start with an explicit version (v3)');
+  const [, , innerAlg, issuerTlv, , subjectTlv, spkiTlv] = tbsParts as [Tlv, Tlv, Tlv, Tlv, Tlv, Tlv, Tlv];
+  if (issuerTlv.tag !== SEQUENCE || subjectTlv.tag !== SEQUENCE || spkiTlv.tag !== SEQUENCE) bad('issuer, subject and key must be SEQUENCEs');
+  if (!bytesEqual(slice(der, parts[1]!), slice(der, innerAlg))) bad('signatureAlgorithm differs from tbsCertificate.signature');
+  const sigTlv = parts[2]!;
+  if (der[sigTlv.contentStart] !== 0) bad('signatureValue must have 0 unused bits');
+  const signature = der.slice(sigTlv.contentStart + 1, sigTlv.end);
+  if (signature.length !== AMD_RSA_BITS / 8) bad(`signature is ${signature.length} bytes, an RSA-${AMD_RSA_BITS} signature is ${AMD_RSA_BITS / 8}`);
+
+  // Fields, through asn1-x509.
+  let parsed: Certificate;
+  try {
+    parsed = AsnConvert.parse(der, Certificate);
+  } catch (cause) {
+    return bad(`not an X.509 certificate: ${(cause as Error).message}`, cause);
+  }
+  const tbs = parsed.tbsCertificate;
+  if (tbs.version !== 2) bad(`version must be v3, got v${tbs.version + 1}`);
+
+  // Algorithm: RSASSA-PSS with exactly AMD's SHA-384 parameters.
+  const alg = parsed.signatureAlgorithm;
+  const params = alg.parameters ? new Uint8Array(alg.parameters) : undefined;
+  if (alg.algorithm !== OID_RSASSA_PSS || !params || !PSS_SHA384_PARAMS.some((p) => bytesEqual(p, params))) {
+    bad(`signature algorithm must be RSASSA-PSS with SHA-384, MGF1-SHA-384, salt 48 (got ${alg.algorithm})`);
+  }
+
+  const key = publicKey(der, spkiTlv, bad);
+  const amd: AmdExtensions = { tcb: {} };
+  const seen = new Set<string>();
+  const unknownCritical: string[] = [];
+  let ca = false;
+  let pathLen: number | undefined;
+  let keyUsage: number | undefined;
+  for (const ext of tbs.extensions ?? []) {
+    if (seen.has(ext.extnID)) bad(`extension ${ext.extnID} appears twice`);
+    seen.add(ext.extnID);
+    try {
+      const value = new Uint8Array(ext.extnValue.buffer);
+      if (ext.extnID === OID_BASIC_CONSTRAINTS) {
+        const bc = AsnConvert.parse(value, BasicConstraints);
+        ca = bc.cA === true;
+        pathLen = bc.pathLenConstraint;
+      } else if (ext.extnID === OID_KEY_USAGE) {
+        keyUsage = AsnConvert.parse(value, KeyUsage).toNumber();
+      } else {
+        decodeAmdExtension(ext.extnID, value, amd);
+        if (ext.critical && !UNDERSTOOD_CRITICAL.has(ext.extnID)) unknownCritical.push(ext.extnID);
+      }
+    } catch (cause) {
+      bad(`extension ${ext.extnID} is malformed: ${(cause as Error).message}`, cause);
+    }
+  }
+
+  let notBefore = NaN;
+  let notAfter = NaN;
+  try {
+    notBefore = tbs.validity.notBefore.getTime().getTime();
+    notAfter = tbs.validity.notAfter.getTime().getTime();
+  } catch (cause) {
+    bad('validity times are malformed', cause);
+  }
+  if (!Number.isFinite(notBefore) || !Number.isFinite(notAfter) || notBefore > notAfter) bad('validity window is empty or unreadable');
+
+  const out: SnpCertificate = {
+    der,
+    sha256: fingerprint(der),
+    tbs: slice(der, parts[0]!),
+    signature,
+    issuer: slice(der, issuerTlv),
+    subject: slice(der, subjectTlv),
+    issuerCn: commonName(tbs.issuer, 'issuer', bad),
+    subjectCn: commonName(tbs.subject, 'subject', bad),
+    notBefore,
+    notAfter,
+    key,
+    ca,
+    unknownCritical,
+    amd,
+  };
+  if (pathLen !== undefined) out.pathLen = pathLen;
+  if (keyUsage !== undefined) out.keyUsage = keyUsage;
+  return out;
+}
+
+/** SubjectPublicKeyInfo: RSA-4096 (rsaEncryption, NULL) or P-384 (id-ecPublicKey, secp384r1, uncompressed valid point). */
+function publicKey(der: Uint8Array, spkiTlv: Tlv, bad: (why: string, cause?: unknown) => never): SnpPublicKey {
+  try {
+    const [algTlv, keyTlv, ...rest] = children(der, spkiTlv);
+    if (!algTlv || !keyTlv || rest.length > 0 || keyTlv.tag !== BIT_STRING || der[keyTlv.contentStart] !== 0) {
+      throw new DerError('SubjectPublicKeyInfo must be { AlgorithmIdentifier, BIT STRING }');
+    }
+    const alg = slice(der, algTlv);
+    const bits = der.subarray(keyTlv.contentStart + 1, keyTlv.end);
+    if (bytesEqual(alg, RSA_SPKI_ALGORITHM)) {
+      // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
+      const seq = readTlv(bits, 0);
+      const [n, e, ...more] = seq.tag === SEQUENCE && seq.end === bits.length ? children(bits, seq) : [];
+      if (!n || !e || more.length > 0 || n.tag !== 0x02 || e.tag !== 0x02) throw new DerError('RSAPublicKey must be SEQUENCE { INTEGER, INTEGER }');
+      const modulus = bits.subarray(n.contentStart, n.end);
+      const size = modulus[0] === 0 ? modulus.length - 1 : modulus.length;
+      if (size * 8 !== AMD_RSA_BITS || (modulus[0] === 0 && modulus[1]! < 0x80) || modulus[size === modulus.length ? 0 : 1]! < 0x80) {
+        throw new DerError(`RSA modulus must be exactly ${AMD_RSA_BITS} bits`);
+      }
+      return { type: 'rsa', spki: slice(der, spkiTlv) };
+    }
+    if (bytesEqual(alg, P384_SPKI_ALGORITHM)) {
+      const point = bits.slice();
+      if (point.length !== 97) throw new DerError(`P-384 key of ${point.length} bytes, expected 97 (uncompressed)`);
+      p384.Point.fromBytes(point).assertValidity();
+      return { type: 'p384', point };
+    }
+    throw new DerError('key must be RSA (rsaEncryption) or EC P-384');
+  } catch (cause) {
+    return bad(`public key: ${(cause as Error).message}`, cause);
+  }
+}
+
+/** The single CN of a Name (AMD names carry exactly one). */
+function commonName(name: Name, which: string, bad: (why: string) => never): string {
+  const cns = name.flatMap((rdn) => rdn.filter((atv) => atv.type === OID_COMMON_NAME).map((atv) => atv.value.toString()));
+  if (cns.length !== 1) bad(`${which} must have exactly one CN, found ${cns.length}`);
+  return cns[0]!;
+}
