@@ -16,6 +16,16 @@ import { parseRecordJson } from '../data/record.ts';
 import { parsePolicy } from '../policy/policy.ts';
 import { buildPayload, type IpldRecord } from '../policy/payload.ts';
 import type { AttestationCheck } from '../attestation/types.ts';
+import { verifyAuditLog } from '../plc/verify.ts';
+import type { PlcAnyOperation } from '../plc/types.ts';
+
+/** The did:key an operation names under `keyId` (legacy create: #atproto = signingKey). */
+function keyAtOperation(op: PlcAnyOperation, keyId: string): string | undefined {
+  const id = keyId.startsWith('#') ? keyId.slice(1) : keyId;
+  if (op.type === 'plc_operation') return Object.hasOwn(op.verificationMethods, id) ? op.verificationMethods[id] : undefined;
+  if (op.type === 'create') return id === 'atproto' ? op.signingKey : undefined;
+  return undefined;
+}
 
 export interface Identity {
   key: string;
@@ -32,7 +42,17 @@ export type RecordVerdict =
 
 class Failed extends Error {}
 
-export function verifyPublishedRecord(identity: Identity, recordJson: unknown): RecordVerdict {
+export interface RecordVerifyOptions {
+  /**
+   * Co-signers' audit logs (DID → the directory's /:did/log/audit). With them,
+   * each co-signer entry's key is re-derived from the PLC operation the
+   * receipt names as that DID's head, so the M-of-N is re-checked without
+   * trusting the enclave's PLC check.
+   */
+  plcLogs?: Record<string, unknown>;
+}
+
+export function verifyPublishedRecord(identity: Identity, recordJson: unknown, opts: RecordVerifyOptions = {}): RecordVerdict {
   const checks: AttestationCheck[] = [];
   const step = <T>(name: string, rule: () => T, detail: (v: T) => string): T => {
     try {
@@ -117,7 +137,32 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown): 
       }
       if (seen.size < policy.threshold) fail(`${seen.size} distinct co-signer(s), the policy needs ${policy.threshold}`);
       return [...seen];
-    }, (s) => `${s.length} of ${policy.signers.length} members (threshold ${policy.threshold}); keys as attested by the enclave's PLC check`);
+    }, (s) => `${s.length} of ${policy.signers.length} members (threshold ${policy.threshold}) signed the payload with the keys their entries name`);
+
+    // 6. Each entry's key is the one the co-signer's PLC state named at the
+    //    receipt's head (needs the logs; otherwise it rests on the enclave's check).
+    const headByDid = new Map(((receipt.heads as Record<string, unknown>[]) ?? []).map((h) => [String(h.did), h]));
+    if (!opts.plcLogs) {
+      checks.push({ name: 'cosigner-keys', ok: true, skipped: true, detail: 'not re-checked: the keys rest on the enclave\'s PLC check (give the co-signers\' audit logs to re-check)' });
+    } else {
+      step('cosigner-keys', () => {
+        for (const e of entries.slice(0, -1)) {
+          const did = String(e.issuer);
+          const keyId = policy.signers.find((x) => x.did === did)!.keyId;
+          const log = opts.plcLogs![did];
+          if (log === undefined) fail(`no audit log given for ${did}`);
+          const v = verifyAuditLog(did, log);
+          if (!v.ok) fail(`audit log of ${did} is invalid: ${v.error.code}: ${v.error.message}`);
+          const head = headByDid.get(did)!;
+          const headCid = head.cid instanceof CID ? head.cid.toString() : String(head.cid);
+          const at = (log as { cid: string; operation: PlcAnyOperation }[]).find((x) => x.cid === headCid);
+          if (!at) fail(`the audit log of ${did} does not contain the receipt's head ${headCid}`);
+          const key = keyAtOperation(at!.operation, keyId);
+          if (key !== e.key) fail(`${did}#${keyId} at head ${headCid} is ${key ?? 'absent'}, the entry says ${String(e.key)}`);
+        }
+        return true;
+      }, () => `every co-signer's key is its #keyId at the receipt's PLC head (logs verified)`);
+    }
     return { ok: true, checks, cid: payload.cid.toString(), cosigners };
   } catch (e) {
     if (!(e instanceof Failed)) throw e;

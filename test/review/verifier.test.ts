@@ -28,7 +28,6 @@ before(async () => {
 
 test(
   'a co-signer entry whose key was swapped for a stranger’s key (re-signed payload) must not pass the M-of-N re-check',
-  { todo: 'finding: src/verifier/record.ts trusts entry.key; nothing (receipt, enclave sig) binds a co-signer to its key' },
   () => {
     const r = structuredClone(signed.record);
     const payload = draftPayload(draft as never);
@@ -36,8 +35,20 @@ test(
     // Keep issuer (a member DID the receipt names), swap key and sig.
     r.signatures[0].key = mallory.did;
     r.signatures[0].sig = { $bytes: encodeBase64(mallory.sign(payload.bytes)) };
-    const v = verifyPublishedRecord(identity, r);
+    const logs = (draft as unknown as { plcLogs: Record<string, unknown> }).plcLogs;
+    const v = verifyPublishedRecord(identity, r, { plcLogs: logs });
     assert.equal(v.ok, false, 'a co-signature by a key that is not the member’s was counted');
+    assert.equal(v.checks.at(-1)!.name, 'cosigner-keys');
+    // The genuine record passes the same re-check; without logs the row says it was not re-checked.
+    const genuine = verifyPublishedRecord(identity, signed.record, { plcLogs: logs });
+    assert.ok(genuine.ok, JSON.stringify(genuine.checks.at(-1)));
+    assert.equal(genuine.checks.at(-1)!.name, 'cosigner-keys');
+    const noLogs = verifyPublishedRecord(identity, r);
+    assert.equal(noLogs.checks.at(-1)!.skipped, true);
+    // A log for another state (the head is not in it) also fails.
+    const [alice] = w.members as [any];
+    const v2 = verifyPublishedRecord(identity, signed.record, { plcLogs: { ...logs, [alice.did]: [] } });
+    assert.equal(v2.ok, false);
   },
 );
 
