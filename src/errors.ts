@@ -66,7 +66,9 @@ export type AttestationErrorCode =
   | 'TcbMismatch'
   | 'ChipIdMismatch'
   | 'PolicyViolation'
-  | 'MeasurementMismatch';
+  | 'MeasurementMismatch'
+  | 'MeasurementNotPinned'
+  | 'UnknownEvidenceFormat';
 
 /** Policy decisions and signing requests (src/policy, src/enclave, src/server). */
 export type PolicyErrorCode =

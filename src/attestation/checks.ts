@@ -24,6 +24,8 @@ const ATTESTATION_CODES: Record<AttestationErrorCode, true> = {
   ChipIdMismatch: true,
   PolicyViolation: true,
   MeasurementMismatch: true,
+  MeasurementNotPinned: true,
+  UnknownEvidenceFormat: true,
 };
 
 export function isAttestationError(e: unknown): e is EncumberError<AttestationErrorCode> {
