@@ -180,10 +180,11 @@ function publicKey(der: Uint8Array, spkiTlv: Tlv, bad: (why: string, cause?: unk
       const seq = readTlv(bits, 0);
       const [n, e, ...more] = seq.tag === SEQUENCE && seq.end === bits.length ? children(bits, seq) : [];
       if (!n || !e || more.length > 0 || n.tag !== 0x02 || e.tag !== 0x02) throw new DerError('RSAPublicKey must be SEQUENCE { INTEGER, INTEGER }');
+      // A positive, minimal INTEGER: one 0x00 before a top byte ≥ 0x80, then exactly 4096 bits.
       const modulus = bits.subarray(n.contentStart, n.end);
-      const size = modulus[0] === 0 ? modulus.length - 1 : modulus.length;
-      if (size * 8 !== AMD_RSA_BITS || (modulus[0] === 0 && modulus[1]! < 0x80) || modulus[size === modulus.length ? 0 : 1]! < 0x80) {
-        throw new DerError(`RSA modulus must be exactly ${AMD_RSA_BITS} bits`);
+      const magnitude = modulus[0] === 0 ? modulus.subarray(1) : modulus;
+      if (modulus[0] !== 0 || magnitude.length * 8 !== AMD_RSA_BITS || magnitude[0]! < 0x80) {
+        throw new DerError(`RSA modulus must be a positive ${AMD_RSA_BITS}-bit INTEGER`);
       }
       return { type: 'rsa', spki: slice(der, spkiTlv) };
     }
