@@ -68,6 +68,7 @@ export type AttestationErrorCode =
   | 'PolicyViolation'
   | 'MeasurementMismatch'
   | 'MeasurementNotPinned'
+  | 'EvidenceMissing'
   | 'UnknownEvidenceFormat';
 
 /** Policy decisions and signing requests (src/policy, src/enclave, src/server). */

@@ -25,6 +25,7 @@ const ATTESTATION_CODES: Record<AttestationErrorCode, true> = {
   PolicyViolation: true,
   MeasurementMismatch: true,
   MeasurementNotPinned: true,
+  EvidenceMissing: true,
   UnknownEvidenceFormat: true,
 };
 

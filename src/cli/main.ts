@@ -9,6 +9,7 @@ import { keyInspect } from './commands/key-inspect.ts';
 import { cosign, draftNew, memberAddKey, memberKeygen, submit } from './commands/member.ts';
 import { addServeOptions, serve, type ServeFlags } from './commands/serve.ts';
 import { demo } from './commands/demo.ts';
+import { measure } from './commands/measure.ts';
 import { attestVerify, recordVerify, type AttestFlags, type RecordVerifyFlags } from './commands/verify.ts';
 
 function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
@@ -29,6 +30,13 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .description('the whole flow on one machine: 3 members, 2 co-sign, the enclave signs, a verifier checks; then bad drafts are refused')
     .action(async () => setExit(await demo(io)));
 
+  program
+    .command('measure')
+    .description('print the dev-platform measurements of this checkout (source tree and bundle), as measurements JSON to pin with --measurements')
+    .option('--bundle <file>', 'measure this bundle (default dist/encumber-enclave.mjs if built)')
+    .option('--out <file>', 'write the JSON here')
+    .action(async (flags) => setExit(await measure(flags, io)));
+
   const plc = program.command('plc').description('did:plc audit logs');
   plc
     .command('verify')
@@ -47,7 +55,9 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .argument('<file>', 'evidence file')
     .option('--root <pem>', 'trust this root instead of the AWS Nitro root (a dev root must be given explicitly)')
     .option('--at <iso>', 'check validity at this time (default: now)')
-    .option('--expect-pcr0 <hex>', 'require this PCR0 (e.g. from attestation/measurements.json)')
+    .option('--measurements <file>', 'accept only these published measurements (attestation/measurements.json, or `encumber measure` output)')
+    .option('--expect-pcr0 <hex>', 'accept only this PCR0')
+    .option('--any-measurement', 'accept any program (the measurement is then NOT checked)')
     .option('--nonce <hex>', 'require this nonce')
     .option('--allow-debug', 'accept debug-mode enclaves (all-zero PCRs)')
     .option('--json', 'print { valid, platform, checks, error }')
@@ -63,7 +73,11 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--root <pem>', 'trust this root (needed for the dev platform)')
     .option('--at <iso>', 'check evidence validity at this time')
     .option('--allow-debug', 'accept debug-mode enclaves')
-    .option('--expect-pcr0 <hex>', 'require this PCR0')
+    .option('--measurements <file>', 'accept only these published measurements')
+    .option('--expect-pcr0 <hex>', 'accept only this PCR0')
+    .option('--any-measurement', 'accept any program (the measurement is then NOT checked)')
+    .option('--plc-logs <file>', "co-signers' audit logs (JSON map DID → log, or a draft with plcLogs): re-check each co-signer's key")
+    .option('--trust-identity', 'skip the attestation on purpose (an identity file you already trust)')
     .option('--json', 'print { valid, platform, checks, error }')
     .action(async (file: string, flags: RecordVerifyFlags) => setExit(await recordVerify(file, flags, io)));
 

@@ -13,6 +13,7 @@ import { cidForValue, CID } from '../data/cid.ts';
 import { jsonToIpld } from '../data/json.ts';
 import { verifyNitroDocument, AWS_NITRO_ROOT_G1_DER, AWS_NITRO_ROOT_G1_SHA256 } from '../attestation/nitro/index.ts';
 import type { AttestationCheck } from '../attestation/types.ts';
+import { checkPcrs, type MeasurementPin } from './measurements.ts';
 
 export interface EvidenceInput {
   evidence: Uint8Array;
@@ -27,7 +28,8 @@ export interface EvidenceOptions {
   at: Date;
   nonce?: Uint8Array;
   allowDebug?: boolean;
-  expectedPcrs?: Record<number, string | Uint8Array>;
+  /** Published measurements to accept, or 'any' (explicit). Absent: the evidence fails as not pinned. */
+  measurements?: MeasurementPin;
   maxAgeMs?: number;
 }
 
@@ -35,7 +37,7 @@ export type EvidenceVerdict =
   | { ok: true; platform: 'nitro' | 'dev'; checks: AttestationCheck[]; pcrs: Record<number, string>; key?: string; bindingCid?: string }
   | { ok: false; platform?: 'nitro' | 'dev'; checks: AttestationCheck[]; error: { code: ErrorCode; message: string } };
 
-export function verifyEvidence(input: EvidenceInput, opts: EvidenceOptions): EvidenceVerdict {
+export async function verifyEvidence(input: EvidenceInput, opts: EvidenceOptions): Promise<EvidenceVerdict> {
   const checks: AttestationCheck[] = [];
   let key: string | undefined;
   let bindingCid: CID | undefined;
@@ -69,7 +71,6 @@ export function verifyEvidence(input: EvidenceInput, opts: EvidenceOptions): Evi
     trustRoots: opts.roots ?? [AWS_NITRO_ROOT_G1_DER],
     at: opts.at,
     ...(opts.allowDebug ? { allowDebug: true } : {}),
-    ...(opts.expectedPcrs ? { expectedPcrs: opts.expectedPcrs } : {}),
     ...(opts.nonce ? { expectedNonce: opts.nonce } : {}),
     ...(opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {}),
     ...(key ? { expectedPublicKey: parseDidKey(key).compressed } : {}),
@@ -92,6 +93,11 @@ export function verifyEvidence(input: EvidenceInput, opts: EvidenceOptions): Evi
   });
   const pcrs: Record<number, string> = {};
   for (const [i, v] of Object.entries(verdict.pcrs)) pcrs[Number(i)] = toHex(v);
+
+  // 4. The measurement is one a reproducible build published (or the caller said any will do).
+  const m = checkPcrs(platform, pcrs, opts.measurements);
+  checks.push({ name: 'measurement', ok: m.ok, detail: m.detail });
+  if (!m.ok) return { ok: false, platform, checks, error: { code: m.code, message: m.detail } };
   return {
     ok: true,
     platform,

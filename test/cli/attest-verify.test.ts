@@ -23,7 +23,7 @@ for (const name of docs) {
   test(`attest verify ${name}`, async () => {
     const file = fixturePath('nitro', name);
     if (name.includes('nonaws')) {
-      const r = await runCli(['attest', 'verify', file, '--json', '--at', '2024-12-13T09:05:45.008Z', '--allow-debug']);
+      const r = await runCli(['attest', 'verify', file, '--json', '--at', '2024-12-13T09:05:45.008Z', '--allow-debug', '--any-measurement']);
       assert.equal(r.code, 1);
       assert.equal(JSON.parse(r.out[0]!).error.code, 'UntrustedRoot');
       return;
@@ -31,18 +31,27 @@ for (const name of docs) {
     // Learn the document's own timestamp and window (lenient parse), then check the CLI at those times.
     const probe = verifyNitroDocument(readFixtureBytes('nitro', name), { trustRoots: [AWS_NITRO_ROOT_G1_DER], at: new Date(0), allowDebug: true });
     assert.equal(probe.ok, false);
-    const ts = (await runCli(['attest', 'verify', file, '--json', '--allow-debug', '--at', '2000-01-01T00:00:00Z'])).out[0]!;
+    const ts = (await runCli(['attest', 'verify', file, '--json', '--allow-debug', '--any-measurement', '--at', '2000-01-01T00:00:00Z'])).out[0]!;
     assert.equal(JSON.parse(ts).error.code, 'CertificateExpired');
-    const ok = await runCli(['attest', 'verify', file, '--json', '--allow-debug', '--at', timestampOf(file)]);
+    const ok = await runCli(['attest', 'verify', file, '--json', '--allow-debug', '--any-measurement', '--at', timestampOf(file)]);
     const okJson = JSON.parse(ok.out[0]!);
     assert.equal(ok.code, 0, JSON.stringify(okJson.error));
     assert.equal(okJson.platform, 'nitro');
     const notAfter = windowEnd(okJson.checks);
-    const late = await runCli(['attest', 'verify', file, '--json', '--allow-debug', '--at', new Date(notAfter + 1000).toISOString()]);
+    const late = await runCli(['attest', 'verify', file, '--json', '--allow-debug', '--any-measurement', '--at', new Date(notAfter + 1000).toISOString()]);
     assert.equal(late.code, 1);
     assert.equal(JSON.parse(late.out[0]!).error.code, 'CertificateExpired');
+    // Without a pinned measurement the same valid document is not accepted; with its own PCR0 it is; with another, PcrMismatch.
+    const unpinned = await runCli(['attest', 'verify', file, '--json', '--allow-debug', '--at', timestampOf(file)]);
+    assert.equal(unpinned.code, 1);
+    assert.equal(JSON.parse(unpinned.out[0]!).error.code, 'MeasurementNotPinned');
+    const pcr0 = pcr0Of(file);
+    const pinned = await runCli(['attest', 'verify', file, '--json', '--allow-debug', '--expect-pcr0', pcr0, '--at', timestampOf(file)]);
+    assert.equal(pinned.code, 0, pinned.out.join('\n'));
+    const wrong = await runCli(['attest', 'verify', file, '--json', '--allow-debug', '--expect-pcr0', 'ab'.repeat(48), '--at', timestampOf(file)]);
+    assert.equal(JSON.parse(wrong.out[0]!).error.code, 'PcrMismatch');
     if (/-debug-/.test(name)) {
-      const strict = await runCli(['attest', 'verify', file, '--json', '--at', timestampOf(file)]);
+      const strict = await runCli(['attest', 'verify', file, '--json', '--any-measurement', '--at', timestampOf(file)]);
       assert.equal(strict.code, 1);
       assert.equal(JSON.parse(strict.out[0]!).error.code, 'DebugEnclave');
     }
@@ -53,6 +62,12 @@ function timestampOf(file: string): string {
   const v = verifyNitroDocument(new Uint8Array(require_(file)), { trustRoots: [AWS_NITRO_ROOT_G1_DER], at: new Date('2022-01-01T00:00:00Z'), allowDebug: true });
   const row = v.checks.find((c) => c.name === 'document-structure')!;
   return /(\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(row.detail)![1]!;
+}
+
+function pcr0Of(file: string): string {
+  const v = verifyNitroDocument(new Uint8Array(require_(file)), { trustRoots: [AWS_NITRO_ROOT_G1_DER], at: new Date(timestampOf(file)), allowDebug: true });
+  assert.ok(v.ok);
+  return Buffer.from(v.pcrs[0]!).toString('hex');
 }
 
 function windowEnd(checks: { name: string; detail: string }[]): number {
@@ -79,19 +94,19 @@ test('a dev attestation verifies only with its dev root, and binds key, binding 
   const response = { platform: 'dev', evidence: ipldToJson(evidence), binding: ipldToJson(binding), bindingCid: cid.toString() };
   const file = join(dir, 'att.json');
   writeFileSync(file, JSON.stringify(response));
-  const ok = await runCli(['attest', 'verify', file, '--root', pemPath, '--nonce', '010203', '--json']);
+  const ok = await runCli(['attest', 'verify', file, '--root', pemPath, '--nonce', '010203', '--json', '--any-measurement']);
   assert.equal(ok.code, 0, ok.out.join('\n'));
   assert.equal(JSON.parse(ok.out[0]!).platform, 'dev');
   // Without the dev root (AWS root by default): refused.
-  const noRoot = await runCli(['attest', 'verify', file, '--json']);
+  const noRoot = await runCli(['attest', 'verify', file, '--json', '--any-measurement']);
   assert.equal(JSON.parse(noRoot.out[0]!).error.code, 'UntrustedRoot');
   // Wrong nonce.
-  const nonce = await runCli(['attest', 'verify', file, '--root', pemPath, '--nonce', '010204', '--json']);
+  const nonce = await runCli(['attest', 'verify', file, '--root', pemPath, '--nonce', '010204', '--json', '--any-measurement']);
   assert.equal(JSON.parse(nonce.out[0]!).error.code, 'NonceMismatch');
   // A binding that claims nitro while the evidence chains to the dev root.
   const lying = { ...binding, platform: 'nitro' };
   writeFileSync(file, JSON.stringify({ ...response, binding: ipldToJson(lying), bindingCid: cidForValue(lying).toString() }));
-  const lie = await runCli(['attest', 'verify', file, '--root', pemPath, '--json']);
+  const lie = await runCli(['attest', 'verify', file, '--root', pemPath, '--json', '--any-measurement']);
   assert.equal(lie.code, 1);
   assert.equal(JSON.parse(lie.out[0]!).error.code, 'BindingMismatch');
   // Usage errors.

@@ -21,16 +21,20 @@ test('record verify: a signed record is valid; a tampered one is not; the answer
   writeFileSync(join(dir, 'tampered.json'), JSON.stringify(tampered));
 
   for (const f of ['answer.json', 'record.json']) {
-    const r = await runCli(['record', 'verify', join(dir, f), '--identity', idFile, '--json']);
+    const r = await runCli(['record', 'verify', join(dir, f), '--identity', idFile, '--trust-identity', '--json']);
     const j = JSON.parse(r.out[0]!);
     assert.equal(r.code, 0, JSON.stringify(j.error));
     assert.equal(j.valid, true);
     assert.equal(j.checks[0].name, 'attestation');
     assert.equal(j.checks[0].skipped, true);
   }
-  const bad = await runCli(['record', 'verify', join(dir, 'tampered.json'), '--identity', idFile, '--json']);
+  const bad = await runCli(['record', 'verify', join(dir, 'tampered.json'), '--identity', idFile, '--trust-identity', '--json']);
   assert.equal(bad.code, 1);
   assert.equal(JSON.parse(bad.out[0]!).checks.at(-1).name, 'enclave-signature');
+  // Without evidence and without --trust-identity, an identity file proves nothing: refused.
+  const unattested = await runCli(['record', 'verify', join(dir, 'record.json'), '--identity', idFile, '--json']);
+  assert.equal(unattested.code, 1);
+  assert.equal(JSON.parse(unattested.out[0]!).error.code, 'EvidenceMissing');
   assert.equal((await runCli(['record', 'verify', join(dir, 'nope.json'), '--identity', idFile])).code, 2);
   writeFileSync(join(dir, 'garbage.json'), 'not json');
   assert.equal((await runCli(['record', 'verify', join(dir, 'garbage.json'), '--identity', idFile])).code, 2);

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { serve, type RunningServer } from '../../src/cli/commands/serve.ts';
 import { verifyEvidence } from '../../src/verifier/evidence.ts';
+import { parseMeasurements } from '../../src/verifier/measurements.ts';
+import { devMeasurements } from '../../src/cli/commands/measure.ts';
 import { policyDocument } from '../../src/policy/policy.ts';
 import { COLLECTION, ORG, cosignBy, createMember, draftFor, rotateSigningKey, withLogs, type Member } from '../support/world.ts';
 import type { CliIo } from '../../src/cli/io.ts';
@@ -77,9 +79,14 @@ test('GET endpoints: health, identity, attestation (verifiable with the dev root
   const nonce = '5eed' + '00'.repeat(30);
   const att = await call(supplied, `/xrpc/dev.encumber.getAttestation?nonce=${nonce}`);
   assert.equal(att.status, 200);
-  const verdict = verifyEvidence(
+  const verdict = await verifyEvidence(
     { evidence: new Uint8Array(Buffer.from(att.json.evidence.$bytes, 'base64')), binding: att.json.binding, bindingCid: att.json.bindingCid },
-    { roots: (await import('node:fs')).readFileSync(join(dir, 'data', 'dev-root.pem'), 'utf8'), at: new Date(), nonce: Buffer.from(nonce, 'hex') },
+    {
+      roots: (await import('node:fs')).readFileSync(join(dir, 'data', 'dev-root.pem'), 'utf8'),
+      at: new Date(),
+      nonce: Buffer.from(nonce, 'hex'),
+      measurements: { accept: parseMeasurements(devMeasurements()) },
+    },
   );
   assert.ok(verdict.ok, JSON.stringify(verdict.checks.at(-1)));
   assert.equal(verdict.key, id.json.key);

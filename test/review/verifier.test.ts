@@ -54,7 +54,6 @@ test(
 
 test(
   'record verify with an identity file and no evidence must not report "valid" (a forged identity passes)',
-  { todo: 'finding: src/cli/commands/verify.ts recordVerify returns EXIT_OK with the attestation skipped' },
   async () => {
     // Mallory's own "enclave": her key, her policy naming her own DIDs as the members.
     const m = await createWorld({ members: [await createMember('m1.test'), await createMember('m2.test'), await createMember('m3.test')] });
@@ -70,7 +69,6 @@ test(
 
 test(
   'attest verify with no expected measurement and no nonce must not report an arbitrary Nitro enclave as valid',
-  { todo: 'finding: src/verifier/evidence.ts / cli verify skip pcrs, nonce, public-key, user-data when not given and still exit 0' },
   async () => {
     // Someone else's production (non-debug) enclave, not encumber.
     const file = fixturePath('nitro', 'evervault-beta-nondebug-valid.cbor');

@@ -16,6 +16,13 @@ import type { PlcAuditEntry, PlcOperation } from '../../plc/types.ts';
 import { serve } from './serve.ts';
 import { policyDocument } from '../../policy/policy.ts';
 import { recordVerify } from './verify.ts';
+import { devMeasurements } from './measure.ts';
+
+function recordLogsFile(dir: string, logs: Record<string, unknown>): string {
+  const file = join(dir, 'plc-logs.json');
+  writeFileSync(file, JSON.stringify(logs));
+  return file;
+}
 import { EXIT_INVALID, EXIT_OK, type CliIo } from '../io.ts';
 
 interface DemoMember {
@@ -80,8 +87,15 @@ export async function demo(io: CliIo): Promise<number> {
       writeFileSync(recordFile, JSON.stringify(signed.body, null, 2));
       say(`   signatures: ${(signed.body.record.signatures as any[]).map((s) => s.issuer).join(', ')}`);
 
-      say('4. a verifier checks the attestation (fresh nonce, dev root given explicitly) and the record');
-      const verdict = await recordVerify(recordFile, { identity: server.url, root: join(work, 'data', 'dev-root.pem') }, io);
+      say('4. a verifier checks the attestation (fresh nonce, dev root given explicitly, measurement pinned) and the record');
+      // The verifier pins the measurement it computes itself from this checkout (encumber measure).
+      const measurementsFile = join(work, 'measurements.json');
+      writeFileSync(measurementsFile, JSON.stringify(devMeasurements()));
+      const verdict = await recordVerify(
+        recordFile,
+        { identity: server.url, root: join(work, 'data', 'dev-root.pem'), measurements: measurementsFile, plcLogs: recordLogsFile(work, logsOf(alice, bob)) },
+        io,
+      );
       expect('record verify', verdict === EXIT_OK, verdict === EXIT_OK ? 'valid' : 'invalid');
 
       say('5. bad drafts are refused');

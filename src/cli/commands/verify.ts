@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { fromHex } from '../../crypto/encoding.ts';
 import { verifyEvidence, type EvidenceOptions, type EvidenceVerdict } from '../../verifier/evidence.ts';
 import { verifyPublishedRecord, type Identity } from '../../verifier/record.ts';
+import { parseMeasurements, type MeasurementPin } from '../../verifier/measurements.ts';
 import type { AttestationCheck } from '../../attestation/types.ts';
 import { EXIT_INVALID, EXIT_OK, UsageProblem, type CliIo } from '../io.ts';
 
@@ -14,6 +15,8 @@ export interface AttestFlags {
   root?: string;
   at?: string;
   expectPcr0?: string;
+  measurements?: string;
+  anyMeasurement?: boolean;
   nonce?: string;
   allowDebug?: boolean;
   json?: boolean;
@@ -42,8 +45,36 @@ async function evidenceOptions(flags: AttestFlags): Promise<EvidenceOptions> {
     ...(flags.root ? { roots: new TextDecoder().decode(await readBytes(flags.root)) } : {}),
     ...(flags.nonce ? { nonce: hex(flags.nonce, '--nonce') } : {}),
     ...(flags.allowDebug ? { allowDebug: true } : {}),
-    ...(flags.expectPcr0 ? { expectedPcrs: { 0: hex(flags.expectPcr0, '--expect-pcr0') } } : {}),
+    ...(await measurementPin(flags)),
   };
+}
+
+/** --measurements FILE, --expect-pcr0 HEX, or an explicit --any-measurement; nothing means "not pinned". */
+async function measurementPin(flags: AttestFlags): Promise<{ measurements?: MeasurementPin }> {
+  const given = [flags.measurements, flags.expectPcr0, flags.anyMeasurement].filter(Boolean).length;
+  if (given > 1) throw new UsageProblem('give one of --measurements, --expect-pcr0, --any-measurement');
+  if (flags.anyMeasurement) return { measurements: 'any' };
+  if (flags.expectPcr0) {
+    const pcr0 = flags.expectPcr0.toLowerCase();
+    if (!/^[0-9a-f]{96}$/.test(pcr0)) throw new UsageProblem('--expect-pcr0: 48 bytes of hex');
+    const set = { name: '--expect-pcr0', pcrs: { '0': pcr0 } };
+    return { measurements: { accept: { nitro: [set], dev: [set], 'sev-snp': [] } } };
+  }
+  if (flags.measurements) {
+    let value: unknown;
+    try {
+      value = JSON.parse(new TextDecoder().decode(await readBytes(flags.measurements)));
+    } catch (e) {
+      if (e instanceof UsageProblem) throw e;
+      throw new UsageProblem(`${flags.measurements} is not JSON`);
+    }
+    try {
+      return { measurements: { accept: parseMeasurements(value) } };
+    } catch (e) {
+      throw new UsageProblem(`${flags.measurements}: ${(e as Error).message}`);
+    }
+  }
+  return {};
 }
 
 /** Evidence file: raw COSE bytes, or a getAttestation JSON response (then the binding is checked too). */
@@ -67,7 +98,7 @@ function printChecks(io: CliIo, checks: AttestationCheck[]): void {
 
 export async function attestVerify(file: string, flags: AttestFlags, io: CliIo): Promise<number> {
   const input = parseEvidenceFile(await readBytes(file));
-  const verdict = verifyEvidence(input, await evidenceOptions(flags));
+  const verdict = await verifyEvidence(input, await evidenceOptions(flags));
   report(io, verdict, flags.json);
   return verdict.ok ? EXIT_OK : EXIT_INVALID;
 }
@@ -84,6 +115,17 @@ function report(io: CliIo, v: EvidenceVerdict, json?: boolean) {
 export interface RecordVerifyFlags extends AttestFlags {
   identity: string;
   evidence?: string;
+  /** Skip the attestation check on purpose (an identity file you already trust). */
+  trustIdentity?: boolean;
+  /** Co-signers' audit logs: a JSON map DID → log, or a draft/answer file with `plcLogs`. */
+  plcLogs?: string;
+}
+
+function readPlcLogs(value: unknown, path: string): Record<string, unknown> {
+  const v = value as Record<string, unknown> | null;
+  const map = v && typeof v === 'object' && 'plcLogs' in v ? v.plcLogs : v;
+  if (!map || typeof map !== 'object' || Array.isArray(map)) throw new UsageProblem(`${path}: expected a JSON map DID → audit log (or a draft with plcLogs)`);
+  return map as Record<string, unknown>;
 }
 
 function parseJsonFile(bytes: Uint8Array, path: string): unknown {
@@ -140,7 +182,7 @@ export async function recordVerify(file: string, flags: RecordVerifyFlags, io: C
       evidenceOk = false;
       error = { code: 'BindingMismatch', message: 'evidence and identity name different bindings' };
     } else {
-      const ev = verifyEvidence(input, opts);
+      const ev = await verifyEvidence(input, opts);
       checks.push(...ev.checks);
       platform = ev.platform;
       if (!ev.ok) {
@@ -148,13 +190,19 @@ export async function recordVerify(file: string, flags: RecordVerifyFlags, io: C
         error = ev.error;
       }
     }
+  } else if (flags.trustIdentity) {
+    checks.push({ name: 'attestation', ok: true, skipped: true, detail: 'NOT CHECKED: you asked to trust the identity file as is (--trust-identity)' });
   } else {
-    checks.push({ name: 'attestation', ok: true, skipped: true, detail: 'not checked (give --evidence FILE, or --identity URL for a live check)' });
+    evidenceOk = false;
+    const message = 'no attestation: give --evidence FILE, or --identity URL for a live check with a fresh nonce (or --trust-identity if you already trust this identity file)';
+    checks.push({ name: 'attestation', ok: false, detail: message });
+    error = { code: 'EvidenceMissing', message };
   }
 
   let recordOk = false;
   if (evidenceOk) {
-    const rv = verifyPublishedRecord(identity, record);
+    const plcLogs = flags.plcLogs ? readPlcLogs(parseJsonFile(await readBytes(flags.plcLogs), flags.plcLogs), flags.plcLogs) : undefined;
+    const rv = verifyPublishedRecord(identity, record, plcLogs ? { plcLogs } : {});
     checks.push(...rv.checks);
     recordOk = rv.ok;
     if (!rv.ok) error = rv.error;
