@@ -18,6 +18,7 @@ import type { Attestor } from './attestor.ts';
 import type { Platform } from './documents.ts';
 import { programDigest } from './program-digest.ts';
 import { snpAttestor } from './sev-snp/attestor.ts';
+import { nitroAttestor, openNsmDevice } from './nitro/index.ts';
 import { TSM_REPORT_DIR } from './sev-snp/tsm.ts';
 
 export const DEV_ROOT_FILE = 'dev-root.json';
@@ -83,7 +84,10 @@ export function createAttestor(platform: Platform, opts: PlatformOptions): { att
       if (!existsSync(dev)) {
         throw new EncumberError('UsageError', `platform nitro needs the Nitro Security Module at ${dev}, which is absent: run inside a Nitro Enclave, or use --platform dev`);
       }
-      throw new EncumberError('UsageError', 'platform nitro: NSM attestation is not in this build yet (see the hardware-platform issue); use --platform dev');
+      return {
+        attestor: nitroAttestor(openNsmDevice({ path: dev })),
+        notes: [`Nitro attestation from the NSM at ${dev}`],
+      };
     }
     case 'sev-snp': {
       const dir = opts.tsmReportDir ?? TSM_REPORT_DIR;
