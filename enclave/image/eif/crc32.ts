@@ -5,6 +5,7 @@
  * Written here rather than taken from node:zlib so the core has no
  * Node-version dependency (zlib.crc32 only exists from Node 20.15).
  */
+import { CRC_OFFSET, HEADER_SIZE } from './format.ts';
 
 const TABLE = (() => {
   const t = new Uint32Array(256);
@@ -25,4 +26,9 @@ export function crc32Update(crc: number, data: Uint8Array): number {
 
 export function crc32(data: Uint8Array): number {
   return crc32Update(0, data);
+}
+
+/** eif_crc32: the CRC of the whole file except the CRC field itself (the header's last 4 bytes). */
+export function eifCrc(bytes: Uint8Array): number {
+  return crc32Update(crc32Update(0, bytes.subarray(0, CRC_OFFSET)), bytes.subarray(HEADER_SIZE));
 }

@@ -7,5 +7,5 @@ export { readEif, type ReadEif, type EifHeaderInfo, type EifSection } from './re
 export { describeEif, type EifDescription } from './describe.ts';
 export { computeEifPcrs, extendFromZero, type EifPcrs } from './pcrs.ts';
 export { eifIdentityMetadata, rfc3339FromEpoch, type EifIdentityInput } from './metadata.ts';
-export { crc32 } from './crc32.ts';
+export { crc32, eifCrc } from './crc32.ts';
 export { EIF_VERSION, HEADER_SIZE, SECTION_HEADER_SIZE, MAX_SECTIONS, type SectionType } from './format.ts';

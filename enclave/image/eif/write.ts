@@ -6,7 +6,7 @@
  * the output depends on the arguments only.
  */
 import { EncumberError } from '../../../src/errors.ts';
-import { crc32Update } from './crc32.ts';
+import { eifCrc } from './crc32.ts';
 import {
   CRC_OFFSET,
   EIF_VERSION,
@@ -110,8 +110,7 @@ export function writeEif(input: WriteEifInput): WriteEifResult {
   });
 
   // CRC over everything but the CRC field itself (the header's last 4 bytes).
-  const crc = crc32Update(crc32Update(0, bytes.subarray(0, CRC_OFFSET)), bytes.subarray(HEADER_SIZE));
-  new DataView(bytes.buffer).setUint32(CRC_OFFSET, crc);
+  new DataView(bytes.buffer).setUint32(CRC_OFFSET, eifCrc(bytes));
 
   return { bytes, pcrs: computeEifPcrs(input.kernel, cmdline, input.ramdisks) };
 }
