@@ -9,7 +9,7 @@
  * is InvalidEvidence naming the certificate (`path`) and its chain position (`index`).
  */
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { BasicConstraints, Certificate, KeyUsage, type Name } from '@peculiar/asn1-x509';
+import { BasicConstraints, Extensions, KeyUsage, Validity } from '@peculiar/asn1-x509';
 import { p384 } from '@noble/curves/nist.js';
 import { reject } from '../checks.ts';
 import { bytesEqual, fingerprint } from '../bytes.ts';
@@ -17,14 +17,15 @@ import { BIT_STRING, children, DerError, readTlv, SEQUENCE, type Tlv } from '../
 import { decodeAmdExtension, type AmdExtensions } from './amd-extensions.ts';
 import {
   AMD_RSA_BITS,
+  CN_OID,
   OID_BASIC_CONSTRAINTS,
-  OID_COMMON_NAME,
   OID_KEY_USAGE,
   OID_RSASSA_PSS,
   P384_SPKI_ALGORITHM,
-  PSS_SHA384_PARAMS,
+  PSS_SHA384_ALGORITHMS,
   RSA_SPKI_ALGORITHM,
   UNDERSTOOD_CRITICAL,
+  X509_V3,
 } from './oids.ts';
 
 export type SnpPublicKey = { type: 'rsa'; spki: Uint8Array } | { type: 'p384'; point: Uint8Array };
@@ -62,6 +63,9 @@ export interface CertPosition {
 }
 
 const slice = (der: Uint8Array, t: Tlv): Uint8Array => der.slice(t.start, t.end);
+/** UTF8String, PrintableString, IA5String. */
+const NAME_STRING_TAGS = new Set([0x0c, 0x13, 0x16]);
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 export function parseSnpCertificate(input: Uint8Array, where: CertPosition): SnpCertificate {
   const bad = (why: string, cause?: unknown): never =>
@@ -82,30 +86,35 @@ export function parseSnpCertificate(input: Uint8Array, where: CertPosition): Snp
   if (parts.length !== 3 || parts[0]!.tag !== SEQUENCE || parts[1]!.tag !== SEQUENCE || parts[2]!.tag !== BIT_STRING) {
     bad('expected SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }');
   }
-  if (tbsParts.length < 7 || tbsParts[0]!.tag !== 0xa0) bad('tbsCertificate must start with an explicit version (v3)');
-  const [, , innerAlg, issuerTlv, , subjectTlv, spkiTlv] = tbsParts as [Tlv, Tlv, Tlv, Tlv, Tlv, Tlv, Tlv];
-  if (issuerTlv.tag !== SEQUENCE || subjectTlv.tag !== SEQUENCE || spkiTlv.tag !== SEQUENCE) bad('issuer, subject and key must be SEQUENCEs');
-  if (!bytesEqual(slice(der, parts[1]!), slice(der, innerAlg))) bad('signatureAlgorithm differs from tbsCertificate.signature');
+  // tbsCertificate: [0] version, serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, [3] extensions.
+  if (tbsParts.length !== 8) bad('tbsCertificate must be { version, serial, signature, issuer, validity, subject, key, [3] extensions }');
+  const [versionTlv, serialTlv, innerAlg, issuerTlv, validityTlv, subjectTlv, spkiTlv, extTlv] = tbsParts as [Tlv, Tlv, Tlv, Tlv, Tlv, Tlv, Tlv, Tlv];
+  if (!bytesEqual(slice(der, versionTlv), X509_V3)) bad('version must be v3');
+  if (serialTlv.tag !== 0x02) bad('serialNumber must be an INTEGER');
+  if (issuerTlv.tag !== SEQUENCE || validityTlv.tag !== SEQUENCE || subjectTlv.tag !== SEQUENCE || spkiTlv.tag !== SEQUENCE) {
+    bad('issuer, validity, subject and key must be SEQUENCEs');
+  }
+  if (extTlv.tag !== 0xa3) bad('expected [3] extensions after the key');
+
+  // Algorithm: RSASSA-PSS with exactly AMD's SHA-384 parameters, the same inside and outside.
+  const algorithm = slice(der, parts[1]!);
+  if (!PSS_SHA384_ALGORITHMS.some((a) => bytesEqual(a, algorithm))) bad(`signature algorithm must be RSASSA-PSS (${OID_RSASSA_PSS}) with SHA-384, MGF1-SHA-384, salt 48`);
+  if (!bytesEqual(algorithm, slice(der, innerAlg))) bad('signatureAlgorithm differs from tbsCertificate.signature');
   const sigTlv = parts[2]!;
   if (der[sigTlv.contentStart] !== 0) bad('signatureValue must have 0 unused bits');
   const signature = der.slice(sigTlv.contentStart + 1, sigTlv.end);
   if (signature.length !== AMD_RSA_BITS / 8) bad(`signature is ${signature.length} bytes, an RSA-${AMD_RSA_BITS} signature is ${AMD_RSA_BITS / 8}`);
 
-  // Fields, through asn1-x509.
-  let parsed: Certificate;
+  // Validity and extensions through asn1-x509 (only these parts: parsing the whole certificate costs 4× more).
+  let validity: Validity;
+  let extensions: Extensions;
   try {
-    parsed = AsnConvert.parse(der, Certificate);
+    validity = AsnConvert.parse(slice(der, validityTlv), Validity);
+    const inner = readTlv(der, extTlv.contentStart, extTlv.end);
+    if (inner.tag !== SEQUENCE || inner.end !== extTlv.end) throw new DerError('[3] must hold exactly one SEQUENCE of extensions');
+    extensions = AsnConvert.parse(slice(der, inner), Extensions);
   } catch (cause) {
     return bad(`not an X.509 certificate: ${(cause as Error).message}`, cause);
-  }
-  const tbs = parsed.tbsCertificate;
-  if (tbs.version !== 2) bad(`version must be v3, got v${tbs.version + 1}`);
-
-  // Algorithm: RSASSA-PSS with exactly AMD's SHA-384 parameters.
-  const alg = parsed.signatureAlgorithm;
-  const params = alg.parameters ? new Uint8Array(alg.parameters) : undefined;
-  if (alg.algorithm !== OID_RSASSA_PSS || !params || !PSS_SHA384_PARAMS.some((p) => bytesEqual(p, params))) {
-    bad(`signature algorithm must be RSASSA-PSS with SHA-384, MGF1-SHA-384, salt 48 (got ${alg.algorithm})`);
   }
 
   const key = publicKey(der, spkiTlv, bad);
@@ -115,7 +124,7 @@ export function parseSnpCertificate(input: Uint8Array, where: CertPosition): Snp
   let ca = false;
   let pathLen: number | undefined;
   let keyUsage: number | undefined;
-  for (const ext of tbs.extensions ?? []) {
+  for (const ext of extensions) {
     if (seen.has(ext.extnID)) bad(`extension ${ext.extnID} appears twice`);
     seen.add(ext.extnID);
     try {
@@ -138,8 +147,8 @@ export function parseSnpCertificate(input: Uint8Array, where: CertPosition): Snp
   let notBefore = NaN;
   let notAfter = NaN;
   try {
-    notBefore = tbs.validity.notBefore.getTime().getTime();
-    notAfter = tbs.validity.notAfter.getTime().getTime();
+    notBefore = validity.notBefore.getTime().getTime();
+    notAfter = validity.notAfter.getTime().getTime();
   } catch (cause) {
     bad('validity times are malformed', cause);
   }
@@ -152,8 +161,8 @@ export function parseSnpCertificate(input: Uint8Array, where: CertPosition): Snp
     signature,
     issuer: slice(der, issuerTlv),
     subject: slice(der, subjectTlv),
-    issuerCn: commonName(tbs.issuer, 'issuer', bad),
-    subjectCn: commonName(tbs.subject, 'subject', bad),
+    issuerCn: commonName(der, issuerTlv, 'issuer', bad),
+    subjectCn: commonName(der, subjectTlv, 'subject', bad),
     notBefore,
     notAfter,
     key,
@@ -200,9 +209,23 @@ function publicKey(der: Uint8Array, spkiTlv: Tlv, bad: (why: string, cause?: unk
   }
 }
 
-/** The single CN of a Name (AMD names carry exactly one). */
-function commonName(name: Name, which: string, bad: (why: string) => never): string {
-  const cns = name.flatMap((rdn) => rdn.filter((atv) => atv.type === OID_COMMON_NAME).map((atv) => atv.value.toString()));
+/** The single CN of a Name (AMD names carry exactly one): Name ::= SEQUENCE OF SET OF { type OID, value string }. */
+function commonName(der: Uint8Array, name: Tlv, which: string, bad: (why: string, cause?: unknown) => never): string {
+  const cns: string[] = [];
+  try {
+    for (const rdn of children(der, name)) {
+      if (rdn.tag !== 0x31) throw new DerError('a relative name must be a SET');
+      for (const atv of children(der, rdn)) {
+        const [type, value, ...rest] = atv.tag === SEQUENCE ? children(der, atv) : [];
+        if (!type || !value || rest.length > 0 || type.tag !== 0x06) throw new DerError('an attribute must be SEQUENCE { OID, value }');
+        if (!bytesEqual(der.subarray(type.contentStart, type.end), CN_OID)) continue;
+        if (!NAME_STRING_TAGS.has(value.tag)) throw new DerError(`CN has string tag 0x${value.tag.toString(16)}`);
+        cns.push(UTF8.decode(der.subarray(value.contentStart, value.end)));
+      }
+    }
+  } catch (cause) {
+    return bad(`${which} name is malformed: ${(cause as Error).message}`, cause);
+  }
   if (cns.length !== 1) bad(`${which} must have exactly one CN, found ${cns.length}`);
   return cns[0]!;
 }

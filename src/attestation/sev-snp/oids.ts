@@ -9,7 +9,6 @@ export const OID_RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
 export const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 export const OID_BASIC_CONSTRAINTS = '2.5.29.19';
 export const OID_KEY_USAGE = '2.5.29.15';
-export const OID_COMMON_NAME = '2.5.4.3';
 
 const fromHex = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!, (x) => parseInt(x, 16));
 
@@ -23,6 +22,20 @@ export const PSS_SHA384_PARAMS: readonly Uint8Array[] = [
   fromHex('3034a00f300d06096086480165030402020500a11c301a06092a864886f70d010108300d06096086480165030402020500a203020130'),
 ];
 export const PSS_SALT_BYTES = 48;
+/** The whole AlgorithmIdentifier { id-RSASSA-PSS, params } for each accepted parameter encoding. */
+export const PSS_SHA384_ALGORITHMS: readonly Uint8Array[] = PSS_SHA384_PARAMS.map((p) => {
+  const oid = fromHex('06092a864886f70d01010a');
+  const out = new Uint8Array(2 + oid.length + p.length);
+  out.set([0x30, oid.length + p.length]);
+  out.set(oid, 2);
+  out.set(p, 2 + oid.length);
+  return out;
+});
+
+/** [0] EXPLICIT INTEGER 2: X.509 v3. */
+export const X509_V3 = fromHex('a003020102');
+/** DER content of the OID 2.5.4.3 (commonName). */
+export const CN_OID = fromHex('550403');
 
 /** AlgorithmIdentifier { rsaEncryption, NULL } of an RSA SubjectPublicKeyInfo. */
 export const RSA_SPKI_ALGORITHM = fromHex('300d06092a864886f70d0101010500');
