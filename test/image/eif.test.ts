@@ -400,3 +400,12 @@ test('describeEif: sizes, section list, PCRs, JSON-ready', () => {
   assert.deepEqual(JSON.parse(JSON.stringify(d)), d);
   expectCode(() => describeEif(new Uint8Array(10)), 'InvalidEvidence', 'header');
 });
+
+test('reader takes a view at any offset (a Buffer from readFileSync, a subarray)', () => {
+  const bytes = good();
+  const host = new Uint8Array(bytes.length + 7);
+  host.set(bytes, 3);
+  const view = Buffer.from(host.buffer, 3, bytes.length);
+  assert.deepEqual(readEif(view).pcrs, { 0: GOLDEN.pcr0, 1: GOLDEN.pcr1, 2: GOLDEN.pcr2 });
+  assert.deepEqual(readEif(host.subarray(3, 3 + bytes.length)).kernel, kernel);
+});
