@@ -51,8 +51,10 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const attest = program.command('attest').description('attestation evidence');
   attest
     .command('verify')
-    .description('verify attestation evidence (raw Nitro/dev COSE document, or a getAttestation JSON response); exit 0 valid, 1 invalid, 2 usage/IO')
+    .description('verify attestation evidence: Nitro or dev COSE document, SEV-SNP report (with certificates), or a getAttestation JSON response; exit 0 valid, 1 invalid, 2 usage/IO')
     .argument('<file>', 'evidence file')
+    .option('--certs <paths...>', 'SEV-SNP: certificate DER files (vcek/vlek/ask/asvk/ark.der), a directory of them, or a certificate table (default: next to the report)')
+    .option('--binding <file>', 'the binding document (or a getIdentity answer) the evidence must attest')
     .option('--root <pem>', 'trust this root instead of the AWS Nitro root (a dev root must be given explicitly)')
     .option('--at <iso>', 'check validity at this time (default: now)')
     .option('--measurements <file>', 'accept only these published measurements (attestation/measurements.json, or `encumber measure` output)')

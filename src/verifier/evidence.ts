@@ -1,10 +1,16 @@
 /**
- * Checking an enclave's attestation response as a verifier would: the binding
- * document hashes to its CID and names the key; the evidence chains to a root
- * the verifier chose (AWS Nitro root by default; a dev root only when given
- * explicitly), echoes the nonce, carries the key as public_key and the
- * binding CID as user_data, and the binding's platform is the one the root
- * proves. Pure: roots, time and nonce are parameters.
+ * Checking an enclave's attestation response as a verifier would, for any of
+ * the three platforms (detected from the evidence bytes):
+ *  - the binding document hashes to its CID and names a k256 key;
+ *  - Nitro/dev (COSE_Sign1): the chain reaches a root the verifier chose (AWS
+ *    Nitro root by default; a dev root only when given explicitly), the
+ *    document echoes the nonce, carries the key as public_key and the binding
+ *    CID as user_data;
+ *  - SEV-SNP (report ‖ certificate table): the chain reaches a pinned AMD ARK,
+ *    report_data = SHA-256(binding) ‖ SHA-256(nonce);
+ *  - the binding's platform is the one the evidence proves, and the
+ *    measurement is one the verifier pinned.
+ * Pure and browser-safe: roots, time, nonce and measurements are parameters.
  */
 import { EncumberError, type ErrorCode } from '../errors.ts';
 import { parseDidKey } from '../crypto/did-key.ts';
@@ -13,7 +19,13 @@ import { cidForValue, CID } from '../data/cid.ts';
 import { jsonToIpld } from '../data/json.ts';
 import { verifyNitroDocument, AWS_NITRO_ROOT_G1_DER, AWS_NITRO_ROOT_G1_SHA256 } from '../attestation/nitro/index.ts';
 import type { AttestationCheck } from '../attestation/types.ts';
-import { checkPcrs, type MeasurementPin } from './measurements.ts';
+import { checkPcrs, checkSnpMeasurement, type MeasurementPin } from './measurements.ts';
+import { encodeCbor } from '../data/cbor.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { verifySnpReport } from '../attestation/sev-snp/index.ts';
+import { detectEvidence } from '../attestation/evidence/detect.ts';
+import { splitSnpEvidence, type SnpCerts } from '../attestation/evidence/snp-cert-table.ts';
+import { bytesEqual } from '../crypto/encoding.ts';
 
 export interface EvidenceInput {
   evidence: Uint8Array;
@@ -31,17 +43,22 @@ export interface EvidenceOptions {
   /** Published measurements to accept, or 'any' (explicit). Absent: the evidence fails as not pinned. */
   measurements?: MeasurementPin;
   maxAgeMs?: number;
+  /** SEV-SNP: certificates to use when the evidence carries none (from files next to a report, or --certs). */
+  snpCerts?: SnpCerts;
 }
 
+export type EvidencePlatform = 'nitro' | 'dev' | 'sev-snp';
+
 export type EvidenceVerdict =
-  | { ok: true; platform: 'nitro' | 'dev'; checks: AttestationCheck[]; pcrs: Record<number, string>; key?: string; bindingCid?: string }
-  | { ok: false; platform?: 'nitro' | 'dev'; checks: AttestationCheck[]; error: { code: ErrorCode; message: string } };
+  | { ok: true; platform: EvidencePlatform; checks: AttestationCheck[]; pcrs?: Record<number, string>; measurement?: string; key?: string; bindingCid?: string }
+  | { ok: false; platform?: EvidencePlatform; checks: AttestationCheck[]; error: { code: ErrorCode; message: string } };
 
 export async function verifyEvidence(input: EvidenceInput, opts: EvidenceOptions): Promise<EvidenceVerdict> {
   const checks: AttestationCheck[] = [];
   let key: string | undefined;
   let bindingCid: CID | undefined;
   let bindingPlatform: unknown;
+  let bindingBytes: Uint8Array | undefined;
 
   // 1. The binding document (when given): hashes to its CID, names a k256 key.
   if (input.binding !== undefined) {
@@ -58,12 +75,21 @@ export async function verifyEvidence(input: EvidenceInput, opts: EvidenceOptions
       if (k.curve !== 'k256') throw new EncumberError('BindingMismatch', 'binding key is not k256');
       key = b.key;
       bindingPlatform = b.platform;
+      bindingBytes = encodeCbor(b);
       checks.push({ name: 'binding', ok: true, detail: `binding ${bindingCid} names key ${key}, platform ${String(b.platform)}` });
     } catch (e) {
       const error = e instanceof EncumberError ? e : new EncumberError('BindingMismatch', (e as Error).message);
       checks.push({ name: 'binding', ok: false, detail: error.message });
       return { ok: false, checks, error: { code: error.code, message: error.message } };
     }
+  }
+
+  const kind = detectEvidence(input.evidence);
+  if (kind === 'sev-snp') return verifySnp(input.evidence, opts, checks, { key, bindingCid, bindingBytes, bindingPlatform });
+  if (kind === 'unknown') {
+    const message = 'evidence is neither a COSE_Sign1 document (Nitro/dev) nor an SEV-SNP report';
+    checks.push({ name: 'format', ok: false, detail: message });
+    return { ok: false, checks, error: { code: 'UnknownEvidenceFormat', message } };
   }
 
   // 2. The evidence, with key, binding CID and nonce as expectations.
@@ -96,7 +122,7 @@ export async function verifyEvidence(input: EvidenceInput, opts: EvidenceOptions
 
   // 4. The measurement is one a reproducible build published (or the caller said any will do).
   const m = checkPcrs(platform, pcrs, opts.measurements);
-  checks.push({ name: 'measurement', ok: m.ok, detail: m.detail });
+  checks.push({ name: 'published-measurement', ok: m.ok, detail: m.detail });
   if (!m.ok) return { ok: false, platform, checks, error: { code: m.code, message: m.detail } };
   return {
     ok: true,
@@ -105,5 +131,56 @@ export async function verifyEvidence(input: EvidenceInput, opts: EvidenceOptions
     pcrs,
     ...(key ? { key } : {}),
     ...(bindingCid ? { bindingCid: bindingCid.toString() } : {}),
+  };
+}
+
+interface BindingFacts {
+  key: string | undefined;
+  bindingCid: CID | undefined;
+  bindingBytes: Uint8Array | undefined;
+  bindingPlatform: unknown;
+}
+
+/** SEV-SNP evidence: report ‖ certificate table (or certificates given separately). */
+async function verifySnp(evidence: Uint8Array, opts: EvidenceOptions, checks: AttestationCheck[], b: BindingFacts): Promise<EvidenceVerdict> {
+  const fail = (name: string, code: ErrorCode, message: string): EvidenceVerdict => {
+    checks.push({ name, ok: false, detail: message });
+    return { ok: false, platform: 'sev-snp', checks, error: { code, message } };
+  };
+  let split: ReturnType<typeof splitSnpEvidence>;
+  try {
+    split = splitSnpEvidence(evidence);
+  } catch (e) {
+    return fail('certificate-table', 'InvalidEvidence', (e as Error).message);
+  }
+  const certs = Object.keys(split.certs).length > 0 ? split.certs : (opts.snpCerts ?? {});
+  const verdict = await verifySnpReport(split.report, {
+    certs,
+    at: opts.at,
+    ...(opts.allowDebug ? { allowDebug: true } : {}),
+    ...(b.bindingBytes && opts.nonce ? { expectedReportData: { bindingBytes: b.bindingBytes, nonce: opts.nonce } } : {}),
+  });
+  checks.push(...verdict.checks);
+  if (!verdict.ok) return { ok: false, platform: 'sev-snp', checks, error: { code: verdict.error.code, message: verdict.error.message } };
+
+  // Without a nonce the second half cannot be checked, but the binding half still can.
+  if (b.bindingBytes && !opts.nonce && !bytesEqual(verdict.reportData.subarray(0, 32), sha256(b.bindingBytes))) {
+    return fail('report-data', 'BindingMismatch', 'report_data[0..32] is not SHA-256 of the binding');
+  }
+  if (b.bindingPlatform !== undefined && b.bindingPlatform !== 'sev-snp') {
+    return fail('platform', 'BindingMismatch', `binding says platform ${String(b.bindingPlatform)}, but the evidence is an AMD SEV-SNP report`);
+  }
+  checks.push({ name: 'platform', ok: true, detail: `AMD SEV-SNP (${verdict.product}, ${verdict.keyType.toUpperCase()}) hardware root` });
+  const measurement = toHex(verdict.measurement);
+  const m = checkSnpMeasurement(measurement, opts.measurements);
+  checks.push({ name: 'published-measurement', ok: m.ok, detail: m.detail });
+  if (!m.ok) return { ok: false, platform: 'sev-snp', checks, error: { code: m.code, message: m.detail } };
+  return {
+    ok: true,
+    platform: 'sev-snp',
+    checks,
+    measurement,
+    ...(b.key ? { key: b.key } : {}),
+    ...(b.bindingCid ? { bindingCid: b.bindingCid.toString() } : {}),
   };
 }

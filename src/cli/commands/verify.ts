@@ -2,7 +2,10 @@
  * Verifier tools: `attest verify` and `record verify`. Exit 0 valid,
  * 1 invalid, 2 usage/IO. `--json` prints { valid, platform, checks, error }.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { detectEvidence } from '../../attestation/evidence/detect.ts';
+import { parseSnpCertTable, type SnpCertName, type SnpCerts } from '../../attestation/evidence/snp-cert-table.ts';
 import { randomBytes } from 'node:crypto';
 import { fromHex } from '../../crypto/encoding.ts';
 import { verifyEvidence, type EvidenceOptions, type EvidenceVerdict } from '../../verifier/evidence.ts';
@@ -13,6 +16,8 @@ import { EXIT_INVALID, EXIT_OK, UsageProblem, type CliIo } from '../io.ts';
 
 export interface AttestFlags {
   root?: string;
+  certs?: string[];
+  binding?: string;
   at?: string;
   expectPcr0?: string;
   measurements?: string;
@@ -92,13 +97,59 @@ function parseEvidenceFile(bytes: Uint8Array): { evidence: Uint8Array; binding?:
   return { evidence: bytes };
 }
 
+const CERT_FILES: Record<string, SnpCertName> = {
+  'vcek.der': 'vcek',
+  'vlek.der': 'vlek',
+  'ask.der': 'ask',
+  'asvk.der': 'ask',
+  'ark.der': 'ark',
+};
+
+/**
+ * Certificates for an SNP report that carries none: --certs DIR or FILE...
+ * (DER files named vcek/vlek/ask/asvk/ark.der, or a certificate table), else
+ * the same files next to the report (the layout of the shared fixtures).
+ */
+async function snpCertsFor(reportFile: string, given: string[]): Promise<SnpCerts> {
+  const sources = given.length > 0 ? given : [dirname(reportFile)];
+  const certs: SnpCerts = {};
+  for (const src of sources) {
+    const info = await stat(src).catch(() => undefined);
+    if (!info) throw new UsageProblem(`--certs: ${src} does not exist`);
+    const files = info.isDirectory() ? (await readdir(src)).map((f) => join(src, f)) : [src];
+    for (const f of files) {
+      const name = CERT_FILES[basename(f)];
+      if (name) certs[name] = await readBytes(f);
+      else if (!info.isDirectory()) {
+        try {
+          Object.assign(certs, parseSnpCertTable(await readBytes(f)));
+        } catch {
+          throw new UsageProblem(`--certs: ${f} is neither vcek/vlek/ask/asvk/ark.der nor a certificate table`);
+        }
+      }
+    }
+  }
+  return certs;
+}
+
 function printChecks(io: CliIo, checks: AttestationCheck[]): void {
   for (const c of checks) io.out(`${c.ok ? (c.skipped ? '  -  ' : '  ok ') : ' FAIL'} ${c.name}: ${c.detail}`);
 }
 
 export async function attestVerify(file: string, flags: AttestFlags, io: CliIo): Promise<number> {
   const input = parseEvidenceFile(await readBytes(file));
-  const verdict = await verifyEvidence(input, await evidenceOptions(flags));
+  if (flags.binding) {
+    const b = parseJsonFile(await readBytes(flags.binding), flags.binding) as Record<string, unknown>;
+    // A getIdentity/getAttestation answer, or the binding document itself.
+    input.binding = 'binding' in b ? b.binding : b;
+    if (typeof b.bindingCid === 'string') input.bindingCid = b.bindingCid;
+  }
+  const opts = await evidenceOptions(flags);
+  if (detectEvidence(input.evidence) === 'sev-snp') {
+    const certs = await snpCertsFor(file, flags.certs ?? []);
+    if (Object.keys(certs).length > 0) opts.snpCerts = certs;
+  }
+  const verdict = await verifyEvidence(input, opts);
   report(io, verdict, flags.json);
   return verdict.ok ? EXIT_OK : EXIT_INVALID;
 }
