@@ -16,7 +16,7 @@
 import { CheckLog, reject } from '../checks.ts';
 import { fingerprint, toHex } from '../bytes.ts';
 import type { AttestationCheck, AttestationFailure } from '../types.ts';
-import { parseCertificate, type ParsedCertificate } from '../x509/certificate.ts';
+import { parseCertificateMemo, type ParsedCertificate } from '../x509/certificate.ts';
 import {
   chainPath,
   checkChainConstraints,
@@ -105,7 +105,7 @@ export function verifyNitroShaped(bytes: Uint8Array, options: NitroVerifyOptions
       'certificates',
       (): ParsedCertificate[] => {
         const ders = [...doc.cabundle, doc.certificate];
-        return ders.map((der, index) => parseCertificate(der, { index, path: chainPath(index, ders.length) }));
+        return ders.map((der, index) => parseCertificateMemo(der, { index, path: chainPath(index, ders.length) }));
       },
       (c) => `${c.length} certificates, leaf ${c[c.length - 1]!.subjectText}`,
     );

@@ -11,7 +11,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicConstraints, Certificate, KeyUsage, type Name } from '@peculiar/asn1-x509';
 import { p384 } from '@noble/curves/nist.js';
 import { reject } from '../checks.ts';
-import { bytesEqual } from '../bytes.ts';
+import { bytesEqual, fingerprint } from '../bytes.ts';
 import { BIT_STRING, children, DerError, readTlv, SEQUENCE, type Tlv } from './der.ts';
 import {
   OID_BASIC_CONSTRAINTS,
@@ -182,4 +182,25 @@ function nameText(name: Name): string {
     rdns.push(rdn.map((atv) => `${SHORT_NAMES[atv.type] ?? atv.type}=${atv.value.toString()}`).join('+'));
   }
   return rdns.reverse().join(', ');
+}
+
+// Parsed certificates by DER fingerprint: the chain certificates repeat across
+// an enclave's documents, and parsing is most of a verification's pure-JS time.
+// Only successful parses are kept; a parse holds no position, so reuse is exact.
+const PARSE_MEMO_LIMIT = 256;
+const parsedByFingerprint = new Map<string, ParsedCertificate>();
+
+export function parseCertificateMemo(der: Uint8Array, where: { index: number; path: string }): ParsedCertificate {
+  const id = fingerprint(der);
+  const hit = parsedByFingerprint.get(id);
+  if (hit && bytesEqual(hit.der, der)) return hit;
+  const parsed = parseCertificate(der, where);
+  if (parsedByFingerprint.size >= PARSE_MEMO_LIMIT) parsedByFingerprint.delete(parsedByFingerprint.keys().next().value!);
+  parsedByFingerprint.set(id, Object.freeze(parsed));
+  return parsed;
+}
+
+/** For benchmarks and tests: forget parsed certificates. */
+export function clearCertificateMemo(): void {
+  parsedByFingerprint.clear();
 }
