@@ -122,7 +122,7 @@ export function ensureDeb(pin: DebPin, cacheDir = DEFAULT_CACHE, log: (line: str
     if (!r.ok || files.length !== 1) {
       throw new InputError(
         'InputUnavailable',
-        `cannot download ${pin.name}=${pin.version} with apt-get (is the version still in the archive? apt-cache policy ${pin.name}):\n${r.output}`,
+        `cannot download ${pin.name}=${pin.version} with apt-get (is the version still in the archive? apt-cache policy ${pin.name}; when Debian has replaced it, repin on purpose: npm run inputs:fetch -- --repin):\n${r.output}`,
       );
     }
     const got = join(tmp, files[0]!);
