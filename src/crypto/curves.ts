@@ -20,7 +20,7 @@ export interface CurveInfo {
   readonly spkiCompressedPrefix: Uint8Array;
 }
 
-const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
+const hex = (s: string) => Uint8Array.from(s.match(/../g)!, (b) => parseInt(b, 16));
 
 export const K256: CurveInfo = {
   name: 'k256',

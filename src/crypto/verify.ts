@@ -7,13 +7,27 @@
  *   2. 1 ≤ r, s < n;
  *   3. low-S: s ≤ n/2 (high-S signatures are malleable copies and atproto forbids them);
  *   4. the ECDSA equation, over SHA-256 of the message, by OpenSSL (node:crypto),
- *      which is the fast path; noble is used where only a digest is available.
+ *      which is the fast path; noble is used where only a digest is available,
+ *      and everywhere when node:crypto is absent (a browser: src/web).
+ *
+ * node:crypto is reached through process.getBuiltinModule, never imported, so
+ * this module stays browser-safe (the pattern of attestation/x509/ecdsa.ts).
+ * Both paths apply rules 1–3 first and give the same answers.
  */
-import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { EncumberError } from '../errors.ts';
 import { curveByName, type CurveInfo } from './curves.ts';
 import type { PublicKey } from './did-key.ts';
+import { toHex } from './encoding.ts';
 import { parseDidKeyCached as parseDidKey } from './key-cache.ts';
+
+type NodeCrypto = typeof import('node:crypto');
+
+const nodeCrypto: NodeCrypto | undefined = (() => {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  return typeof proc?.getBuiltinModule === 'function' ? (proc.getBuiltinModule('node:crypto') as NodeCrypto) : undefined;
+})();
 
 export type SignatureFailure = 'BadSignatureLength' | 'SignatureOutOfRange' | 'SignatureNotLowS' | 'SignatureMismatch';
 
@@ -42,16 +56,16 @@ export function checkSignatureForm(curve: CurveInfo, sig: Uint8Array): Signature
 const KEY_CACHE_LIMIT = 4096;
 const keyCache = new Map<string, KeyObject>();
 
-function nativeKey(key: PublicKey): KeyObject {
+function nativeKey(nc: NodeCrypto, key: PublicKey): KeyObject {
   const c = key.compressed;
-  const id = key.curve + ':' + Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('hex');
+  const id = key.curve + ':' + toHex(c);
   let k = keyCache.get(id);
   if (k) return k;
   const curve = curveByName(key.curve);
   const der = new Uint8Array(curve.spkiCompressedPrefix.length + 33);
   der.set(curve.spkiCompressedPrefix, 0);
   der.set(c, curve.spkiCompressedPrefix.length);
-  k = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+  k = nc.createPublicKey({ key: der as never, format: 'der', type: 'spki' });
   if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!);
   keyCache.set(id, k);
   return k;
@@ -65,7 +79,20 @@ export function checkSignature(key: PublicKey, message: Uint8Array, sig: Uint8Ar
   const curve = curveByName(key.curve);
   const formFailure = checkSignatureForm(curve, sig);
   if (formFailure) return formFailure;
-  const ok = nodeVerify('sha256', message, { key: nativeKey(key), dsaEncoding: 'ieee-p1363' }, sig);
+  if (!nodeCrypto) return nobleVerify(curve, sha256(message), key, sig);
+  const ok = nodeCrypto.verify('sha256', message, { key: nativeKey(nodeCrypto, key), dsaEncoding: 'ieee-p1363' }, sig);
+  return ok ? undefined : 'SignatureMismatch';
+}
+
+/** Rule 4 in pure JS (noble), over a SHA-256 digest; rules 1–3 already hold. */
+function nobleVerify(curve: CurveInfo, digest: Uint8Array, key: PublicKey, sig: Uint8Array): SignatureFailure | undefined {
+  if (digest.length !== 32) return 'SignatureMismatch';
+  let ok = false;
+  try {
+    ok = curve.noble.verify(sig, digest, key.compressed, { prehash: false, lowS: true, format: 'compact' });
+  } catch {
+    ok = false;
+  }
   return ok ? undefined : 'SignatureMismatch';
 }
 
@@ -75,10 +102,13 @@ export function checkSignature(key: PublicKey, message: Uint8Array, sig: Uint8Ar
  * loop. Same rules, same answers (a test checks they agree).
  */
 export function checkSignatureAsync(key: PublicKey, message: Uint8Array, sig: Uint8Array): Promise<SignatureFailure | undefined> {
-  const formFailure = checkSignatureForm(curveByName(key.curve), sig);
+  const curve = curveByName(key.curve);
+  const formFailure = checkSignatureForm(curve, sig);
   if (formFailure) return Promise.resolve(formFailure);
+  const nc = nodeCrypto;
+  if (!nc) return Promise.resolve(nobleVerify(curve, sha256(message), key, sig));
   return new Promise((resolve, reject) => {
-    nodeVerify('sha256', message, { key: nativeKey(key), dsaEncoding: 'ieee-p1363' }, sig, (err, ok) => {
+    nc.verify('sha256', message, { key: nativeKey(nc, key), dsaEncoding: 'ieee-p1363' }, sig, (err, ok) => {
       if (err) reject(err);
       else resolve(ok ? undefined : 'SignatureMismatch');
     });
@@ -94,9 +124,7 @@ export function checkSignatureOverDigest(
   const curve = curveByName(key.curve);
   const formFailure = checkSignatureForm(curve, sig);
   if (formFailure) return formFailure;
-  if (digest.length !== 32) return 'SignatureMismatch';
-  const ok = curve.noble.verify(sig, digest, key.compressed, { prehash: false, lowS: true, format: 'compact' });
-  return ok ? undefined : 'SignatureMismatch';
+  return nobleVerify(curve, digest, key, sig);
 }
 
 export function verifySignature(key: PublicKey | string, message: Uint8Array, sig: Uint8Array): boolean {

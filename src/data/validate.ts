@@ -25,6 +25,21 @@ import { formatPath, type PathSegment } from './path.ts';
 import { linkCidProblem } from './syntax/cid.ts';
 import type { IpldMap, IpldValue } from './types.ts';
 
+/** UTF-8 byte length of a well-formed string (no Buffer: this module also runs in a browser). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4; // a surrogate pair: one 4-byte code point
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
 class Walker {
   private readonly path: PathSegment[] = [];
   /** Lower bound of the DAG-CBOR size, so huge values fail before encoding. */
@@ -47,7 +62,7 @@ class Walker {
   private string(s: string, what: string): void {
     if (!isWellFormedString(s)) throw this.invalid(`${what} has an unpaired UTF-16 surrogate`);
     // UTF-8 takes at most 3 bytes per UTF-16 unit: skip the count when it cannot matter.
-    const bytes = s.length * 3 <= this.limits.maxStringBytes ? s.length : Buffer.byteLength(s, 'utf8');
+    const bytes = s.length * 3 <= this.limits.maxStringBytes ? s.length : utf8Length(s);
     if (bytes > this.limits.maxStringBytes) {
       throw tooLarge(`${what} length`, this.limits.maxStringBytes, bytes, formatPath(this.path));
     }
