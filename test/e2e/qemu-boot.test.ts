@@ -13,7 +13,8 @@
  *   - signRecord: alice and bob (test/fixtures/demo) co-sign a draft, the guest
  *     signs it (200), and the published record verifies against the identity.
  *
- * QEMU is always killed at the end, on failure too (and on process exit).
+ * QEMU is always killed at the end, on failure too (and on process exit; and
+ * `timeout` caps its life at 10 minutes should this process die uncleanly).
  * Skipped only when qemu-system-x86_64 is missing and CI is not set; under
  * CI=true it runs (.ci/run installs qemu-system-x86).
  */
@@ -41,6 +42,8 @@ import { REPO_ROOT } from '../support/fixtures.ts';
 
 const QEMU = 'qemu-system-x86_64';
 const HEALTH_DEADLINE_MS = 240_000;
+/** A hard cap on the guest's life, whatever happens to the test process. */
+const QEMU_LIFETIME_S = 600;
 const hasQemu = spawnSync(QEMU, ['--version'], { stdio: 'ignore' }).status === 0;
 const SKIP = skipUnlessCi(hasQemu ? buildPrerequisiteMissing() : `${QEMU} is not installed (apt-get install qemu-system-x86)`);
 
@@ -78,7 +81,8 @@ function startVm(out: string, port: number): Vm {
     '-netdev', `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${port}-:8080`,
     '-device', 'e1000,netdev=net0',
   ];
-  const proc = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, killed as a whole; `timeout` ends QEMU even if this process dies without cleaning up.
+  const proc = spawn('timeout', ['--signal=KILL', String(QEMU_LIFETIME_S), QEMU, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let log = '';
   const keep = (d: Buffer) => {
     log += d.toString('utf8');
@@ -89,7 +93,13 @@ function startVm(out: string, port: number): Vm {
   let done = false;
   const closed = new Promise<void>((ok) => proc.once('close', () => ((done = true), ok())));
   proc.once('error', (e) => ((done = true), (log += `\n[spawn error: ${e.message}]`)));
-  const killOnExit = () => proc.kill('SIGKILL');
+  const killOnExit = () => {
+    try {
+      process.kill(-proc.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
   process.once('exit', killOnExit);
   return {
     proc,
@@ -98,7 +108,7 @@ function startVm(out: string, port: number): Vm {
     stop: async () => {
       process.removeListener('exit', killOnExit);
       if (!done) {
-        proc.kill('SIGKILL');
+        killOnExit();
         await closed;
       }
     },
@@ -198,7 +208,11 @@ test('the image boots under QEMU (TCG) and signs a 2-of-3 record end to end', { 
     assert.equal(check.cosigners.length, 2);
     t.diagnostic(`signed ${check.cid} in the guest`);
   } catch (e) {
-    if (vm) writeFileSync(join(tmpdir(), 'encumber-qemu-serial.log'), vm.log());
+    if (vm) {
+      const file = join(tmpdir(), 'encumber-qemu-serial.log');
+      writeFileSync(file, vm.log());
+      t.diagnostic(`serial console (whole log in ${file}), tail:\n${vm.log().slice(-6000)}`);
+    }
     throw e;
   } finally {
     await vm?.stop();
