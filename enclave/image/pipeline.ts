@@ -32,6 +32,7 @@ import { readDebMembers, readDebPaths, type DebMember } from './deb.ts';
 import { gzipDeterministic } from './gzip.ts';
 import { debPin, ensureDeb, loadDebPins, loadNodePin, verifyNodeRuntime, type DebPin } from './inputs.ts';
 import { DEB_FILES, KERNEL_MODULES, rootfsEntries, withParents } from './rootfs.ts';
+import { runningPinnedNode } from './runtime.ts';
 
 /** The kernel command line of the image (measured: part of PCR0/1 and of the SNP launch digest). */
 export const DEFAULT_CMDLINE = 'console=ttyS0 panic=-1 loglevel=4';
@@ -131,6 +132,9 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     timings[name] = Math.round(now - last);
     last = now;
   };
+  if (!runningPinnedNode()) {
+    throw new Error(`buildImage runs on the pinned Node (enclave/inputs/node.json), not ${process.execPath} ${process.version}: use enclave/image/build.ts, which re-runs itself on it`);
+  }
   const { root, outDir } = opts;
   const cmdline = opts.cmdline ?? DEFAULT_CMDLINE;
   mkdirSync(outDir, { recursive: true });

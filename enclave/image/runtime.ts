@@ -10,10 +10,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadNodePin, verifyNodeRuntime, REPO_ROOT } from './inputs.ts';
 
+let pinnedAnswer: boolean | undefined;
+
+/** Whether this process runs on the pinned Node binary (version and SHA-256 of process.execPath). */
 export function runningPinnedNode(): boolean {
+  if (pinnedAnswer !== undefined) return pinnedAnswer;
   const pin = loadNodePin();
-  if (process.version !== `v${pin.version}`) return false;
-  return createHash('sha256').update(readFileSync(process.execPath)).digest('hex') === pin.sha256;
+  pinnedAnswer = process.version === `v${pin.version}` && createHash('sha256').update(readFileSync(process.execPath)).digest('hex') === pin.sha256;
+  return pinnedAnswer;
 }
 
 /**
