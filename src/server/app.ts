@@ -13,12 +13,15 @@ import { attestationQuery, signRecordBody } from './schemas.ts';
 import { statusForCode } from './status.ts';
 import { findProtoKey } from '../data/proto-key.ts';
 import { silentLogger, type Logger } from './log.ts';
+import { loadWebAssets, type WebAssets } from '../web/assets.ts';
 
 export interface AppOptions {
   service: SigningService;
   logger?: Logger;
   /** Largest accepted request body (bytes), checked before reading it. */
   maxBodyBytes?: number;
+  /** The verification page's files, served at `/` (default: src/web, see src/web/assets.ts). */
+  web?: () => Promise<WebAssets>;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -46,11 +49,40 @@ export function createApp(opts: AppOptions): Hono<Env> {
       error: c.get('errorCode') ?? null,
     });
   });
-  app.use('*', secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"] } }));
+  // The verification page loads nothing from elsewhere; it may fetch (when the user asks) another
+  // enclave's or a PDS's JSON, so connect-src also allows https and loopback http.
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'", 'https:', 'http://localhost:*', 'http://127.0.0.1:*'],
+        baseUri: ["'none'"],
+        formAction: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+    }),
+  );
   app.use('*', async (c, next) => {
     await next();
     c.header('cache-control', 'no-store');
   });
+
+  // The verification page (src/web) and its assets; identity and attestation are public, so a
+  // copy of the page on another origin (npm run build:web) may read them too.
+  const web = opts.web ?? loadWebAssets;
+  for (const path of ['/', '/index.html', '/app.js', '/app.css', '/measurements.json']) {
+    app.get(path, async (c) => {
+      const file = (await web()).get(path);
+      if (!file) return c.json({ error: 'NotFound', message: `no route GET ${path}` }, 404);
+      return c.body(file.body as Uint8Array<ArrayBuffer>, 200, { 'content-type': file.type });
+    });
+  }
+  app.use('/xrpc/dev.encumber.getIdentity', cors);
+  app.use('/xrpc/dev.encumber.getAttestation', cors);
 
   app.get('/xrpc/_health', (c) => c.json({ status: service.state === 'serving' ? 'ok' : service.state }, service.state === 'serving' ? 200 : 503));
 
@@ -104,6 +136,11 @@ export function createApp(opts: AppOptions): Hono<Env> {
   });
 
   return app;
+}
+
+async function cors(c: Context<Env>, next: () => Promise<void>) {
+  await next();
+  c.header('access-control-allow-origin', '*');
 }
 
 function badRequest(message: string): EncumberError {

@@ -1,0 +1,123 @@
+/**
+ * Words for the page: a label per check row, a status that is more than a
+ * colour (pass, warn, fail, skipped), and the reason for a failure in plain
+ * words, by the row that failed and its error code. Pure, no DOM.
+ */
+
+export type RowStatus = 'pass' | 'warn' | 'fail' | 'skip';
+
+export interface Row {
+  name: string;
+  ok: boolean;
+  detail: string;
+  skipped?: true;
+  status: RowStatus;
+}
+
+/** A passing row whose detail says the user accepted less (NOT pinned, dev root, ...) is a warning. */
+export function rowStatus(c: { ok: boolean; skipped?: true; detail: string }): RowStatus {
+  if (!c.ok) return 'fail';
+  if (c.skipped) return /\bNOT\b/.test(c.detail) ? 'warn' : 'skip';
+  return /\bNOT\b|DEV ROOT/.test(c.detail) ? 'warn' : 'pass';
+}
+
+export const STATUS_TEXT: Record<RowStatus, string> = { pass: 'pass', warn: 'warning', fail: 'FAIL', skip: 'not checked' };
+
+const LABELS: Record<string, string> = {
+  source: 'Where the evidence came from',
+  'trust-anchor': 'Trust anchors',
+  binding: 'Binding document (key, policy, platform)',
+  format: 'Evidence format',
+  size: 'Evidence size',
+  'cose-structure': 'COSE_Sign1 envelope',
+  'document-structure': 'Attestation document',
+  'trusted-root': 'Hardware root',
+  certificates: 'Certificates',
+  'certificate-set': 'Certificate set',
+  'certificate-table': 'Certificate table',
+  'chain-signatures': 'Certificate chain signatures',
+  'ark-signature': 'AMD root (ARK) self-signature',
+  'intermediate-signature': 'ASK/ASVK signed by the ARK',
+  'endorsement-key-signature': 'VCEK/VLEK signed by the ASK',
+  'report-signature': 'Report signature',
+  'chain-constraints': 'Certificate chain constraints',
+  'cose-signature': 'Evidence signature',
+  validity: 'Certificate validity at the checked time',
+  'debug-mode': 'Not a debug enclave',
+  debug: 'Not a debug VM',
+  pcrs: 'PCRs (expected values)',
+  nonce: 'Nonce echoed (freshness)',
+  'public-key': 'Enclave key in the evidence',
+  'user-data': 'Binding CID in the evidence',
+  freshness: 'Evidence age',
+  'report-structure': 'SEV-SNP report',
+  'report-data': 'report_data = SHA-256(binding) ‖ SHA-256(nonce)',
+  product: 'AMD product',
+  tcb: 'TCB version',
+  'chip-id': 'Chip identity',
+  'migration-agent': 'No migration agent',
+  vmpl: 'VMPL',
+  measurement: 'Launch measurement (expected values)',
+  platform: 'Platform',
+  'published-measurement': 'Measurement = a published reproducible build',
+  attestation: 'Attestation',
+  identity: 'Identity',
+  'identity-policy': 'Policy hashes to its CID',
+  'identity-binding': 'Binding names this key and policy',
+  'record-shape': 'Record shape and collection',
+  payload: 'Payload rebuilt',
+  'enclave-signature': 'Enclave signature over the payload',
+  receipt: 'Receipt (policy, PLC heads)',
+  cosignatures: 'Co-signatures (M of N members)',
+  'cosigner-keys': 'Co-signers\' keys in their PLC state',
+};
+
+export function labelOf(name: string): string {
+  return LABELS[name] ?? name;
+}
+
+/** Plain words by error code (attestation), or by the failed row (record). */
+const BY_CODE: Record<string, string> = {
+  UntrustedRoot:
+    'The evidence does not chain to a root you trust. A real AWS Nitro enclave chains to the AWS Nitro root; a dev enclave chains to its own dev root, which you must supply (or explicitly accept).',
+  CertificateExpired:
+    'A certificate in the evidence was not valid at the time checked. Old evidence cannot show what runs now; to audit it as of its own time, set the time to the document\'s timestamp.',
+  CertificateChainInvalid: 'The certificate chain is broken: a certificate is not signed by the one above it, or breaks the CA rules.',
+  EvidenceSignatureInvalid: 'The evidence signature does not verify: the document was altered, or not signed by the certified key.',
+  InvalidEvidence: 'The evidence is malformed: it is not a well-formed attestation document.',
+  UnknownEvidenceFormat: 'This is neither a Nitro/dev attestation document (COSE_Sign1) nor an AMD SEV-SNP report.',
+  DebugEnclave: 'The enclave runs in debug mode: its host can read its memory, so its key is not protected.',
+  NonceMismatch:
+    'The evidence does not echo the random nonce that was sent. It may be an old answer replayed, not fresh proof from the enclave.',
+  PublicKeyMismatch: 'The evidence vouches for a different key than the one the enclave publishes.',
+  BindingMismatch: 'The evidence is not about this binding: the key, policy or platform it vouches for is not the one published.',
+  PcrMismatch:
+    'The enclave runs a program whose measurement (PCRs) is not one of the published builds you gave: it is not (provably) the reproducible build.',
+  MeasurementMismatch: 'The launch measurement is not one of the published builds you gave: it is not (provably) the reproducible build.',
+  MeasurementNotPinned:
+    'You gave no published measurements, so which program holds the key was not checked. Drop a measurements file (encumber measure, or attestation/measurements.json), or accept any program explicitly.',
+  EvidenceTooOld: 'The evidence is older than the maximum age.',
+  TcbMismatch: 'The TCB the report claims is not the one its certificate vouches for.',
+  ChipIdMismatch: 'The report is not from the chip its certificate names.',
+  PolicyViolation: 'The guest policy allows what a trustworthy enclave must not (debug, migration agent, or the wrong VMPL).',
+  EvidenceMissing: 'There is no attestation: without it nothing shows which program holds the key.',
+  IdentityMissing: 'There is no identity to check the record against: check the enclave live, or drop its getIdentity answer.',
+  UsageError: 'An input could not be read (see the row).',
+};
+
+const BY_ROW: Record<string, string> = {
+  'identity-policy': 'The identity\'s policy does not hash to the policy CID it claims.',
+  'identity-binding': 'The identity\'s binding does not match its key or policy.',
+  'record-shape': 'The record is not a signed record of a collection this policy allows.',
+  payload: 'The payload everyone signed could not be rebuilt from this record.',
+  'enclave-signature':
+    'The enclave\'s signature does not verify over this record: it was changed after signing, or not signed by this enclave.',
+  receipt: 'The enclave\'s receipt is missing, for another record or policy, or its signature does not verify.',
+  cosignatures: 'The co-signatures do not add up: one does not verify, is by a non-member, or there are fewer than the policy needs.',
+  'cosigner-keys': 'A co-signer\'s key is not the one its PLC audit log named at the state the receipt recorded.',
+};
+
+export function plainReason(error: { code: string; check?: string }): string {
+  if (error.check && BY_ROW[error.check]) return BY_ROW[error.check]!;
+  return BY_CODE[error.code] ?? 'A check failed (see the red row).';
+}

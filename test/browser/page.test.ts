@@ -1,0 +1,197 @@
+/**
+ * The verification page in real headless Chromium against the real server
+ * (dev platform): a valid enclave and its record are all green (the dev
+ * warning loud); a tampered record, a replayed (wrong) nonce, an unknown
+ * measurement and a real AWS document past its certificate's validity each
+ * turn the right row red. The page makes no request outside the enclave.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { devMeasurements } from '../../src/cli/commands/measure.ts';
+import { fixturePath } from '../support/fixtures.ts';
+import {
+  act,
+  browserSkip,
+  buildStandalone,
+  launch,
+  readVerdict,
+  screenshotResults,
+  settled,
+  startEnclave,
+  type Browser,
+  type Enclave,
+  type PageVerdict,
+} from './support.ts';
+
+const skip = browserSkip;
+let enclave: Enclave;
+let browser: Browser;
+const pages: Page[] = [];
+
+before(async () => {
+  if (skip) return;
+  enclave = await startEnclave();
+  browser = await launch(() => [new URL(enclave.server.url).origin]);
+});
+after(async () => {
+  if (skip) return;
+  await browser?.close();
+  await enclave?.close();
+});
+
+/** Open the page the enclave serves; it checks the enclave once on load (fresh nonce). */
+async function openServed(): Promise<Page> {
+  const page = await browser.context.newPage();
+  pages.push(page);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(enclave.server.url + '/');
+  await settled(page);
+  assert.deepEqual(errors, []);
+  return page;
+}
+
+/** The operator's dev root and this checkout's measurements: what a careful verifier of a dev enclave gives. */
+async function trustDevEnclave(page: Page): Promise<void> {
+  await act(page, () => page.fill('#dev-root', enclave.devRootPem));
+  await act(page, () => page.fill('#measurements', JSON.stringify(devMeasurements())));
+}
+
+function row(v: PageVerdict, check: string) {
+  const r = v.rows.find((x) => x.check === check);
+  assert.ok(r, `no row ${check} in ${v.rows.map((x) => x.check).join(', ')}`);
+  return r;
+}
+
+function onlyFailure(v: PageVerdict, check: string, code: string) {
+  assert.equal(v.verdict, 'invalid', v.text);
+  assert.equal(v.code, code, v.reason);
+  const failed = v.rows.filter((r) => r.status === 'fail');
+  assert.deepEqual(failed.map((r) => r.check), [check], JSON.stringify(failed));
+  assert.ok(v.reason.length > 40, 'a plain-words reason is shown');
+}
+
+test('served at /: a valid dev enclave and its signed record are all green, the dev warning loud', { skip }, async () => {
+  const page = await openServed();
+  // Out of the box a dev enclave is not trusted: its root is not a trust anchor.
+  let v = await readVerdict(page);
+  assert.equal(v.verdict, 'invalid');
+  assert.equal(v.code, 'UntrustedRoot');
+  assert.equal(row(v, 'trusted-root').status, 'fail');
+  assert.ok(await page.isVisible('#dev-tryout'), 'the dev try-out is offered');
+
+  await trustDevEnclave(page);
+  await act(page, () => page.fill('#record', JSON.stringify(enclave.signed)));
+  await act(page, () => page.fill('#plc-logs', JSON.stringify(enclave.plcLogs)));
+  v = await readVerdict(page);
+  assert.equal(v.verdict, 'valid', `${v.text} ${v.reason}`);
+  assert.equal(v.platform, 'dev');
+  assert.ok(v.devBanner, 'the dev banner is shown');
+  assert.match(v.text, /DEV platform/);
+  assert.deepEqual(v.rows.filter((r) => r.status === 'fail'), []);
+  // Green everywhere except the platform row, which says loudly that dev is not hardware-backed.
+  assert.deepEqual(v.rows.filter((r) => r.status === 'warn').map((r) => r.check), ['platform']);
+  assert.match(row(v, 'source').detail, /fresh random nonce [0-9a-f]{64}/);
+  assert.match(row(v, 'published-measurement').detail, /PCRs match encumber/);
+  for (const check of ['nonce', 'public-key', 'user-data', 'enclave-signature', 'receipt', 'cosignatures', 'cosigner-keys']) {
+    assert.equal(row(v, check).status, 'pass', check);
+  }
+  assert.match(row(v, 'cosignatures').detail, /2 of 3 members/);
+  assert.deepEqual(browser.blocked, [], 'no request left the enclave origin');
+  await screenshotResults(page, 'verification-pass.png');
+});
+
+test('a tampered record: the enclave signature row is red', { skip }, async () => {
+  const page = await openServed();
+  await trustDevEnclave(page);
+  const tampered = structuredClone(enclave.signed.record);
+  tampered.text = 'checked in a browser, and changed afterwards';
+  await act(page, () => page.fill('#record', JSON.stringify(tampered)));
+  const v = await readVerdict(page);
+  onlyFailure(v, 'enclave-signature', 'InvalidRequest');
+  assert.match(v.reason, /changed after signing/);
+  assert.equal(row(v, 'nonce').status, 'pass', 'the attestation itself still holds');
+  await screenshotResults(page, 'verification-fail.png');
+});
+
+test('a wrong nonce echoed (a replayed attestation): the nonce row is red', { skip }, async () => {
+  const page = await browser.context.newPage();
+  pages.push(page);
+  // The host answers with an attestation made for another nonce.
+  await page.route('**/xrpc/dev.encumber.getAttestation*', (route) => {
+    const url = new URL(route.request().url());
+    url.searchParams.set('nonce', '00'.repeat(32));
+    return route.continue({ url: url.toString() });
+  });
+  await page.goto(enclave.server.url + '/');
+  await settled(page);
+  await trustDevEnclave(page);
+  const v = await readVerdict(page);
+  onlyFailure(v, 'nonce', 'NonceMismatch');
+  assert.match(v.reason, /replayed/);
+});
+
+test('an unknown measurement: the published-measurement row is red', { skip }, async () => {
+  const page = await openServed();
+  await act(page, () => page.fill('#dev-root', enclave.devRootPem));
+  const other = { dev: [{ name: 'some other build', pcrs: { '0': 'ab'.repeat(48), '1': '00'.repeat(48), '2': 'ab'.repeat(48) } }] };
+  await act(page, () => page.fill('#measurements', JSON.stringify(other)));
+  const v = await readVerdict(page);
+  onlyFailure(v, 'published-measurement', 'PcrMismatch');
+  assert.match(row(v, 'published-measurement').detail, /match none of the 1 published dev set/);
+});
+
+test('a real AWS Nitro document past its certificate validity: the validity row is red; as of its own time it verifies', { skip }, async () => {
+  const page = await openServed();
+  await act(page, () => page.check('#any-measurement'));
+  await act(page, () => page.setInputFiles('#files', fixturePath('nitro', 'marlin-aws-valid.cbor')));
+  let v = await readVerdict(page);
+  onlyFailure(v, 'validity', 'CertificateExpired');
+  assert.equal(row(v, 'trusted-root').status, 'pass', 'it does chain to the AWS root');
+  assert.match(v.reason, /not valid at the time checked/);
+  // The same document, checked as of its own timestamp: a Nitro attestation, not dev.
+  await act(page, () => page.click('#use-doc-time'));
+  v = await readVerdict(page);
+  assert.equal(v.verdict, 'valid', v.reason);
+  assert.equal(v.platform, 'nitro');
+  assert.ok(!v.devBanner);
+  assert.equal(await page.inputValue('#at-time'), '2024-12-13T07:37:58.960Z');
+});
+
+test('the standalone build (file://) checks an enclave by URL (CORS), with nothing fetched from elsewhere', { skip }, async () => {
+  const built = await buildStandalone();
+  try {
+    const page = await browser.context.newPage();
+    pages.push(page);
+    await page.goto(built.url);
+    await settled(page);
+    assert.equal((await readVerdict(page)).verdict, 'pending');
+    await page.fill('#enclave-url', enclave.server.url);
+    await trustDevEnclave(page);
+    await act(page, () => page.click('#check-enclave'));
+    const v = await readVerdict(page);
+    assert.equal(v.verdict, 'valid', v.reason);
+    assert.equal(v.platform, 'dev');
+    assert.deepEqual(browser.blocked, []);
+  } finally {
+    rmSync(built.dir, { recursive: true, force: true });
+  }
+});
+
+test('accessibility basics: every control is labelled, the verdict is announced, statuses are words', { skip }, async () => {
+  const page = await openServed();
+  const unlabelled = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('input, textarea'))
+      .filter((e) => !(e as HTMLInputElement).labels?.length && !e.getAttribute('aria-label'))
+      .map((e) => e.id),
+  );
+  assert.deepEqual(unlabelled, []);
+  assert.equal(await page.getAttribute('#verdict-text', 'role'), 'status');
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  const statuses = await page.$$eval('td.status', (tds) => [...new Set(tds.map((t) => t.textContent!.replace(/^\W+/, '')))]);
+  for (const s of statuses) assert.match(s, /^(pass|warning|FAIL|not checked)$/);
+  // The drop zone works from the keyboard.
+  assert.equal(await page.getAttribute('#dropzone', 'tabindex'), '0');
+});

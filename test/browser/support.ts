@@ -1,0 +1,190 @@
+/**
+ * Real headless Chromium (Debian's, through playwright-core: no browser
+ * download) against the real server (`serve`, dev platform, port 0), and
+ * the helpers the page tests share.
+ *
+ * Under CI=true the browser tests must run (.ci/run installs chromium);
+ * elsewhere they skip, saying why, when /usr/bin/chromium is absent.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { serve, type RunningServer } from '../../src/cli/commands/serve.ts';
+import { policyDocument } from '../../src/policy/policy.ts';
+import { buildWeb } from '../../src/web/build.ts';
+import { createMember, cosignBy, draftFor, ORG, withLogs, type Member } from '../support/world.ts';
+import type { CliIo } from '../../src/cli/io.ts';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** false: run; a string: why the browser tests skip here. */
+export const browserSkip: false | string =
+  existsSync(CHROMIUM) || process.env.CI === 'true'
+    ? false
+    : `${CHROMIUM} is absent: browser tests skipped (apt-get install chromium to run them; under CI=true they always run)`;
+
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export interface Browser {
+  context: BrowserContext;
+  /** Requests the page tried to make to anywhere but the allowed origins (aborted). */
+  blocked: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A fresh profile (--user-data-dir) per launch. Every request not to `allowed`
+ * origins (or file:/data:) is aborted and recorded: the page must need no
+ * external resource.
+ */
+export async function launch(allowed: () => string[]): Promise<Browser> {
+  const profile = mkdtempSync(join(tmpdir(), 'encumber-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  const blocked: string[] = [];
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.protocol === 'file:' || url.protocol === 'data:' || allowed().includes(url.origin)) return route.fallback();
+    blocked.push(url.toString());
+    return route.abort();
+  });
+  return {
+    context,
+    blocked,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+const quietIo: CliIo = { out: () => {}, err: () => {}, readInput: async () => '' };
+
+export interface Enclave {
+  server: RunningServer;
+  dir: string;
+  members: Member[];
+  devRootPem: string;
+  /** A signRecord answer (2 of 3 co-signed) and the co-signers' audit logs. */
+  signed: { record: Record<string, any> };
+  plcLogs: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+/** The real service on the dev platform, with a 2-of-3 policy and one record it signed. */
+export async function startEnclave(): Promise<Enclave> {
+  const dir = mkdtempSync(join(tmpdir(), 'encumber-web-'));
+  const members = [await createMember('w1.test'), await createMember('w2.test'), await createMember('w3.test')];
+  const policyFile = join(dir, 'policy.json');
+  writeFileSync(policyFile, JSON.stringify(policyDocument({ repository: ORG, signers: members.map((m) => m.did), threshold: 2 })));
+  const server = await serve({ policy: policyFile, port: '0', host: '127.0.0.1', platform: 'dev', dataDir: join(dir, 'data'), quiet: true }, quietIo);
+  const [a, b] = members as [Member, Member];
+  const res = await fetch(`${server.url}/xrpc/dev.encumber.signRecord`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(withLogs(cosignBy(draftFor('checked in a browser'), a, b), members)),
+  });
+  if (res.status !== 200) throw new Error(`signRecord: ${res.status} ${await res.text()}`);
+  const signed = (await res.json()) as { record: Record<string, any> };
+  return {
+    server,
+    dir,
+    members,
+    devRootPem: readFileSync(join(dir, 'data', 'dev-root.pem'), 'utf8'),
+    signed,
+    plcLogs: Object.fromEntries(members.map((m) => [m.did, m.log])),
+    close: async () => {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `npm run build:web` into a temp dir; the page's file:// URL. */
+export async function buildStandalone(): Promise<{ url: string; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'encumber-webdist-'));
+  for (const f of await buildWeb()) writeFileSync(join(dir, f.name), f.body);
+  return { url: pathToFileURL(join(dir, 'index.html')).toString(), dir };
+}
+
+/** Wait until the page has finished a run numbered above `after`. */
+export async function settled(page: Page, after = -1): Promise<number> {
+  await page.waitForFunction(
+    (n) => document.body.dataset.state === 'done' && Number(document.body.dataset.run ?? '0') > n,
+    after,
+    { timeout: 30_000 },
+  );
+  return Number(await page.evaluate(() => document.body.dataset.run));
+}
+
+/** Run an action that triggers a re-check, and wait for that check. */
+export async function act(page: Page, action: () => Promise<unknown>): Promise<void> {
+  const before = Number(await page.evaluate(() => document.body.dataset.run ?? '0'));
+  await action();
+  await settled(page, before);
+}
+
+export interface PageVerdict {
+  verdict: string;
+  code: string;
+  platform: string;
+  text: string;
+  reason: string;
+  rows: { check: string; status: string; detail: string }[];
+  devBanner: boolean;
+}
+
+export async function readVerdict(page: Page): Promise<PageVerdict> {
+  return page.evaluate(() => {
+    const v = document.getElementById('verdict')!;
+    return {
+      verdict: v.dataset.verdict ?? '',
+      code: v.dataset.code ?? '',
+      platform: v.dataset.platform ?? '',
+      text: document.getElementById('verdict-text')!.textContent ?? '',
+      reason: document.getElementById('verdict-reason')!.hidden ? '' : (document.getElementById('verdict-reason')!.textContent ?? ''),
+      rows: Array.from(document.querySelectorAll<HTMLTableRowElement>('tr[data-check]')).map((r) => ({
+        check: r.dataset.check!,
+        status: r.dataset.status!,
+        detail: r.querySelector('td.detail')?.textContent ?? '',
+      })),
+      devBanner: !document.getElementById('dev-warning')!.hidden,
+    };
+  });
+}
+
+/**
+ * Screenshots go to a temp dir on every run (so taking them is tested);
+ * with UPDATE_SCREENSHOTS=1 they replace docs/screenshots/ (committed).
+ */
+export function screenshotPath(name: string): string {
+  const dir = process.env.UPDATE_SCREENSHOTS === '1' ? join(import.meta.dirname, '..', '..', 'docs', 'screenshots') : join(tmpdir(), 'encumber-screenshots');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name);
+}
+
+/** The top of the page down to the end of the checks: banner, verdict, rows. */
+export async function screenshotResults(page: Page, name: string): Promise<string> {
+  const path = screenshotPath(name);
+  const bottom = await page.evaluate(() => {
+    const r = document.getElementById('results')!.getBoundingClientRect();
+    return Math.ceil(r.bottom + window.scrollY + 16);
+  });
+  await page.screenshot({ path, fullPage: true, clip: { x: 0, y: 0, width: 1280, height: bottom } });
+  return path;
+}
