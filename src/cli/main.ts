@@ -10,6 +10,7 @@ import { cosign, draftNew, memberAddKey, memberKeygen, submit } from './commands
 import { addServeOptions, serve, type ServeFlags } from './commands/serve.ts';
 import { demo } from './commands/demo.ts';
 import { measure } from './commands/measure.ts';
+import { rebuild, type RebuildFlags } from './commands/rebuild.ts';
 import { attestVerify, recordVerify, type AttestFlags, type RecordVerifyFlags } from './commands/verify.ts';
 
 function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
@@ -36,6 +37,20 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--bundle <file>', 'measure this bundle (default dist/encumber-enclave.mjs if built)')
     .option('--out <file>', 'write the JSON here')
     .action(async (flags) => setExit(await measure(flags, io)));
+
+  program
+    .command('rebuild')
+    .description('rebuild the enclave image from this checkout and compare its PCRs with attested ones, check by check; exit 0 equal, 1 different, 2 usage/IO')
+    .option('--compare <evidence>', 'evidence file (raw document or a getAttestation answer)')
+    .option('--pcr0 <hex>', 'or: the attested PCR0')
+    .option('--pcr1 <hex>', 'and PCR1')
+    .option('--pcr2 <hex>', 'and PCR2')
+    .option('--platform <p>', 'with --pcrN: nitro (EIF PCRs) or dev (bundle PCRs)', 'nitro')
+    .option('--root <pem>', 'root for dev evidence (default: the AWS Nitro root)')
+    .option('--at <iso>', 'check the evidence at this time (default: now)')
+    .option('--build-dir <dir>', 'use this earlier build instead of rebuilding')
+    .option('--json', 'print { equal, checks }')
+    .action(async (flags: RebuildFlags) => setExit(await rebuild(flags, io)));
 
   const plc = program.command('plc').description('did:plc audit logs');
   plc
