@@ -46,7 +46,10 @@ function table(section: Section): HTMLTableElement {
 
 function summary(report: FlowReport): string {
   if (report.empty) return 'Nothing checked yet.';
-  if (!report.valid) return `NOT verified: ${report.error?.code ?? 'failed'}`;
+  if (!report.valid) {
+    const e = report.error;
+    return `NOT verified: ${e?.check ? `${labelOf(e.check)} failed` : 'a check failed'} (${e?.code ?? 'error'})`;
+  }
   const records = report.sections.some((s) => s.id === 'record');
   const where = report.platform === 'dev' ? 'on the DEV platform (not hardware-backed)' : `on ${report.platform === 'nitro' ? 'AWS Nitro' : report.platform === 'sev-snp' ? 'AMD SEV-SNP' : String(report.platform)} hardware`;
   const what = records ? 'The enclave attestation and the signed record verify' : 'The enclave attestation verifies';

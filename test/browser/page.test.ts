@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import type { Page } from 'playwright-core';
 import { devMeasurements } from '../../src/cli/commands/measure.ts';
 import { fixturePath } from '../support/fixtures.ts';
@@ -28,23 +29,43 @@ import {
 const skip = browserSkip;
 let enclave: Enclave;
 let browser: Browser;
-const pages: Page[] = [];
+let pds: Server;
+let pdsUrl: string;
+
+/** A stand-in PDS: com.atproto.repo.getRecord for the one record the enclave signed (with CORS, as PDSes do). */
+async function startPds(): Promise<void> {
+  pds = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://pds');
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('content-type', 'application/json');
+    if (url.pathname === '/xrpc/com.atproto.repo.getRecord' && url.searchParams.get('rkey') === 'rec1') {
+      res.end(JSON.stringify({ uri: `at://${url.searchParams.get('repo')}/${url.searchParams.get('collection')}/rec1`, value: enclave.signed.record }));
+    } else {
+      res.statusCode = 400;
+      res.end(JSON.stringify({ error: 'RecordNotFound', message: 'no such record' }));
+    }
+  });
+  await new Promise<void>((ok) => pds.listen(0, '127.0.0.1', ok));
+  const addr = pds.address();
+  pdsUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+}
 
 before(async () => {
   if (skip) return;
   enclave = await startEnclave();
-  browser = await launch(() => [new URL(enclave.server.url).origin]);
+  await startPds();
+  browser = await launch(() => [new URL(enclave.server.url).origin, pdsUrl]);
 });
 after(async () => {
   if (skip) return;
   await browser?.close();
   await enclave?.close();
+  await new Promise((ok) => pds?.close(ok));
 });
 
 /** Open the page the enclave serves; it checks the enclave once on load (fresh nonce). */
 async function openServed(): Promise<Page> {
   const page = await browser.context.newPage();
-  pages.push(page);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(enclave.server.url + '/');
@@ -103,6 +124,22 @@ test('served at /: a valid dev enclave and its signed record are all green, the 
   await screenshotResults(page, 'verification-pass.png');
 });
 
+test('the dev try-out (what `npm start` then opening the page gives): one click, verified with loud warnings', { skip }, async () => {
+  const page = await openServed();
+  assert.equal((await readVerdict(page)).code, 'UntrustedRoot');
+  await act(page, () => page.click('#dev-tryout'));
+  const v = await readVerdict(page);
+  assert.equal(v.verdict, 'valid', v.reason);
+  assert.equal(await page.getAttribute('#verdict', 'data-warnings'), 'true');
+  assert.match(v.text, /^Verified, with warnings/);
+  assert.deepEqual(v.rows.filter((r) => r.status === 'warn').map((r) => r.check), ['trust-anchor', 'platform', 'published-measurement']);
+  assert.match(row(v, 'trust-anchor').detail, /supplied by the enclave itself, NOT a trust anchor/);
+  assert.match(row(v, 'published-measurement').detail, /NOT PINNED/);
+  assert.ok(await page.isChecked('#evidence-root'));
+  assert.ok(await page.isChecked('#any-measurement'));
+  assert.ok(await page.isHidden('#dev-tryout'));
+});
+
 test('a tampered record: the enclave signature row is red', { skip }, async () => {
   const page = await openServed();
   await trustDevEnclave(page);
@@ -116,9 +153,28 @@ test('a tampered record: the enclave signature row is red', { skip }, async () =
   await screenshotResults(page, 'verification-fail.png');
 });
 
+test('a record fetched by its at:// URI from a PDS verifies; an unknown one says why', { skip }, async () => {
+  const page = await openServed();
+  await trustDevEnclave(page);
+  await page.fill('#at-uri', 'at://did:plc:orgorgorgorgorgorgorgorg/app.bsky.feed.post/rec1');
+  await page.fill('#pds-url', pdsUrl);
+  await act(page, () => page.click('#fetch-record'));
+  let v = await readVerdict(page);
+  assert.equal(v.verdict, 'valid', v.reason);
+  assert.equal(row(v, 'enclave-signature').status, 'pass');
+  assert.match(await page.textContent('#fetch-status') ?? '', /Fetched at:\/\//);
+  await page.fill('#at-uri', 'at://did:plc:orgorgorgorgorgorgorgorg/app.bsky.feed.post/missing');
+  await act(page, () => page.click('#fetch-record'));
+  assert.match(await page.textContent('#fetch-status') ?? '', /HTTP 400/);
+  await page.fill('#at-uri', 'not a uri');
+  await act(page, () => page.click('#fetch-record'));
+  assert.match(await page.textContent('#fetch-status') ?? '', /at:\/\/<did>\/<collection>\/<rkey>/);
+  v = await readVerdict(page);
+  assert.equal(v.verdict, 'valid', 'the record already fetched stays');
+});
+
 test('a wrong nonce echoed (a replayed attestation): the nonce row is red', { skip }, async () => {
   const page = await browser.context.newPage();
-  pages.push(page);
   // The host answers with an attestation made for another nonce.
   await page.route('**/xrpc/dev.encumber.getAttestation*', (route) => {
     const url = new URL(route.request().url());
@@ -164,7 +220,6 @@ test('the standalone build (file://) checks an enclave by URL (CORS), with nothi
   const built = await buildStandalone();
   try {
     const page = await browser.context.newPage();
-    pages.push(page);
     await page.goto(built.url);
     await settled(page);
     assert.equal((await readVerdict(page)).verdict, 'pending');
