@@ -7,11 +7,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { Page } from 'playwright-core';
 import { devMeasurements } from '../../src/cli/commands/measure.ts';
-import { fixturePath } from '../support/fixtures.ts';
+import { fixturePath, REPO_ROOT } from '../support/fixtures.ts';
 import {
   act,
   browserSkip,
@@ -233,6 +234,23 @@ test('the standalone build (file://) checks an enclave by URL (CORS), with nothi
   } finally {
     rmSync(built.dir, { recursive: true, force: true });
   }
+});
+
+test('the measurements published with the page (attestation/measurements.json) are offered when present', { skip }, async () => {
+  const page = await openServed();
+  const published = existsSync(join(REPO_ROOT, 'attestation', 'measurements.json'));
+  await page.waitForFunction(() => document.body.dataset.state === 'done');
+  if (!published) {
+    assert.ok(await page.isHidden('#use-published'));
+    return;
+  }
+  await page.waitForSelector('#use-published', { state: 'visible' });
+  await act(page, () => page.fill('#dev-root', enclave.devRootPem));
+  await act(page, () => page.click('#use-published'));
+  assert.deepEqual(JSON.parse(await page.inputValue('#measurements')), JSON.parse(readFileSync(join(REPO_ROOT, 'attestation', 'measurements.json'), 'utf8')));
+  // The published dev set is the bundle's; this server runs from source, so the comparison is made and says so.
+  const m = row(await readVerdict(page), 'published-measurement');
+  assert.match(m.detail, /PCRs match|match none of the \d+ published dev set/);
 });
 
 test('accessibility basics: every control is labelled, the verdict is announced, statuses are words', { skip }, async () => {
