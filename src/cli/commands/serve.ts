@@ -91,6 +91,7 @@ export async function serve(flags: ServeFlags, io: CliIo): Promise<RunningServer
   io.err(`  enclave key  ${id.key}`);
   io.err(`  policy       ${id.policyCid}${flags.policy ? '' : ' (embedded demo policy: 2 of alice, bob, carol)'}`);
   io.err(`  binding      ${id.bindingCid}`);
+  io.err(`verification page: ${url}/`);
   io.err(`try it:  curl ${url}/xrpc/dev.encumber.getIdentity`);
   io.err(`         npm run demo   (three members, two co-sign, the enclave signs, a verifier checks)`);
   return {
