@@ -1,0 +1,211 @@
+/**
+ * Live did:plc end to end: a real PostgreSQL cluster and the real PLC
+ * directory server (@did-plc/server) on loopback, no mock directory.
+ *
+ * Member DIDs are registered with the directory, members add their
+ * `#encumber` keys with `encumber member add-key --directory URL` (the CLI
+ * really submits the signed operation), and the service, booted through the
+ * composition root in `fetch` mode, reads `/:did/log/audit` and signs when
+ * two members co-sign. After a key rotation in the directory the old key is
+ * refused on the very next request; with the directory down the service
+ * fails closed (503) and keeps serving.
+ *
+ * Under CI=true these tests must run; elsewhere they skip when PostgreSQL is
+ * missing.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { liveDirectoryUnavailable, startPlcDirectory, startPostgres, type PlcDirectory, type Postgres } from '../support/plc-directory.ts';
+import { runCli } from '../support/cli.ts';
+import { generateMemberKey, type MemberKey } from '../../src/member/keys.ts';
+import { createMemberDid } from '../../src/member/plc-ops.ts';
+import { cosignDraft, type Draft } from '../../src/member/cosign.ts';
+import { parsePolicy } from '../../src/policy/policy.ts';
+import { bootService } from '../../src/enclave/boot.ts';
+import { createApp } from '../../src/server/app.ts';
+import { verifyAuditLog } from '../../src/plc/verify.ts';
+import { echoAttestor } from '../support/world.ts';
+
+const ORG = 'did:plc:orgorgorgorgorgorgorgorg';
+const COLLECTION = 'app.bsky.feed.post';
+
+const why = liveDirectoryUnavailable();
+if (why && process.env.CI === 'true') throw new Error(`live PLC directory tests must run under CI, but: ${why}`);
+const skip = why ? `skipped: ${why}` : false;
+
+interface LiveMember {
+  did: string;
+  rotationKey: MemberKey;
+  memberKey: MemberKey;
+}
+
+let pg: Postgres | undefined;
+let plc: PlcDirectory | undefined;
+let dir: string;
+const members: LiveMember[] = [];
+
+async function auditLog(did: string): Promise<unknown[]> {
+  const res = await fetch(`${plc!.url}/${encodeURIComponent(did)}/log/audit`);
+  assert.equal(res.status, 200);
+  return (await res.json()) as unknown[];
+}
+
+/** `encumber member add-key --directory URL`: adds (or replaces) `#encumber` → a fresh key. */
+async function addKeyWithCli(m: { did: string; rotationKey: MemberKey }, keyId = 'encumber'): Promise<MemberKey> {
+  const key = generateMemberKey();
+  const logFile = join(dir, `${m.did.slice(8)}.log.json`);
+  writeFileSync(logFile, JSON.stringify(await auditLog(m.did)));
+  const rotFile = join(dir, `${m.did.slice(8)}.rot.key`);
+  writeFileSync(rotFile, m.rotationKey.toKeyFile());
+  const r = await runCli([
+    'member', 'add-key', '--did', m.did, '--log', logFile, '--rotation-key', rotFile,
+    '--member-key', key.did, '--key-id', keyId, '--directory', plc!.url, '--out', join(dir, 'op.json'),
+  ]);
+  assert.equal(r.code, 0, r.err.join('\n'));
+  assert.match(r.err.join('\n'), /accepted by the directory/);
+  return key;
+}
+
+before(async () => {
+  if (skip) return;
+  dir = mkdtempSync(join(tmpdir(), 'encumber-live-'));
+  pg = await startPostgres();
+  plc = await startPlcDirectory(pg.url);
+  for (const handle of ['ann.test', 'ben.test', 'cat.test']) {
+    const rotationKey = generateMemberKey();
+    const { did, op } = await createMemberDid({ rotationKey, signingKey: generateMemberKey(), handle, pds: 'https://pds.example' });
+    const res: Response = await fetch(`${plc.url}/${encodeURIComponent(did)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(op),
+    });
+    assert.equal(res.status, 200, await res.text());
+    const memberKey = await addKeyWithCli({ did, rotationKey });
+    members.push({ did, rotationKey, memberKey });
+  }
+}, { timeout: 120_000 });
+
+after(async () => {
+  await plc?.stop().catch(() => {});
+  await pg?.stop().catch(() => {});
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function liveApp() {
+  const policy = parsePolicy({
+    $type: 'dev.encumber.policy',
+    version: 1,
+    repository: ORG,
+    signers: members.map((m) => ({ did: m.did, keyId: 'encumber' })),
+    threshold: 2,
+    collections: [COLLECTION],
+    plc: { directory: plc!.url, source: 'fetch' },
+    limits: { maxRecordBytes: 10_000 },
+  });
+  const service = bootService({ policy, attestor: echoAttestor, directory: { timeoutMs: 2000 } });
+  return createApp({ service, logger: () => {} });
+}
+
+function draft(text: string): Draft {
+  return { repository: ORG, collection: COLLECTION, record: { $type: COLLECTION, text, createdAt: new Date().toISOString() }, cosignatures: [] };
+}
+
+async function sign(app: ReturnType<typeof liveApp>, text: string, ...signers: [string, MemberKey][]) {
+  let d = draft(text);
+  for (const [did, key] of signers) d = cosignDraft(d, key, did).draft;
+  const res = await app.request('/xrpc/dev.encumber.signRecord', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(d),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, any> };
+}
+
+const as = (m: LiveMember): [string, MemberKey] => [m.did, m.memberKey];
+
+test('live directory: the member keys added with `member add-key --directory` are in the served logs', { skip }, async () => {
+  for (const m of members) {
+    const log = await auditLog(m.did);
+    assert.equal(log.length, 2, 'genesis + add-key');
+    const v = verifyAuditLog(m.did, log);
+    assert.ok(v.ok, v.ok ? '' : v.error.message);
+    assert.equal(v.state.verificationMethods.encumber, m.memberKey.did);
+  }
+});
+
+test('live directory, fetch mode: two members co-sign, the enclave signs, the receipt names the directory heads', { skip }, async () => {
+  const app = liveApp();
+  const [a, b] = members as [LiveMember, LiveMember];
+  const r = await sign(app, 'signed against the real directory', as(a), as(b));
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.equal(r.json.record.signatures.length, 3);
+  const heads = new Map<string, string>();
+  for (const m of [a, b]) {
+    const log = (await auditLog(m.did)) as { cid: string }[];
+    heads.set(m.did, log.at(-1)!.cid);
+  }
+  const receiptHeads = r.json.receipt.heads as { did: string; cid: { $link: string } | string }[];
+  assert.equal(receiptHeads.length, 2);
+  for (const h of receiptHeads) {
+    const cid = typeof h.cid === 'string' ? h.cid : h.cid.$link;
+    assert.equal(cid, heads.get(h.did));
+  }
+  // One co-signature is not enough.
+  const one = await sign(app, 'one is not enough', as(a));
+  assert.equal(one.status, 422);
+  assert.equal(one.json.error, 'InsufficientCosigners');
+});
+
+test('live directory: after a key rotation in the directory, the old key is refused on the next request', { skip }, async () => {
+  const app = liveApp();
+  const [a, b] = members as [LiveMember, LiveMember];
+  assert.equal((await sign(app, 'before rotation', as(a), as(b))).status, 200);
+  const oldKey = a.memberKey;
+  a.memberKey = await addKeyWithCli(a);
+  const stale = await sign(app, 'with the rotated-out key', [a.did, oldKey], as(b));
+  assert.equal(stale.status, 422, JSON.stringify(stale.json));
+  assert.equal(stale.json.error, 'InvalidCosignature');
+  assert.equal(stale.json.record, undefined);
+  const fresh = await sign(app, 'with the new key', as(a), as(b));
+  assert.equal(fresh.status, 200, JSON.stringify(fresh.json));
+});
+
+test('live directory: an unregistered co-signer DID is MissingPlcLog (422)', { skip }, async () => {
+  const app = liveApp();
+  const ghost = generateMemberKey();
+  const { did } = await createMemberDid({ rotationKey: ghost, signingKey: ghost, handle: 'ghost.test', pds: 'https://pds.example' });
+  const policy = parsePolicy({
+    $type: 'dev.encumber.policy',
+    version: 1,
+    repository: ORG,
+    signers: [...members.map((m) => ({ did: m.did, keyId: 'encumber' })), { did, keyId: 'encumber' }],
+    threshold: 2,
+    collections: [COLLECTION],
+    plc: { directory: plc!.url, source: 'fetch' },
+    limits: { maxRecordBytes: 10_000 },
+  });
+  const ghostApp = createApp({ service: bootService({ policy, attestor: echoAttestor, directory: { timeoutMs: 2000 } }), logger: () => {} });
+  const r = await sign(ghostApp, 'ghost', [did, ghost], as(members[0]!));
+  assert.equal(r.status, 422, JSON.stringify(r.json));
+  assert.equal(r.json.error, 'MissingPlcLog');
+  assert.equal((await sign(app, 'others still fine', as(members[0]!), as(members[1]!))).status, 200);
+});
+
+test('live directory down: 503 DirectoryUnavailable, no signature, health still answers, and signing resumes when it is back', { skip, timeout: 60_000 }, async () => {
+  const app = liveApp();
+  const [a, b] = members as [LiveMember, LiveMember];
+  await plc!.stop();
+  try {
+    const r = await sign(app, 'while the directory is down', as(a), as(b));
+    assert.equal(r.status, 503, JSON.stringify(r.json));
+    assert.equal(r.json.error, 'DirectoryUnavailable');
+    assert.equal(r.json.record, undefined);
+    assert.equal((await app.request('/xrpc/_health')).status, 200);
+  } finally {
+    await plc!.start();
+  }
+  assert.equal((await sign(app, 'directory back', as(a), as(b))).status, 200);
+});

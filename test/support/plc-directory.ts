@@ -1,0 +1,132 @@
+/**
+ * Real components for the live-directory e2e tests, on loopback, torn down at
+ * the end: a throwaway PostgreSQL cluster (Debian's binaries; initdb in a temp
+ * directory, pg_ctl on a free loopback port) and the real PLC directory server
+ * from npm (@did-plc/server, configured with DATABASE_URL and PORT).
+ *
+ * As root, PostgreSQL refuses to run; the cluster then belongs to the
+ * `postgres` user (created by the Debian package) and its tools run through
+ * `runuser`.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PLC_SERVER_BIN = fileURLToPath(new URL('../../node_modules/@did-plc/server/dist/bin.js', import.meta.url));
+
+/** The directory holding initdb and pg_ctl, or undefined when PostgreSQL is not installed. */
+export function findPostgresBin(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  for (const v of versions) {
+    const bin = join(root, v, 'bin');
+    if (existsSync(join(bin, 'initdb')) && existsSync(join(bin, 'pg_ctl'))) return bin;
+  }
+  return undefined;
+}
+
+/** Why the live tests cannot run here, or undefined when they can. */
+export function liveDirectoryUnavailable(): string | undefined {
+  if (!findPostgresBin()) return 'PostgreSQL is not installed (apt-get install postgresql; .ci/run does this)';
+  if (!existsSync(PLC_SERVER_BIN)) return '@did-plc/server is not installed (npm ci)';
+  if (process.getuid?.() === 0 && spawnSync('id', ['-u', 'postgres']).status !== 0) return 'running as root without a postgres user';
+  return undefined;
+}
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((ok) => srv.close(() => ok()));
+  return port;
+}
+
+function asPostgresUser(cmd: string, args: string[]): [string, string[]] {
+  return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+}
+
+function run(cmd: string, args: string[], what: string): void {
+  const [c, a] = asPostgresUser(cmd, args);
+  const r = spawnSync(c, a, { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`${what} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout}`);
+}
+
+export interface Postgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startPostgres(): Promise<Postgres> {
+  const bin = findPostgresBin();
+  if (!bin) throw new Error('PostgreSQL is not installed');
+  const dir = mkdtempSync(join(tmpdir(), 'encumber-pg-'));
+  if (process.getuid?.() === 0) {
+    const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+    const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+    chownSync(dir, uid, gid);
+  }
+  const data = join(dir, 'data');
+  const port = await freePort();
+  run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'], 'initdb');
+  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off`;
+  run(join(bin, 'pg_ctl'), ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '60', 'start'], 'pg_ctl start');
+  return {
+    url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+    async stop() {
+      try {
+        run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '30', 'stop'], 'pg_ctl stop');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+export interface PlcDirectory {
+  url: string;
+  port: number;
+  /** Stop the server (the database stays); `start()` brings it back on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/** Start the real PLC directory server against `databaseUrl` on a loopback port. */
+export async function startPlcDirectory(databaseUrl: string, port?: number): Promise<PlcDirectory> {
+  const p = port ?? (await freePort());
+  const url = `http://127.0.0.1:${p}`;
+  let child: ChildProcess | undefined;
+  let output = '';
+  const start = async () => {
+    output = '';
+    child = spawn(process.execPath, [PLC_SERVER_BIN], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl, PORT: String(p), LOG_ENABLED: 'false', NODE_ENV: 'test' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`PLC server exited (${child.exitCode}): ${output}`);
+      const ok = await fetch(`${url}/_health`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+      if (ok) return;
+      if (Date.now() > deadline) throw new Error(`PLC server did not answer on ${url} within 30 s: ${output}`);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  };
+  const stop = async () => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    await new Promise<void>((ok) => {
+      const t = setTimeout(() => c.kill('SIGKILL'), 5000);
+      c.once('exit', () => (clearTimeout(t), ok()));
+      c.kill('SIGTERM');
+    });
+  };
+  await start();
+  return { url, port: p, stop, start };
+}
