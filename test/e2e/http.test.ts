@@ -14,7 +14,7 @@ import { verifyEvidence } from '../../src/verifier/evidence.ts';
 import { parseMeasurements } from '../../src/verifier/measurements.ts';
 import { devMeasurements } from '../../src/cli/commands/measure.ts';
 import { policyDocument } from '../../src/policy/policy.ts';
-import { COLLECTION, ORG, cosignBy, createMember, draftFor, rotateSigningKey, withLogs, type Member } from '../support/world.ts';
+import { ORG, cosignBy, createMember, draftFor, rotateSigningKey, withLogs, type Member } from '../support/world.ts';
 import type { CliIo } from '../../src/cli/io.ts';
 
 const quietIo: CliIo = { out: () => {}, err: () => {}, readInput: async () => '' };

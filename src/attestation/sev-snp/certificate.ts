@@ -13,7 +13,7 @@ import { BasicConstraints, Extensions, KeyUsage, Validity } from '@peculiar/asn1
 import { p384 } from '@noble/curves/nist.js';
 import { reject } from '../checks.ts';
 import { bytesEqual, fingerprint } from '../bytes.ts';
-import { BIT_STRING, children, DerError, readTlv, SEQUENCE, type Tlv } from '../x509/der.ts';
+import { BIT_STRING, children, DerError, readTlv, SEQUENCE, type Tlv, splitCertificate } from '../x509/der.ts';
 import { decodeAmdExtension, type AmdExtensions } from './amd-extensions.ts';
 import {
   AMD_RSA_BITS,
@@ -76,15 +76,9 @@ export function parseSnpCertificate(input: Uint8Array, where: CertPosition): Snp
   let parts: Tlv[] = [];
   let tbsParts: Tlv[] = [];
   try {
-    const cert = readTlv(der, 0);
-    if (cert.tag !== SEQUENCE || cert.end !== der.length) throw new DerError('not a single DER SEQUENCE');
-    parts = children(der, cert);
-    if (parts[0]?.tag === SEQUENCE) tbsParts = children(der, parts[0]);
+    ({ parts, tbsParts } = splitCertificate(der));
   } catch (cause) {
-    bad(`malformed DER: ${(cause as Error).message}`, cause);
-  }
-  if (parts.length !== 3 || parts[0]!.tag !== SEQUENCE || parts[1]!.tag !== SEQUENCE || parts[2]!.tag !== BIT_STRING) {
-    bad('expected SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }');
+    bad((cause as Error).message, cause);
   }
   // tbsCertificate: [0] version, serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, [3] extensions.
   if (tbsParts.length !== 8) bad('tbsCertificate must be { version, serial, signature, issuer, validity, subject, key, [3] extensions }');

@@ -12,7 +12,7 @@ import { BasicConstraints, Certificate, KeyUsage, type Name } from '@peculiar/as
 import { p384 } from '@noble/curves/nist.js';
 import { reject } from '../checks.ts';
 import { bytesEqual, fingerprint } from '../bytes.ts';
-import { BIT_STRING, children, DerError, readTlv, SEQUENCE, type Tlv } from './der.ts';
+import { SEQUENCE, type Tlv, splitCertificate } from './der.ts';
 import {
   OID_BASIC_CONSTRAINTS,
   OID_EC_PUBLIC_KEY,
@@ -59,19 +59,13 @@ export function parseCertificate(der: Uint8Array, where: CertPosition): ParsedCe
   const bad = (why: string, cause?: unknown): never =>
     reject('InvalidEvidence', `${where.path}: ${why}`, { index: where.index, path: where.path, cause });
 
-  // Structure: SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm SEQUENCE, signatureValue BIT STRING }, nothing after.
+  // Structure: SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }, nothing after.
   let parts: Tlv[] = [];
   let tbsParts: Tlv[] = [];
   try {
-    const cert = readTlv(der, 0);
-    if (cert.tag !== SEQUENCE || cert.end !== der.length) throw new DerError('not a single DER SEQUENCE');
-    parts = children(der, cert);
-    if (parts[0]?.tag === SEQUENCE) tbsParts = children(der, parts[0]);
+    ({ parts, tbsParts } = splitCertificate(der));
   } catch (cause) {
-    bad(`malformed DER: ${(cause as Error).message}`, cause);
-  }
-  if (parts.length !== 3 || parts[0]!.tag !== SEQUENCE || parts[1]!.tag !== SEQUENCE || parts[2]!.tag !== BIT_STRING) {
-    bad('expected SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }');
+    bad((cause as Error).message, cause);
   }
   // tbsCertificate: [0] version, serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, ...
   if (tbsParts.length < 7 || tbsParts[0]!.tag !== 0xa0) bad('tbsCertificate must start with an explicit version (v3)');

@@ -57,3 +57,26 @@ export function children(b: Uint8Array, parent: Tlv): Tlv[] {
 
 export const SEQUENCE = 0x30;
 export const BIT_STRING = 0x03;
+
+/**
+ * Cut a certificate into its top-level parts and the parts of its
+ * tbsCertificate: SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm
+ * SEQUENCE, signatureValue BIT STRING }, nothing after. Throws a short reason
+ * (string) for the caller to wrap with the certificate's position.
+ */
+export function splitCertificate(der: Uint8Array): { parts: Tlv[]; tbsParts: Tlv[] } {
+  let parts: Tlv[] = [];
+  let tbsParts: Tlv[] = [];
+  try {
+    const cert = readTlv(der, 0);
+    if (cert.tag !== SEQUENCE || cert.end !== der.length) throw new DerError('not a single DER SEQUENCE');
+    parts = children(der, cert);
+    if (parts[0]?.tag === SEQUENCE) tbsParts = children(der, parts[0]);
+  } catch (cause) {
+    throw new DerError(`malformed DER: ${(cause as Error).message}`);
+  }
+  if (parts.length !== 3 || parts[0]!.tag !== SEQUENCE || parts[1]!.tag !== SEQUENCE || parts[2]!.tag !== BIT_STRING) {
+    throw new DerError('expected SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }');
+  }
+  return { parts, tbsParts };
+}
