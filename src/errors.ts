@@ -85,6 +85,8 @@ export type PolicyErrorCode =
   | 'SignerTombstoned'
   | 'SignerKeyMissing'
   | 'MissingPlcLog'
+  /** The directory and a mirror (fetch mode) serve different heads for a signer. */
+  | 'PlcSourcesDisagree'
   | 'RecordTooLarge'
   | 'ServiceNotReady';
 

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE, UsageProblem, processIo, type CliIo } from './io.ts';
 import { plcVerify, type PlcVerifyFlags } from './commands/plc-verify.ts';
+import { audit, type AuditFlags } from './commands/audit.ts';
 import { keyInspect } from './commands/key-inspect.ts';
 import { cosign, draftNew, memberAddKey, memberKeygen, submit } from './commands/member.ts';
 import { addServeOptions, serve, type ServeFlags } from './commands/serve.ts';
@@ -62,6 +63,15 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--spec-strict', 'also reject empty or duplicate rotationKeys (creation-time rules)')
     .option('--at <iso>', 'reject entries created after this time (plus 5 min skew)')
     .action(async (file: string, flags: PlcVerifyFlags) => setExit(await plcVerify(file, flags, io)));
+
+  program
+    .command('audit')
+    .description('audit a receipt against a PLC directory: was a newer operation of any signer already there at signedAt? exit 0 fresh, 1 stale/invalid, 2 usage/IO')
+    .argument('<receipt>', 'a receipt, a signRecord answer or a signed record (JSON)')
+    .requiredOption('--directory <url>', 'the PLC directory to compare with')
+    .option('--key <did:key>', 'the enclave key (when the file does not name it)')
+    .option('--json', 'print one JSON object { fresh, signedAt, signature, heads }')
+    .action(async (file: string, flags: AuditFlags) => setExit(await audit(file, flags, io)));
 
   const attest = program.command('attest').description('attestation evidence');
   attest

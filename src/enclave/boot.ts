@@ -21,11 +21,14 @@ export interface BootOptions {
 export function bootService(opts: BootOptions): SigningService {
   const { policy } = opts;
   const highWater = new MemoryHighWaterStore();
-  const fetchLog: FetchLog = (did) => fetchAuditLog(policy.policy.plc.directory, did, opts.directory);
+  const { plc } = policy.policy;
+  const reader = (url: string): FetchLog => (did) => fetchAuditLog(url, did, opts.directory);
   const resolver = new PlcResolver({
-    source: policy.policy.plc.source,
+    source: plc.source,
     highWater,
-    ...(policy.policy.plc.source === 'fetch' ? { fetchLog } : {}),
+    ...(plc.source === 'fetch'
+      ? { fetchLog: reader(plc.directory), mirrors: (plc.mirrors ?? []).map(reader), maxCacheAgeMs: (plc.maxCacheAgeSeconds ?? 0) * 1000 }
+      : {}),
   });
   const service = new SigningService({
     key: KeyHolder.generate(),

@@ -29,12 +29,13 @@ export const policySchema = z
     signers: z.array(signerSchema).min(1).max(64),
     threshold: z.number().int().min(1),
     collections: z.array(z.string().refine(isValidNsid, 'must be an NSID')).min(1).max(64),
-    // DESIGN also names `mirrors` and `maxCacheAgeSeconds`; they are refused
-    // until the service enforces them (multi-source freshness), so an attested
-    // policy never promises a check that does not run.
+    // `mirrors` and `maxCacheAgeSeconds` only make sense when the service
+    // fetches (src/enclave/plc-resolver.ts enforces both); see the refinement.
     plc: z.strictObject({
       directory: httpUrl,
+      mirrors: z.array(httpUrl).min(1).max(8).optional(),
       source: z.enum(['fetch', 'supplied']),
+      maxCacheAgeSeconds: z.number().int().min(0).max(3600).optional(),
     }),
     limits: z.strictObject({
       maxRecordBytes: z.number().int().min(64).max(1_000_000),
@@ -47,6 +48,17 @@ export const policySchema = z
     const dids = p.signers.map((s) => s.did);
     if (new Set(dids).size !== dids.length) {
       ctx.addIssue({ code: 'custom', path: ['signers'], message: 'a DID appears twice among the signers' });
+    }
+    if (p.plc.source === 'supplied') {
+      for (const field of ['mirrors', 'maxCacheAgeSeconds'] as const) {
+        if (p.plc[field] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['plc', field], message: `${field} needs source "fetch" (in supplied mode the request brings the logs)` });
+        }
+      }
+    }
+    const sources = [p.plc.directory, ...(p.plc.mirrors ?? [])].map((u) => new URL(u).href);
+    if (new Set(sources).size !== sources.length) {
+      ctx.addIssue({ code: 'custom', path: ['plc', 'mirrors'], message: 'a mirror repeats the directory or another mirror' });
     }
     if (new Set(p.collections).size !== p.collections.length) {
       ctx.addIssue({ code: 'custom', path: ['collections'], message: 'duplicate collection' });

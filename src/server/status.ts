@@ -26,6 +26,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   SignerKeyMissing: 422,
   MissingPlcLog: 422,
   DirectoryUnavailable: 503,
+  // Not the caller's fault and may pass once the mirrors catch up; never sign on doubt.
+  PlcSourcesDisagree: 503,
   ServiceNotReady: 503,
 };
 

@@ -28,6 +28,8 @@ import { bootService } from '../../src/enclave/boot.ts';
 import { createApp } from '../../src/server/app.ts';
 import { verifyAuditLog } from '../../src/plc/verify.ts';
 import { echoAttestor } from '../support/world.ts';
+import { auditReceiptHead } from '../../src/plc/freshness.ts';
+import type { PlcAuditEntry } from '../../src/plc/types.ts';
 
 const ORG = 'did:plc:orgorgorgorgorgorgorgorg';
 const COLLECTION = 'app.bsky.feed.post';
@@ -94,7 +96,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function liveApp() {
+function liveApp(source: 'fetch' | 'supplied' = 'fetch') {
   const policy = parsePolicy({
     $type: 'dev.encumber.policy',
     version: 1,
@@ -102,7 +104,7 @@ function liveApp() {
     signers: members.map((m) => ({ did: m.did, keyId: 'encumber' })),
     threshold: 2,
     collections: [COLLECTION],
-    plc: { directory: plc!.url, source: 'fetch' },
+    plc: { directory: plc!.url, source },
     limits: { maxRecordBytes: 10_000 },
   });
   const service = bootService({ policy, attestor: echoAttestor, directory: { timeoutMs: 2000 } });
@@ -114,7 +116,11 @@ function draft(text: string): Draft {
 }
 
 async function sign(app: ReturnType<typeof liveApp>, text: string, ...signers: [string, MemberKey][]) {
-  let d = draft(text);
+  return signWith(app, draft(text), ...signers);
+}
+
+async function signWith(app: ReturnType<typeof liveApp>, start: Draft, ...signers: [string, MemberKey][]) {
+  let d = start;
   for (const [did, key] of signers) d = cosignDraft(d, key, did).draft;
   const res = await app.request('/xrpc/dev.encumber.signRecord', {
     method: 'POST',
@@ -208,4 +214,67 @@ test('live directory down: 503 DirectoryUnavailable, no signature, health still 
     await plc!.start();
   }
   assert.equal((await sign(app, 'directory back', as(a), as(b))).status, 200);
+});
+
+async function auditCli(answer: unknown, ...extra: string[]) {
+  const file = join(dir, `answer-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(answer));
+  return runCli(['audit', file, '--directory', plc!.url, '--json', ...extra]);
+}
+
+test('audit RECEIPT --directory: a receipt from fetch mode is fresh (exit 0, signature valid)', { skip }, async () => {
+  const [a, b] = members as [LiveMember, LiveMember];
+  const r = await sign(liveApp(), 'to be audited', as(a), as(b));
+  assert.equal(r.status, 200);
+  const out = await auditCli(r.json);
+  assert.equal(out.code, 0, out.err.join('\n'));
+  const report = JSON.parse(out.out.join('\n'));
+  assert.equal(report.fresh, true);
+  assert.equal(report.signature, 'valid');
+  assert.deepEqual(report.heads.map((h: any) => h.verdict), ['fresh', 'fresh']);
+  // The published record (its enclave entry) works as input too.
+  assert.equal((await auditCli(r.json.record)).code, 0);
+  // A receipt whose signature does not verify is not fresh evidence.
+  const forged = structuredClone(r.json);
+  forged.receipt.signedAt = new Date(Date.parse(forged.receipt.signedAt) + 1).toISOString();
+  const bad = await auditCli(forged);
+  assert.equal(bad.code, 1);
+  assert.equal(JSON.parse(bad.out.join('\n')).signature, 'invalid');
+});
+
+test('audit RECEIPT --directory: an enclave fed a stale log (supplied mode, before a rotation) is reported stale (exit 1)', { skip }, async () => {
+  const [a, b] = members as [LiveMember, LiveMember];
+  // The host kept a's log from before the rotation and feeds it with the old key.
+  const oldLog = await auditLog(a.did);
+  const oldKey = a.memberKey;
+  a.memberKey = await addKeyWithCli(a);
+  const rotation = ((await auditLog(a.did)) as PlcAuditEntry[]).at(-1)!;
+  const d = { ...draft('fed a stale log'), plcLogs: { [a.did]: oldLog, [b.did]: await auditLog(b.did) } };
+  const r = await signWith(liveApp('supplied'), d, [a.did, oldKey], as(b));
+  assert.equal(r.status, 200, 'the enclave cannot tell in supplied mode: that is what the audit is for');
+  const out = await auditCli(r.json);
+  assert.equal(out.code, 1, out.err.join('\n'));
+  const report = JSON.parse(out.out.join('\n'));
+  assert.equal(report.fresh, false);
+  const ha = report.heads.find((h: any) => h.did === a.did);
+  assert.equal(ha.verdict, 'stale');
+  assert.deepEqual(ha.newer.map((n: any) => n.cid), [rotation.cid]);
+  assert.equal(report.heads.find((h: any) => h.did === b.did).verdict, 'fresh');
+  // Text output says so too.
+  const file = join(dir, 'stale.json');
+  writeFileSync(file, JSON.stringify(r.json));
+  const text = await runCli(['audit', file, '--directory', plc!.url]);
+  assert.equal(text.code, 1);
+  assert.match(text.out.join('\n'), /STALE did:plc:/);
+});
+
+test('auditReceiptHead: a head the directory no longer has is unknown-head; ops after signedAt do not count', () => {
+  const e = (cid: string, createdAt: string): PlcAuditEntry =>
+    ({ did: 'did:plc:x', cid, createdAt, nullified: false, operation: {} as never });
+  const log = [e('g', '2026-01-01T00:00:00.000Z'), e('h', '2026-01-02T00:00:00.000Z'), e('n', '2026-01-03T00:00:00.000Z')];
+  const head = (cid: string) => ({ did: 'did:plc:x', cid, createdAt: '' });
+  assert.equal(auditReceiptHead(log, head('zz'), '2026-01-05T00:00:00.000Z').verdict, 'unknown-head');
+  assert.equal(auditReceiptHead(log, head('h'), '2026-01-02T12:00:00.000Z').verdict, 'fresh');
+  assert.equal(auditReceiptHead(log, head('h'), '2026-01-03T00:00:00.000Z').verdict, 'stale', 'inclusive at signedAt');
+  assert.equal(auditReceiptHead(log, head('n'), '2026-01-05T00:00:00.000Z').verdict, 'fresh');
 });

@@ -50,10 +50,26 @@ test('policy rules: each violation is InvalidPolicy at its path', () => {
   rejects((p) => (p.plc.directory = 'https://user:pw@plc.example'), 'plc.directory');
   rejects((p) => (p.limits.maxRecordBytes = 10), 'limits.maxRecordBytes');
   rejects((p) => delete p.limits, 'limits');
-  // Not enforced yet, so not accepted (an attested policy must not promise them).
-  rejects((p) => (p.plc.mirrors = ['https://mirror.example']), 'plc');
-  rejects((p) => (p.plc.maxCacheAgeSeconds = 60), 'plc');
+  // Mirrors and the cache bound are fetch-mode options (src/enclave/plc-resolver.ts enforces them).
+  rejects((p) => (p.plc.mirrors = ['https://mirror.example']), 'plc.mirrors');
+  rejects((p) => (p.plc.maxCacheAgeSeconds = 60), 'plc.maxCacheAgeSeconds');
+  const fetching = (p: any) => (p.plc = { directory: 'https://plc.directory', source: 'fetch' });
+  rejects((p) => (fetching(p), (p.plc.mirrors = [])), 'plc.mirrors');
+  rejects((p) => (fetching(p), (p.plc.mirrors = ['https://plc.directory/'])), 'plc.mirrors');
+  rejects((p) => (fetching(p), (p.plc.mirrors = ['https://m.example', 'https://m.example'])), 'plc.mirrors');
+  rejects((p) => (fetching(p), (p.plc.mirrors = ['ftp://m.example'])), 'plc.mirrors.0');
+  rejects((p) => (fetching(p), (p.plc.maxCacheAgeSeconds = -1)), 'plc.maxCacheAgeSeconds');
+  rejects((p) => (fetching(p), (p.plc.maxCacheAgeSeconds = 1.5)), 'plc.maxCacheAgeSeconds');
+  rejects((p) => (fetching(p), (p.plc.maxCacheAgeSeconds = 3601)), 'plc.maxCacheAgeSeconds');
   assert.throws(() => parsePolicyJson('{'), (e: any) => e.code === 'InvalidPolicy');
+});
+
+test('fetch-mode policies may list mirrors and bound the cache age', () => {
+  const doc = base() as any;
+  doc.plc = { directory: 'https://plc.directory', mirrors: ['https://plc-mirror.example'], source: 'fetch', maxCacheAgeSeconds: 30 };
+  const { policy } = parsePolicy(doc);
+  assert.deepEqual(policy.plc.mirrors, ['https://plc-mirror.example']);
+  assert.equal(policy.plc.maxCacheAgeSeconds, 30);
 });
 
 test('the embedded default policy is valid: 2 of 3, supplied mode', () => {

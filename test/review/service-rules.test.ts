@@ -58,9 +58,11 @@ test(
 );
 
 test(
-  'a policy may not declare PLC options the service does not implement (mirrors, maxCacheAgeSeconds)',
+  'PLC options mirrors and maxCacheAgeSeconds are accepted with source "fetch" (and enforced: test/e2e/plc-directory-freshness.test.ts), refused with "supplied"',
   async () => {
     const members = [await createMember('p.test')];
-    assert.throws(() => parsePolicy(policyFor(members, { threshold: 1, plc: { directory: 'https://plc.directory', mirrors: ['https://mirror.example'], source: 'fetch', maxCacheAgeSeconds: 60 } })));
+    const plc = { directory: 'https://plc.directory', mirrors: ['https://mirror.example'], source: 'fetch', maxCacheAgeSeconds: 60 };
+    assert.deepEqual(parsePolicy(policyFor(members, { threshold: 1, plc })).policy.plc, plc);
+    assert.throws(() => parsePolicy(policyFor(members, { threshold: 1, plc: { ...plc, source: 'supplied' } })), (e: any) => e.code === 'InvalidPolicy');
   },
 );

@@ -57,6 +57,8 @@ function run(cmd: string, args: string[], what: string): void {
 
 export interface Postgres {
   url: string;
+  /** Create another database in the cluster (e.g. for a second directory); returns its URL. */
+  createDatabase(name: string): string;
   stop(): Promise<void>;
 }
 
@@ -76,6 +78,11 @@ export async function startPostgres(): Promise<Postgres> {
   run(join(bin, 'pg_ctl'), ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '60', 'start'], 'pg_ctl start');
   return {
     url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+    createDatabase(name: string) {
+      if (!/^[a-z][a-z0-9_]{0,30}$/.test(name)) throw new Error(`bad database name ${name}`);
+      run(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', name], 'createdb');
+      return `postgresql://postgres@127.0.0.1:${port}/${name}`;
+    },
     async stop() {
       try {
         run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '30', 'stop'], 'pg_ctl stop');
