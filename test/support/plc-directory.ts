@@ -49,9 +49,10 @@ function asPostgresUser(cmd: string, args: string[]): [string, string[]] {
   return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
 }
 
-function run(cmd: string, args: string[], what: string): void {
+function run(cmd: string, args: string[], what: string, cwd?: string): void {
   const [c, a] = asPostgresUser(cmd, args);
-  const r = spawnSync(c, a, { encoding: 'utf8', timeout: 60_000 });
+  // cwd: a directory the postgres user can enter (a clone under /root is not one).
+  const r = spawnSync(c, a, { encoding: 'utf8', timeout: 60_000, ...(cwd ? { cwd } : {}) });
   if (r.status !== 0) throw new Error(`${what} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout}`);
 }
 
@@ -73,19 +74,19 @@ export async function startPostgres(): Promise<Postgres> {
   }
   const data = join(dir, 'data');
   const port = await freePort();
-  run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'], 'initdb');
+  run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'], 'initdb', dir);
   const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off`;
-  run(join(bin, 'pg_ctl'), ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '60', 'start'], 'pg_ctl start');
+  run(join(bin, 'pg_ctl'), ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '60', 'start'], 'pg_ctl start', dir);
   return {
     url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
     createDatabase(name: string) {
       if (!/^[a-z][a-z0-9_]{0,30}$/.test(name)) throw new Error(`bad database name ${name}`);
-      run(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', name], 'createdb');
+      run(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', name], 'createdb', dir);
       return `postgresql://postgres@127.0.0.1:${port}/${name}`;
     },
     async stop() {
       try {
-        run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '30', 'stop'], 'pg_ctl stop');
+        run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '30', 'stop'], 'pg_ctl stop', dir);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
