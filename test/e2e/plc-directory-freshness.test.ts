@@ -315,3 +315,26 @@ for (const [mode, status, code] of [
     assert.equal((await sign(app, `after ${mode}`, as(a), as(b))).status, 200);
   });
 }
+
+test('mirrors: any one source failing fails the request (no majority, the host must not pick the subset)', { skip }, async () => {
+  const flaky = await startProxy(mirror!.url);
+  const app = liveApp({ directory: main!.url, mirrors: [flaky.url] });
+  const [a, b] = members as [LiveMember, LiveMember];
+  flaky.mode = 'down';
+  const r = await sign(app, 'mirror down', as(a), as(b));
+  assert.equal(r.status, 503);
+  assert.equal(r.json.error, 'DirectoryUnavailable');
+  flaky.mode = 'pass';
+  assert.equal((await sign(app, 'mirror back', as(a), as(b))).status, 200);
+});
+
+test('cache: a clock that went backwards makes the entry stale, not fresh', { skip }, async () => {
+  const counter = await startProxy(main!.url);
+  const app = liveApp({ directory: counter.url, maxCacheAgeSeconds: 60 });
+  const [a, b] = members as [LiveMember, LiveMember];
+  clockOffsetMs = 5_000;
+  assert.equal((await sign(app, 'ahead', as(a), as(b))).status, 200);
+  clockOffsetMs = 0;
+  assert.equal((await sign(app, 'back', as(a), as(b))).status, 200);
+  assert.equal(counter.requests, 4, 'read again after the clock moved back');
+});
