@@ -17,20 +17,19 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { liveDirectoryUnavailable, startPlcDirectory, startPostgres, type PlcDirectory, type Postgres } from '../support/plc-directory.ts';
+import { LIVE_COLLECTION, LIVE_ORG, auditLogFrom, liveDirectoryUnavailable, liveDraft, signDraft, startPlcDirectory, startPostgres, type PlcDirectory, type Postgres } from '../support/plc-directory.ts';
 import { runCli } from '../support/cli.ts';
 import { echoAttestor } from '../support/world.ts';
 import { generateMemberKey, type MemberKey } from '../../src/member/keys.ts';
 import { addKeyOp, createMemberDid } from '../../src/member/plc-ops.ts';
-import { cosignDraft, type Draft } from '../../src/member/cosign.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
 import { bootService } from '../../src/enclave/boot.ts';
 import { createApp } from '../../src/server/app.ts';
 import { cidForValue } from '../../src/data/cid.ts';
 import type { PlcAuditEntry, PlcOperation } from '../../src/plc/types.ts';
 
-const ORG = 'did:plc:orgorgorgorgorgorgorgorg';
-const COLLECTION = 'app.bsky.feed.post';
+const ORG = LIVE_ORG;
+const COLLECTION = LIVE_COLLECTION;
 
 const why = liveDirectoryUnavailable();
 if (why && process.env.CI === 'true') throw new Error(`live PLC directory tests must run under CI, but: ${why}`);
@@ -71,11 +70,7 @@ async function post(directory: string, did: string, op: unknown): Promise<void> 
   assert.equal(res.status, 200, await res.text());
 }
 
-async function auditLog(directory: string, did: string): Promise<PlcAuditEntry[]> {
-  const res = await fetch(`${directory}/${encodeURIComponent(did)}/log/audit`);
-  assert.equal(res.status, 200);
-  return (await res.json()) as PlcAuditEntry[];
-}
+const auditLog = auditLogFrom;
 
 /**
  * `encumber member add-key --directory MAIN`: replaces `#encumber` with a
@@ -180,16 +175,7 @@ function liveApp(plc: Record<string, unknown>) {
   return createApp({ service, logger: () => {} });
 }
 
-async function sign(app: ReturnType<typeof liveApp>, text: string, ...signers: [string, MemberKey][]) {
-  let d: Draft = { repository: ORG, collection: COLLECTION, record: { $type: COLLECTION, text, createdAt: new Date().toISOString() }, cosignatures: [] };
-  for (const [did, key] of signers) d = cosignDraft(d, key, did).draft;
-  const res = await app.request('/xrpc/dev.encumber.signRecord', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(d),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, any> };
-}
+const sign = (app: ReturnType<typeof liveApp>, text: string, ...signers: [string, MemberKey][]) => signDraft(app, liveDraft(text), ...signers);
 
 const as = (m: LiveMember): [string, MemberKey] => [m.did, m.memberKey];
 

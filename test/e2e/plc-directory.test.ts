@@ -18,11 +18,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { liveDirectoryUnavailable, startPlcDirectory, startPostgres, type PlcDirectory, type Postgres } from '../support/plc-directory.ts';
+import { LIVE_COLLECTION, LIVE_ORG, auditLogFrom, liveDirectoryUnavailable, liveDraft, signDraft, startPlcDirectory, startPostgres, type PlcDirectory, type Postgres } from '../support/plc-directory.ts';
 import { runCli } from '../support/cli.ts';
 import { generateMemberKey, type MemberKey } from '../../src/member/keys.ts';
 import { createMemberDid } from '../../src/member/plc-ops.ts';
-import { cosignDraft, type Draft } from '../../src/member/cosign.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
 import { bootService } from '../../src/enclave/boot.ts';
 import { createApp } from '../../src/server/app.ts';
@@ -31,8 +30,8 @@ import { echoAttestor } from '../support/world.ts';
 import { auditReceiptHead } from '../../src/plc/freshness.ts';
 import type { PlcAuditEntry } from '../../src/plc/types.ts';
 
-const ORG = 'did:plc:orgorgorgorgorgorgorgorg';
-const COLLECTION = 'app.bsky.feed.post';
+const ORG = LIVE_ORG;
+const COLLECTION = LIVE_COLLECTION;
 
 const why = liveDirectoryUnavailable();
 if (why && process.env.CI === 'true') throw new Error(`live PLC directory tests must run under CI, but: ${why}`);
@@ -49,11 +48,7 @@ let plc: PlcDirectory | undefined;
 let dir: string;
 const members: LiveMember[] = [];
 
-async function auditLog(did: string): Promise<unknown[]> {
-  const res = await fetch(`${plc!.url}/${encodeURIComponent(did)}/log/audit`);
-  assert.equal(res.status, 200);
-  return (await res.json()) as unknown[];
-}
+const auditLog = (did: string) => auditLogFrom(plc!.url, did);
 
 /** `encumber member add-key --directory URL`: adds (or replaces) `#encumber` → a fresh key. */
 async function addKeyWithCli(m: { did: string; rotationKey: MemberKey }, keyId = 'encumber'): Promise<MemberKey> {
@@ -111,24 +106,9 @@ function liveApp(source: 'fetch' | 'supplied' = 'fetch') {
   return createApp({ service, logger: () => {} });
 }
 
-function draft(text: string): Draft {
-  return { repository: ORG, collection: COLLECTION, record: { $type: COLLECTION, text, createdAt: new Date().toISOString() }, cosignatures: [] };
-}
-
-async function sign(app: ReturnType<typeof liveApp>, text: string, ...signers: [string, MemberKey][]) {
-  return signWith(app, draft(text), ...signers);
-}
-
-async function signWith(app: ReturnType<typeof liveApp>, start: Draft, ...signers: [string, MemberKey][]) {
-  let d = start;
-  for (const [did, key] of signers) d = cosignDraft(d, key, did).draft;
-  const res = await app.request('/xrpc/dev.encumber.signRecord', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(d),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, any> };
-}
+const draft = liveDraft;
+const signWith = signDraft;
+const sign = (app: ReturnType<typeof liveApp>, text: string, ...signers: [string, MemberKey][]) => signDraft(app, liveDraft(text), ...signers);
 
 const as = (m: LiveMember): [string, MemberKey] => [m.did, m.memberKey];
 

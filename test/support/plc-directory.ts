@@ -14,6 +14,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { cosignDraft, type Draft } from '../../src/member/cosign.ts';
+import type { MemberKey } from '../../src/member/keys.ts';
+import type { PlcAuditEntry } from '../../src/plc/types.ts';
 
 const PLC_SERVER_BIN = fileURLToPath(new URL('../../node_modules/@did-plc/server/dist/bin.js', import.meta.url));
 
@@ -137,4 +141,31 @@ export async function startPlcDirectory(databaseUrl: string, port?: number): Pro
   };
   await start();
   return { url, port: p, stop, start };
+}
+
+/** GET {directory}/{did}/log/audit, which must answer 200. */
+export async function auditLogFrom(directory: string, did: string): Promise<PlcAuditEntry[]> {
+  const res = await fetch(`${directory}/${encodeURIComponent(did)}/log/audit`);
+  assert.equal(res.status, 200);
+  return (await res.json()) as PlcAuditEntry[];
+}
+
+export const LIVE_ORG = 'did:plc:orgorgorgorgorgorgorgorg';
+export const LIVE_COLLECTION = 'app.bsky.feed.post';
+
+/** A post draft for the live tests' org. */
+export function liveDraft(text: string): Draft {
+  return { repository: LIVE_ORG, collection: LIVE_COLLECTION, record: { $type: LIVE_COLLECTION, text, createdAt: new Date().toISOString() }, cosignatures: [] };
+}
+
+/** Co-sign `start` with each [did, key] and POST it to the app's signRecord. */
+export async function signDraft(app: { request: (path: string, init: RequestInit) => Response | Promise<Response> }, start: Draft, ...signers: [string, MemberKey][]) {
+  let d = start;
+  for (const [did, key] of signers) d = cosignDraft(d, key, did).draft;
+  const res = await app.request('/xrpc/dev.encumber.signRecord', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(d),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, any> };
 }
