@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fixturePath, readFixtureBytes } from '../support/fixtures.ts';
 import type { NitroVerdict } from '../../src/attestation/nitro/index.ts';
 import { EncumberError } from '../../src/errors.ts';
+import type { AttestationFailure } from '../../src/attestation/types.ts';
 
 type Size = number | null;
 export interface NitroFixture {
@@ -47,9 +48,18 @@ export function assertOk(v: NitroVerdict, label = ''): asserts v is Extract<Nitr
   if (!v.ok) assert.fail(`${label}: expected a valid document, got ${v.error.code}: ${v.error.message}`);
 }
 
-/** The verdict is a refusal with exactly this code (and index/path when given); the last check row failed. */
-export function assertRejected(v: NitroVerdict, code: string, where: { index?: number; path?: string } = {}, label = ''): EncumberError {
-  if (v.ok) assert.fail(`${label}: expected ${code}, got a valid document`);
+/**
+ * The verdict (of any attestation verifier) is a refusal with exactly this
+ * code (and index/path when given); the last check row is the failed rule.
+ */
+export function assertRejected(
+  v: { ok: true } | AttestationFailure,
+  code: string,
+  where: { index?: number; path?: string } = {},
+  label = '',
+  noun = 'document',
+): EncumberError {
+  if (v.ok) assert.fail(`${label}: expected ${code}, got a valid ${noun}`);
   assert.ok(v.error instanceof EncumberError, `${label}: untyped error`);
   assert.equal(v.error.code, code, `${label}: ${v.error.message}`);
   if (where.index !== undefined) assert.equal(v.error.index, where.index, `${label}: index (${v.error.message})`);

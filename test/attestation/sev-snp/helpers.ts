@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fixturePath, readFixtureBytes, readFixtureJson } from '../../support/fixtures.ts';
 import type { SnpCertificates, SnpCertSlot, SnpVerdict } from '../../../src/attestation/sev-snp/index.ts';
-import { EncumberError } from '../../../src/errors.ts';
+import type { EncumberError } from '../../../src/errors.ts';
+import { assertRejected as assertAttestationRejected } from '../helpers.ts';
 
 export interface SnpCase {
   name: string;
@@ -66,15 +67,7 @@ export function assertOk(v: SnpVerdict, label = ''): asserts v is Extract<SnpVer
 
 /** The verdict is a refusal with exactly this code (and index/path when given); the last check row failed. */
 export function assertRejected(v: SnpVerdict, code: string, where: { index?: number; path?: string } = {}, label = ''): EncumberError {
-  if (v.ok) assert.fail(`${label}: expected ${code}, got a valid report`);
-  assert.ok(v.error instanceof EncumberError, `${label}: untyped error`);
-  assert.equal(v.error.code, code, `${label}: ${v.error.message}`);
-  if (where.index !== undefined) assert.equal(v.error.index, where.index, `${label}: index (${v.error.message})`);
-  if (where.path !== undefined) assert.equal(v.error.path, where.path, `${label}: path (${v.error.message})`);
-  const last = v.checks[v.checks.length - 1];
-  assert.ok(last && !last.ok, `${label}: the last check row must be the failed rule`);
-  assert.equal(v.checks.filter((c) => !c.ok).length, 1, `${label}: exactly one failed row`);
-  return v.error;
+  return assertAttestationRejected(v, code, where, label, 'report');
 }
 
 export function flip(bytes: Uint8Array, at: number, bit = 1): Uint8Array {
