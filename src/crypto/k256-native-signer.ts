@@ -8,6 +8,7 @@ import { createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto'
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { K256 } from './curves.ts';
 import { assertK256PrivateKey } from './k256-signer.ts';
+import { negateS, readScalar } from './scalar.ts';
 
 export function k256KeyObject(priv: Uint8Array): KeyObject {
   assertK256PrivateKey(priv);
@@ -37,14 +38,5 @@ export function signK256NativeAsync(key: KeyObject, message: Uint8Array): Promis
 }
 
 function toLowS(sig: Uint8Array): Uint8Array {
-  let s = 0n;
-  for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(sig[i]!);
-  if (s > HALF_N) {
-    let t = K256.n - s;
-    for (let i = 63; i >= 32; i--) {
-      sig[i] = Number(t & 0xffn);
-      t >>= 8n;
-    }
-  }
-  return sig;
+  return readScalar(sig, 32) > HALF_N ? negateS(sig, K256.n) : sig;
 }

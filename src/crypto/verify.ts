@@ -21,6 +21,7 @@ import { curveByName, type CurveInfo } from './curves.ts';
 import type { PublicKey } from './did-key.ts';
 import { toHex } from './encoding.ts';
 import { parseDidKeyCached as parseDidKey } from './key-cache.ts';
+import { readScalar } from './scalar.ts';
 
 type NodeCrypto = typeof import('node:crypto');
 
@@ -31,11 +32,6 @@ const nodeCrypto: NodeCrypto | undefined = (() => {
 
 export type SignatureFailure = 'BadSignatureLength' | 'SignatureOutOfRange' | 'SignatureNotLowS' | 'SignatureMismatch';
 
-function readScalar(bytes: Uint8Array, from: number): bigint {
-  let v = 0n;
-  for (let i = from; i < from + 32; i++) v = (v << 8n) | BigInt(bytes[i]!);
-  return v;
-}
 
 /** Rules 1–3: the form of the signature, before any curve arithmetic. */
 export function checkSignatureForm(curve: CurveInfo, sig: Uint8Array): SignatureFailure | undefined {

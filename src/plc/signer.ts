@@ -1,6 +1,7 @@
 import { parseDidKeyCached } from '../crypto/key-cache.ts';
 import { checkSignature } from '../crypto/verify.ts';
 import { curveByName } from '../crypto/curves.ts';
+import { negateS } from '../crypto/scalar.ts';
 
 export type SignerSearch =
   | { found: true; index: number; key: string }
@@ -39,22 +40,10 @@ export function findSigner(
   if (sawHighS) {
     for (const did of tried) {
       const key = parseDidKeyCached(did);
-      if (checkSignature(key, unsignedBytes, lowSTwin(sig, curveByName(key.curve).n)) === undefined) {
+      if (checkSignature(key, unsignedBytes, negateS(sig, curveByName(key.curve).n)) === undefined) {
         return { found: false, reason: 'high-s' };
       }
     }
   }
   return { found: false, reason: 'no-key-verifies' };
-}
-
-function lowSTwin(sig: Uint8Array, n: bigint): Uint8Array {
-  let s = 0n;
-  for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(sig[i]!);
-  let t = n - s;
-  const out = sig.slice();
-  for (let i = 63; i >= 32; i--) {
-    out[i] = Number(t & 0xffn);
-    t >>= 8n;
-  }
-  return out;
 }
