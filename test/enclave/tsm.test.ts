@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { requestTsmReport, tsmAvailable, type TsmFs } from '../../src/enclave/sev-snp/tsm.ts';
-import { snpAttestor, snpReportData } from '../../src/enclave/sev-snp/attestor.ts';
+import { snpAttestor } from '../../src/enclave/sev-snp/attestor.ts';
+import { snpReportData } from '../../src/attestation/sev-snp/report-data.ts';
 import { encodeSnpCertTable, splitSnpEvidence, SNP_REPORT_BYTES, parseSnpCertTable } from '../../src/attestation/evidence/snp-cert-table.ts';
 import { readFixtureBytes } from '../support/fixtures.ts';
 

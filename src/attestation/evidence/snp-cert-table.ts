@@ -9,8 +9,9 @@
  * one blob carries the report and the certificates that sign it.
  */
 import { EncumberError } from '../../errors.ts';
+import { SNP_REPORT_BYTES } from '../sev-snp/layout.ts';
 
-export const SNP_REPORT_BYTES = 1184;
+export { SNP_REPORT_BYTES };
 
 export const SNP_CERT_GUIDS = {
   vcek: '63da758d-e664-4564-adc5-f4b93be8accd',

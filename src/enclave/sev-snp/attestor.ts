@@ -5,18 +5,12 @@
  * (fetched from AMD KDS ahead of time; see docs/deploy-sev-snp.md).
  * Evidence = report ‖ certificate table.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { snpReportData } from '../../attestation/sev-snp/report-data.ts';
 import { EncumberError } from '../../errors.ts';
 import { joinSnpEvidence, SNP_REPORT_BYTES } from '../../attestation/evidence/snp-cert-table.ts';
 import type { Attestor } from '../attestor.ts';
 import { requestTsmReport, type TsmFs } from './tsm.ts';
 
-export function snpReportData(bindingBytes: Uint8Array, nonce: Uint8Array): Uint8Array {
-  const out = new Uint8Array(64);
-  out.set(sha256(bindingBytes), 0);
-  out.set(sha256(nonce), 32);
-  return out;
-}
 
 export interface SnpAttestorOptions {
   root?: string;
