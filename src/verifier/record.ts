@@ -17,15 +17,8 @@ import { parsePolicy } from '../policy/policy.ts';
 import { buildPayload, type IpldRecord } from '../policy/payload.ts';
 import type { AttestationCheck } from '../attestation/types.ts';
 import { verifyAuditLog } from '../plc/verify.ts';
+import { verificationMethodAtOperation } from '../plc/methods.ts';
 import type { PlcAnyOperation } from '../plc/types.ts';
-
-/** The did:key an operation names under `keyId` (legacy create: #atproto = signingKey). */
-function keyAtOperation(op: PlcAnyOperation, keyId: string): string | undefined {
-  const id = keyId.startsWith('#') ? keyId.slice(1) : keyId;
-  if (op.type === 'plc_operation') return Object.hasOwn(op.verificationMethods, id) ? op.verificationMethods[id] : undefined;
-  if (op.type === 'create') return id === 'atproto' ? op.signingKey : undefined;
-  return undefined;
-}
 
 export interface Identity {
   key: string;
@@ -157,7 +150,7 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
           const headCid = head.cid instanceof CID ? head.cid.toString() : String(head.cid);
           const at = (log as { cid: string; operation: PlcAnyOperation }[]).find((x) => x.cid === headCid);
           if (!at) fail(`the audit log of ${did} does not contain the receipt's head ${headCid}`);
-          const key = keyAtOperation(at!.operation, keyId);
+          const key = verificationMethodAtOperation(at!.operation, keyId);
           if (key !== e.key) fail(`${did}#${keyId} at head ${headCid} is ${key ?? 'absent'}, the entry says ${String(e.key)}`);
         }
         return true;
