@@ -28,3 +28,18 @@ export const processIo: CliIo = {
 
 /** Thrown by commands for usage and I/O problems (exit code 2). */
 export class UsageProblem extends Error {}
+
+/** Read a JSON input (file or - for stdin); unreadable or non-JSON input is a usage problem (exit 2). */
+export async function readJsonInput(io: CliIo, path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await io.readInput(path);
+  } catch (e) {
+    throw new UsageProblem(`cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageProblem(`${what} ${path} is not JSON: ${(e as Error).message}`);
+  }
+}

@@ -9,21 +9,8 @@ import { addKeyOp } from '../../member/plc-ops.ts';
 import { cosignDraft, parseDraft, type Draft } from '../../member/cosign.ts';
 import { verifyAuditLog } from '../../plc/verify.ts';
 import type { PlcOperation } from '../../plc/types.ts';
-import { EXIT_INVALID, EXIT_OK, UsageProblem, type CliIo } from '../io.ts';
+import { EXIT_INVALID, EXIT_OK, UsageProblem, readJsonInput, type CliIo } from '../io.ts';
 
-async function readJson(io: CliIo, path: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await io.readInput(path);
-  } catch (e) {
-    throw new UsageProblem(`cannot read ${what} ${path}: ${(e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new UsageProblem(`${what} ${path} is not JSON`);
-  }
-}
 
 async function readKey(io: CliIo, path: string) {
   try {
@@ -62,7 +49,7 @@ export async function memberAddKey(
   flags: { did: string; log: string; rotationKey: string; memberKey: string; keyId: string; directory?: string; out?: string },
   io: CliIo,
 ): Promise<number> {
-  const log = await readJson(io, flags.log, 'audit log');
+  const log = await readJsonInput(io, flags.log, 'audit log');
   const verdict = verifyAuditLog(flags.did, log);
   if (!verdict.ok) {
     io.err(`the current audit log does not verify: ${verdict.error.code}: ${verdict.error.message}`);
@@ -96,7 +83,7 @@ export async function draftNew(
 ): Promise<number> {
   let record: Record<string, unknown>;
   if (flags.record) {
-    record = (await readJson(io, flags.record, 'record')) as Record<string, unknown>;
+    record = (await readJsonInput(io, flags.record, 'record')) as Record<string, unknown>;
   } else if (flags.text !== undefined) {
     record = { $type: flags.collection, text: flags.text, createdAt: new Date().toISOString() };
   } else {
@@ -120,7 +107,7 @@ export async function cosign(
   flags: { key: string; issuer: string; plcLog?: string; out?: string },
   io: CliIo,
 ): Promise<number> {
-  const draft = parseOrUsage(await readJson(io, draftPath, 'draft'));
+  const draft = parseOrUsage(await readJsonInput(io, draftPath, 'draft'));
   const key = await readKey(io, flags.key);
   let next: Draft;
   let cid: string;
@@ -131,7 +118,7 @@ export async function cosign(
     throw e;
   }
   if (flags.plcLog) {
-    const log = await readJson(io, flags.plcLog, 'audit log');
+    const log = await readJsonInput(io, flags.plcLog, 'audit log');
     next = { ...next, plcLogs: { ...(next.plcLogs ?? {}), [flags.issuer]: log } };
   }
   await output(io, next, flags.out ?? (draftPath === '-' ? undefined : draftPath));
@@ -140,7 +127,7 @@ export async function cosign(
 }
 
 export async function submit(draftPath: string, flags: { enclave: string; out?: string }, io: CliIo): Promise<number> {
-  const draft = parseOrUsage(await readJson(io, draftPath, 'draft'));
+  const draft = parseOrUsage(await readJsonInput(io, draftPath, 'draft'));
   const url = new URL('/xrpc/dev.encumber.signRecord', flags.enclave);
   io.err(`submitting to ${url} …`);
   let res: Response;

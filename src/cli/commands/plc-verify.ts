@@ -3,7 +3,7 @@
  * Exit 0 valid, 1 invalid, 2 usage/IO error.
  */
 import { verifyAuditLog } from '../../plc/verify.ts';
-import { EXIT_INVALID, EXIT_OK, UsageProblem, type CliIo } from '../io.ts';
+import { EXIT_INVALID, EXIT_OK, UsageProblem, readJsonInput, type CliIo } from '../io.ts';
 
 export interface PlcVerifyFlags {
   did?: string;
@@ -13,18 +13,7 @@ export interface PlcVerifyFlags {
 }
 
 export async function plcVerify(file: string, flags: PlcVerifyFlags, io: CliIo): Promise<number> {
-  let text: string;
-  try {
-    text = await io.readInput(file);
-  } catch (e) {
-    throw new UsageProblem(`cannot read ${file}: ${(e as Error).message}`);
-  }
-  let log: unknown;
-  try {
-    log = JSON.parse(text);
-  } catch (e) {
-    throw new UsageProblem(`${file} is not JSON: ${(e as Error).message}`);
-  }
+  const log = await readJsonInput(io, file, 'audit log');
   const did = flags.did ?? firstDid(log);
   if (!did) throw new UsageProblem('cannot tell the DID: the log has no entry with a "did"; pass --did');
   let now: Date | undefined;
