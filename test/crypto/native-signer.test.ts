@@ -8,6 +8,7 @@ import { checkSignature, checkSignatureForm } from '../../src/crypto/verify.ts';
 import { parseDidKey } from '../../src/crypto/did-key.ts';
 import { K256 } from '../../src/crypto/curves.ts';
 import { KeyHolder } from '../../src/enclave/key-holder.ts';
+import { sTwin } from './helpers.ts';
 
 test('signK256Native: 400 signatures, all low-S, all verify; high-S ones were normalised', () => {
   const priv = generateK256PrivateKey();
@@ -38,14 +39,7 @@ test('checkSignatureAsync gives the same answer as checkSignature (valid, mismat
   const key = parseDidKey(k256DidKey(priv));
   const msg = new TextEncoder().encode('same answer');
   const good = signK256Native(k256KeyObject(priv), msg);
-  const highS = good.slice();
-  let s = 0n;
-  for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(highS[i]!);
-  let t = K256.n - s;
-  for (let i = 63; i >= 32; i--) {
-    highS[i] = Number(t & 0xffn);
-    t >>= 8n;
-  }
+  const highS = sTwin(K256, good);
   const flipped = good.slice();
   flipped[5]! ^= 1;
   const cases = [good, highS, flipped, good.subarray(0, 63), new Uint8Array(64), new Uint8Array(64).fill(0xff)];
