@@ -80,11 +80,14 @@ export async function cachedBuild(opts: {
   }
 }
 
-/** Debian toolchain packages a build runs with, pinned by version in enclave/inputs/toolchain.json. */
+/** Debian toolchain packages a build runs with, pinned by version in enclave/inputs/toolchain-NAME.json ("packages"). */
 export function loadToolchain(name: string, dir = INPUTS_DIR): Record<string, string> {
-  const doc = JSON.parse(readFileSync(join(dir, 'toolchain.json'), 'utf8')) as Record<string, unknown>;
-  const t = doc[name];
-  if (!t || typeof t !== 'object') throw new InputError('BadManifest', `toolchain.json: no "${name}" toolchain`);
+  const file = join(dir, `toolchain-${name}.json`);
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { packages?: unknown };
+  const t = doc.packages;
+  if (!t || typeof t !== 'object' || Array.isArray(t) || !Object.values(t).every((v) => typeof v === 'string')) {
+    throw new InputError('BadManifest', `${file}: "packages" must map Debian package names to versions`);
+  }
   return t as Record<string, string>;
 }
 
@@ -105,7 +108,7 @@ export function checkToolchain(pins: Record<string, string>): Record<string, str
   if (wrong.length > 0) {
     throw new InputError(
       'InputMismatch',
-      `the build toolchain is not the pinned one (enclave/inputs/toolchain.json): ${wrong.map((n) => `${n} ${have.get(n) ?? 'absent'} (pinned ${pins[n]})`).join(', ')}; install it with: apt-get install -y --no-install-recommends ${wrong.map((n) => `${n}=${pins[n]}`).join(' ')}`,
+      `the build toolchain is not the pinned one (enclave/inputs/toolchain-*.json): ${wrong.map((n) => `${n} ${have.get(n) ?? 'absent'} (pinned ${pins[n]})`).join(', ')}; install it with: apt-get install -y --no-install-recommends ${wrong.map((n) => `${n}=${pins[n]}`).join(' ')}`,
     );
   }
   return Object.fromEntries(names.map((n) => [n, pins[n]!]));
