@@ -8,3 +8,10 @@ export { SNP_PRODUCTS, productOfCpuid, decodeTcb, type SnpProduct, type TcbParts
 export { SNP_ARK_SHA256, SNP_ROOT_PINS, type SnpRootPin } from './roots.ts';
 export { snpReportData, SNP_REPORT_DATA_BYTES } from './report-data.ts';
 export { clearSnpVerifyMemo } from './memo.ts';
+export { snpLaunchMeasurement, ovmfHash, MAX_VCPUS, type SnpMeasureParams } from './measure.ts';
+export { parseOvmf, OVMF_GUIDS, SECTION_TYPES, PAGE_SIZE, type OvmfLayout, type SevSection, type SectionKind } from './ovmf.ts';
+export { sevHashesTable, sevHashesPage, cmdlineSha256, SEV_HASHES_GUIDS, SEV_HASHES_TABLE_BYTES, type SevHashesInputs, type HashedInput } from './hashes-table.ts';
+export { LaunchDigest, PAGE_TYPE, VMSA_GPA, LAUNCH_DIGEST_BYTES, type PageType } from './launch-digest.ts';
+export { qemuVmsaPage, BSP_RESET_EIP } from './vmsa.ts';
+export { CPU_SIGNATURES, SUPPORTED_CPUS, cpuSignature, cpuSignatureOf, type SupportedCpu } from './cpu-models.ts';
+export { SnpMeasureError, type SnpMeasureErrorCode } from './measure-errors.ts';
