@@ -25,6 +25,8 @@ export interface ReceiptHead {
   did: string;
   cid: CID;
   createdAt: string;
+  /** The did:key the member's co-signature was verified with (binds the co-signer entry). */
+  key: string;
 }
 
 export interface UnsignedReceipt {

@@ -159,7 +159,7 @@ export class SigningService {
       $type: RECEIPT_TYPE,
       cid: payload.cid,
       policy: this.#deps.policy.cid,
-      heads: counted.map((c) => ({ did: c.did, cid: parseHeadCid(c), createdAt: c.head.createdAt })),
+      heads: counted.map((c) => ({ did: c.did, cid: parseHeadCid(c), createdAt: c.head.createdAt, key: c.key })),
       signedAt: toCanonicalUtcMillis(now),
     };
     // Payload and receipt signatures are independent: sign them in parallel.

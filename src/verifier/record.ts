@@ -113,8 +113,10 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
     }, (r) => `signed at ${String(r.signedAt)}, ${(r.heads as unknown[]).length} PLC head(s)`);
 
     // 5. The co-signatures: each by a policy member, verifying over the payload,
-    //    with a PLC head in the receipt; at least `threshold` distinct members.
-    const heads = new Set(((receipt.heads as Record<string, unknown>[]) ?? []).map((h) => h.did));
+    //    with a PLC head in the receipt that names the entry's key (the receipt,
+    //    signed by the enclave, binds which key each member's signature was
+    //    verified with); at least `threshold` distinct members.
+    const headByDid = new Map(((receipt.heads as Record<string, unknown>[]) ?? []).map((h) => [String(h.did), h]));
     const members = new Set(policy.signers.map((s) => s.did));
     const cosigners = step('cosignatures', () => {
       const seen = new Set<string>();
@@ -125,16 +127,19 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
         if (typeof e.key !== 'string' || !(e.sig instanceof Uint8Array) || !verifySignature(e.key, payload.bytes, e.sig)) {
           fail(`entry ${i}: co-signature by ${issuer} does not verify with ${String(e.key)}`);
         }
-        if (!heads.has(issuer)) fail(`entry ${i}: the receipt has no PLC head for ${issuer}`);
+        const head = headByDid.get(issuer);
+        if (!head) fail(`entry ${i}: the receipt has no PLC head for ${issuer}`);
+        if (typeof head!.key !== 'string') fail(`entry ${i}: the receipt's head for ${issuer} names no key`);
+        if (head!.key !== e.key) fail(`entry ${i}: ${issuer} signed with ${String(e.key)}, the receipt says the enclave verified ${String(head!.key)}`);
+        if (seen.has(issuer)) fail(`entry ${i}: ${issuer} has more than one entry`);
         seen.add(issuer);
       }
       if (seen.size < policy.threshold) fail(`${seen.size} distinct co-signer(s), the policy needs ${policy.threshold}`);
       return [...seen];
-    }, (s) => `${s.length} of ${policy.signers.length} members (threshold ${policy.threshold}) signed the payload with the keys their entries name`);
+    }, (s) => `${s.length} of ${policy.signers.length} members (threshold ${policy.threshold}) signed the payload with the keys the receipt names`);
 
     // 6. Each entry's key is the one the co-signer's PLC state named at the
     //    receipt's head (needs the logs; otherwise it rests on the enclave's check).
-    const headByDid = new Map(((receipt.heads as Record<string, unknown>[]) ?? []).map((h) => [String(h.did), h]));
     if (!opts.plcLogs) {
       checks.push({ name: 'cosigner-keys', ok: true, skipped: true, detail: 'not re-checked: the keys rest on the enclave\'s PLC check (give the co-signers\' audit logs to re-check)' });
     } else {

@@ -76,3 +76,19 @@ test('not a record / no signatures / wrong collection → record-shape', () => {
   c.$type = 'app.bsky.feed.like';
   failsAt(c, 'record-shape');
 });
+
+test('a co-signer entry replaced by another key and its signature over the same payload → cosignatures fails, without logs', async () => {
+  const { generateMemberKey } = await import('../../src/member/keys.ts');
+  const { buildPayload } = await import('../../src/policy/payload.ts');
+  const { parseRecordJson } = await import('../../src/data/record.ts');
+  const attacker = generateMemberKey();
+  const r = copy();
+  const { signatures: _s, ...bare } = r;
+  const payload = buildPayload(parseRecordJson(bare) as never, (identity.policy as { repository: string }).repository, r.$type);
+  r.signatures[0].key = attacker.did;
+  r.signatures[0].sig = { $bytes: Buffer.from(attacker.sign(payload.bytes)).toString('base64').replace(/=+$/, '') };
+  failsAt(r, 'cosignatures');
+  // The receipt names the key each member's signature was verified with.
+  const heads = signed.record.signatures.at(-1).receipt.heads;
+  assert.deepEqual(heads.map((h: { key: string }) => h.key), signed.record.signatures.slice(0, -1).map((e: { key: string }) => e.key));
+});
