@@ -21,4 +21,12 @@ export interface Attestor {
   readonly platform: Platform;
   /** The raw platform evidence (Nitro/dev: COSE_Sign1 CBOR). */
   attest(req: AttestationRequest): Promise<Uint8Array>;
+  /** The platform's own view of the measurements, where it has one (Nitro: DescribePCR 0, 1, 2). */
+  describeMeasurements?(): Promise<PlatformMeasurement[]>;
+}
+
+export interface PlatformMeasurement {
+  /** e.g. PCR0. */
+  name: string;
+  value: Uint8Array;
 }

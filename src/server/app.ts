@@ -12,12 +12,14 @@ import type { SigningService } from '../enclave/service.ts';
 import { attestationQuery, signRecordBody } from './schemas.ts';
 import { statusForCode } from './status.ts';
 import { findProtoKey } from '../data/proto-key.ts';
-import { silentLogger, type Logger } from './log.ts';
+import { silentLogger, type LogLine, type Logger } from './log.ts';
 import { loadWebAssets, type WebAssets } from '../web/assets.ts';
 
 export interface AppOptions {
   service: SigningService;
   logger?: Logger;
+  /** Where internal failures (500) are logged with their code and reason (default: logger). */
+  errorLogger?: Logger;
   /** Largest accepted request body (bytes), checked before reading it. */
   maxBodyBytes?: number;
   /** The verification page's files, served at `/` (default: src/web, see src/web/assets.ts). */
@@ -31,6 +33,7 @@ type Env = { Variables: { requestId: string; errorCode?: string } };
 export function createApp(opts: AppOptions): Hono<Env> {
   const { service } = opts;
   const log = opts.logger ?? silentLogger;
+  const errorLog = opts.errorLogger ?? log;
   const app = new Hono<Env>();
 
   app.use('*', async (c, next) => {
@@ -128,10 +131,12 @@ export function createApp(opts: AppOptions): Hono<Env> {
     if (err instanceof EncumberError) {
       const status = statusForCode(err.code as ErrorCode);
       c.set('errorCode', err.code);
-      if (status === 500) return internal(c);
-      return c.json({ error: err.code, message: err.message }, status as 400);
+      if (status !== 500) return c.json({ error: err.code, message: err.message }, status as 400);
+    } else {
+      c.set('errorCode', 'InternalError');
     }
-    c.set('errorCode', 'InternalError');
+    // The client learns nothing; the operator's log gets the typed code and reason.
+    errorLog(internalFailure(err, c));
     return internal(c);
   });
 
@@ -145,6 +150,30 @@ async function cors(c: Context<Env>, next: () => Promise<void>) {
 
 function badRequest(message: string): EncumberError {
   return new EncumberError('InvalidRequest', message);
+}
+
+/**
+ * One log line for a failure the client only sees as 500: the project's error
+ * code, the finer reason where the error has one (NSM failures: `reason`,
+ * `nsmCode`, `errno`), and the message. Error messages name what failed,
+ * never key material; stacks and causes are not logged.
+ */
+function internalFailure(err: unknown, c: Context<Env>): LogLine {
+  const e = err as Partial<EncumberError> & { reason?: unknown; nsmCode?: unknown; errno?: unknown; name?: unknown; message?: unknown };
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  const line: LogLine = {
+    t: new Date().toISOString(),
+    level: 'error',
+    requestId: c.get('requestId') ?? null,
+    method: c.req.method,
+    path: c.req.path,
+    error: err instanceof EncumberError ? err.code : 'InternalError',
+    reason: text(e.reason) ?? (err instanceof EncumberError ? err.code : text(e.name) ?? typeof err),
+    message: (text(e.message) ?? String(err)).slice(0, 500),
+  };
+  if (text(e.nsmCode)) line.nsmCode = text(e.nsmCode);
+  if (text(e.errno)) line.errno = text(e.errno);
+  return line;
 }
 
 function internal(c: Context<Env>) {

@@ -13,7 +13,10 @@ import { bootService } from '../../enclave/boot.ts';
 import { createAttestor } from '../../enclave/platforms.ts';
 import type { Platform } from '../../enclave/documents.ts';
 import { createApp } from '../../server/app.ts';
-import { jsonLogger } from '../../server/log.ts';
+import { jsonErrorLogger, jsonLogger } from '../../server/log.ts';
+import { attestationSelfCheck } from '../../enclave/self-check.ts';
+import type { SigningService } from '../../enclave/service.ts';
+import type { Attestor } from '../../enclave/attestor.ts';
 import { UsageProblem, type CliIo } from '../io.ts';
 
 export interface ServeFlags {
@@ -39,6 +42,23 @@ export function addServeOptions(cmd: Command): Command {
     .option('--data-dir <dir>', 'where the dev root lives', '.data')
     .option('--snp-certs <file>', 'sev-snp: certificate table (auxblob format) to use when the host supplies none')
     .option('--quiet', 'no request log lines');
+}
+
+/**
+ * On a hardware platform, one attestation before serving (src/enclave/self-check.ts): a broken NSM or
+ * configfs-tsm stops the start-up here, and the console gets the document (public data) and the identity.
+ */
+async function selfCheck(service: SigningService, attestor: Attestor, io: CliIo): Promise<void> {
+  const id = service.identity();
+  io.err(`encumber: identity: key=${id.key} binding=${id.bindingCid} policy=${id.policyCid} platform=${id.platform}`);
+  try {
+    for (const line of (await attestationSelfCheck(service, attestor)).lines) io.err(line);
+  } catch (e) {
+    service.fail();
+    const err = e as EncumberError & { reason?: string };
+    io.err(`encumber: attestation self-check FAILED: ${err.code ?? 'InternalError'}${err.reason ? ` (${err.reason})` : ''}: ${err.message}`);
+    throw e;
+  }
 }
 
 export interface RunningServer {
@@ -77,7 +97,8 @@ export async function serve(flags: ServeFlags, io: CliIo): Promise<RunningServer
   }
 
   const service = bootService({ policy, attestor });
-  const app = createApp({ service, logger: flags.quiet ? () => {} : jsonLogger });
+  if (platform !== 'dev') await selfCheck(service, attestor, io);
+  const app = createApp({ service, logger: flags.quiet ? () => {} : jsonLogger, errorLogger: jsonErrorLogger });
   const server = await new Promise<ReturnType<typeof serveHttp>>((ok, fail) => {
     const s = serveHttp({ fetch: app.fetch, port, hostname: flags.host }, () => ok(s));
     s.once('error', fail);

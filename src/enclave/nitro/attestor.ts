@@ -48,9 +48,17 @@ export async function nsmAttest(transport: NsmTransport, input: NsmAttestationIn
   return document;
 }
 
+/** The PCRs an EIF's measurement is published as. */
+export const DESCRIBED_PCRS = [0, 1, 2] as const;
+
 export function nitroAttestor(transport: NsmTransport): Attestor {
   return {
     platform: 'nitro',
     attest: (req) => nsmAttest(transport, { publicKey: req.publicKey, userData: req.bindingCid, nonce: req.nonce }),
+    describeMeasurements: async () => {
+      const out = [];
+      for (const index of DESCRIBED_PCRS) out.push({ name: `PCR${index}`, value: (await nsmCall(transport, { type: 'DescribePCR', index })).data });
+      return out;
+    },
   };
 }
