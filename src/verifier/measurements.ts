@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { EncumberError } from '../errors.ts';
+import { CPU_SIGNATURES, MAX_VCPUS } from '../attestation/sev-snp/index.ts';
 
 const hex48 = z.string().regex(/^[0-9a-f]{96}$/, 'must be 48 bytes of lowercase hex');
 
@@ -15,10 +16,35 @@ const pcrSet = z.strictObject({
   pcrs: z.record(z.string().regex(/^([0-9]|1[0-5])$/), hex48).refine((r) => Object.keys(r).length > 0, 'at least one PCR'),
 });
 
-const snpSet = z.strictObject({
-  name: z.string().max(200).optional(),
-  measurement: hex48,
-});
+const hex32 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 32 bytes of lowercase hex');
+
+/**
+ * One published SEV-SNP launch measurement. Only `measurement` is compared
+ * with a report; the rest says what it was computed from (the launch
+ * configuration and the hashes of the measured files), so anyone can
+ * recompute it with `encumber measure --platform sev-snp`.
+ */
+const snpSet = z
+  .strictObject({
+    name: z.string().max(200).optional(),
+    measurement: hex48,
+    vcpus: z.number().int().min(1).max(MAX_VCPUS).optional(),
+    cpu: z.enum(Object.keys(CPU_SIGNATURES) as [string, ...string[]]).optional(),
+    vcpuSig: z.string().regex(/^0x[0-9a-f]{1,8}$/, 'must be 0x-prefixed lowercase hex (CPUID signature)').optional(),
+    guestFeatures: z.string().regex(/^0x[0-9a-f]{1,16}$/, 'must be 0x-prefixed lowercase hex (SEV_FEATURES)').optional(),
+    inputs: z
+      .strictObject({
+        ovmfSha256: hex32.optional(),
+        kernelSha256: hex32.optional(),
+        initrdSha256: hex32.optional(),
+        cmdline: z.string().max(4096).optional(),
+      })
+      .optional(),
+  })
+  .refine((s) => s.cpu === undefined || s.vcpuSig === undefined || CPU_SIGNATURES[s.cpu] === parseInt(s.vcpuSig, 16), {
+    message: 'vcpuSig is not the signature of cpu',
+    path: ['vcpuSig'],
+  });
 
 export const measurementsSchema = z.strictObject({
   $comment: z.string().optional(),
@@ -30,6 +56,7 @@ export const measurementsSchema = z.strictObject({
 
 export type Measurements = z.infer<typeof measurementsSchema>;
 export type PcrSet = z.infer<typeof pcrSet>;
+export type SnpMeasurementEntry = z.infer<typeof snpSet>;
 
 /** What the verifier accepts: a list of published values, or explicitly anything. */
 export type MeasurementPin = { accept: Measurements } | 'any';
@@ -62,8 +89,13 @@ export function checkSnpMeasurement(measurement: string, pin: MeasurementPin | u
   if (pin === 'any') return { ok: true, detail: 'NOT PINNED: any program accepted (explicitly asked for)' };
   if (!pin) return notPinned();
   const match = pin.accept['sev-snp'].find((s) => s.measurement === measurement);
-  if (match) return { ok: true, detail: `launch measurement matches ${match.name ?? 'a published value'}` };
+  if (match) return { ok: true, detail: `launch measurement matches ${match.name ?? 'a published value'}${snpConfig(match)}` };
   return { ok: false, code: 'MeasurementMismatch', detail: `launch measurement ${short(measurement)} matches none of the ${pin.accept['sev-snp'].length} published value(s)` };
+}
+
+function snpConfig(s: SnpMeasurementEntry): string {
+  const parts = [s.vcpus !== undefined ? `${s.vcpus} vCPU` : '', s.cpu ?? s.vcpuSig ?? '', s.guestFeatures ? `guest features ${s.guestFeatures}` : ''].filter(Boolean);
+  return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
 function notPinned(): MeasurementOutcome {

@@ -15,3 +15,4 @@ export { LaunchDigest, PAGE_TYPE, VMSA_GPA, LAUNCH_DIGEST_BYTES, type PageType }
 export { qemuVmsaPage, BSP_RESET_EIP } from './vmsa.ts';
 export { CPU_SIGNATURES, SUPPORTED_CPUS, cpuSignature, cpuSignatureOf, type SupportedCpu } from './cpu-models.ts';
 export { SnpMeasureError, type SnpMeasureErrorCode } from './measure-errors.ts';
+export { snpConfigurations, measureConfiguration, findSnpConfigurations, describeConfiguration, DEFAULT_SNP_SEARCH, type SnpConfiguration, type SnpImage } from './configurations.ts';
