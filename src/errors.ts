@@ -64,6 +64,10 @@ export type AttestationErrorCode =
   | 'PublicKeyMismatch'
   | 'EvidenceTooOld'
   | 'TcbMismatch'
+  /** SEV-SNP: reported_tcb is below a minimum (an AMD security bulletin in force, or the caller's floor). */
+  | 'TcbBelowFloor'
+  /** SEV-SNP: the report comes from another VMPL than the expected one. */
+  | 'VmplMismatch'
   | 'ChipIdMismatch'
   | 'PolicyViolation'
   | 'MeasurementMismatch'

@@ -21,6 +21,8 @@ const ATTESTATION_CODES: Record<AttestationErrorCode, true> = {
   PublicKeyMismatch: true,
   EvidenceTooOld: true,
   TcbMismatch: true,
+  TcbBelowFloor: true,
+  VmplMismatch: true,
   ChipIdMismatch: true,
   PolicyViolation: true,
   MeasurementMismatch: true,

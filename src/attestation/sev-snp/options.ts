@@ -8,6 +8,7 @@ import { EncumberError } from '../../errors.ts';
 import { hexOption } from '../bytes.ts';
 import { snpReportData, SNP_REPORT_DATA_BYTES } from './report-data.ts';
 import { SNP_ARK_SHA256 } from './roots.ts';
+import { normalizeMinTcb, type SnpMinTcb } from './tcb-floor.ts';
 
 export type SnpCertSlot = 'ark' | 'ask' | 'asvk' | 'vcek' | 'vlek';
 /** DER certificates, as the SNP certificate table or AMD KDS supply them. */
@@ -28,8 +29,13 @@ export interface SnpVerifyOptions {
   allowDebug?: boolean;
   /** Accept guests whose policy allows a migration agent (bit 18). Default false. */
   allowMigrationAgent?: boolean;
-  /** The VMPL (0..3) the report must come from. Default: any guest VMPL. */
-  expectedVmpl?: number;
+  /** The VMPL (0..3) the report must come from, or 'any' guest VMPL. Default 0 (the most privileged: encumber runs there). */
+  expectedVmpl?: number | 'any';
+  /**
+   * Minimum reported_tcb. Default 'builtin': every AMD bulletin of attestation/snp-tcb-floor.json
+   * published on or before `at`. 'none' disables the floor; { custom } replaces the table (parseMinTcbSpec).
+   */
+  minTcb?: SnpMinTcb;
 }
 
 export type ExpectedReportData = { kind: 'raw' | 'binding'; value: Uint8Array };
@@ -42,7 +48,9 @@ export interface NormalizedSnpOptions {
   expectedMeasurements: Uint8Array[];
   allowDebug: boolean;
   allowMigrationAgent: boolean;
+  /** Absent: any guest VMPL (the caller said 'any'). */
   expectedVmpl?: number;
+  minTcb: SnpMinTcb;
 }
 
 const MEASUREMENT_BYTES = 48;
@@ -94,8 +102,8 @@ export function normalizeSnpOptions(opts: SnpVerifyOptions): NormalizedSnpOption
   if (!Array.isArray(list) || (m !== undefined && list.length === 0)) usage('expectedMeasurement must be a measurement or a non-empty list of them');
 
   if (!isBool(opts.allowDebug) || !isBool(opts.allowMigrationAgent)) usage('allowDebug and allowMigrationAgent must be booleans');
-  const vmpl = opts.expectedVmpl;
-  if (vmpl !== undefined && !(Number.isInteger(vmpl) && vmpl >= 0 && vmpl <= 3)) usage('expectedVmpl must be an integer 0..3', vmpl);
+  const vmpl = opts.expectedVmpl ?? 0;
+  if (vmpl !== 'any' && !(Number.isInteger(vmpl) && vmpl >= 0 && vmpl <= 3)) usage("expectedVmpl must be an integer 0..3 or 'any'", vmpl);
 
   const out: NormalizedSnpOptions = {
     certs: { ...certs },
@@ -104,9 +112,10 @@ export function normalizeSnpOptions(opts: SnpVerifyOptions): NormalizedSnpOption
     expectedMeasurements: list.map((x, i) => measurement(x, `expectedMeasurement[${i}]`)),
     allowDebug: opts.allowDebug === true,
     allowMigrationAgent: opts.allowMigrationAgent === true,
+    minTcb: normalizeMinTcb(opts.minTcb),
   };
   const rd = reportData(opts.expectedReportData);
   if (rd) out.expectedReportData = rd;
-  if (vmpl !== undefined) out.expectedVmpl = vmpl;
+  if (vmpl !== 'any') out.expectedVmpl = vmpl;
   return out;
 }

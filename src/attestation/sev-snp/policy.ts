@@ -44,9 +44,13 @@ export function checkVmpl(report: SnpReport, expectedVmpl: number | undefined): 
     });
   }
   if (expectedVmpl !== undefined && report.vmpl !== expectedVmpl) {
-    reject('PolicyViolation', `vmpl is ${report.vmpl}, expected ${expectedVmpl}`, { path: 'vmpl', expected: expectedVmpl, actual: report.vmpl });
+    reject('VmplMismatch', `the report comes from VMPL ${report.vmpl}, expected VMPL ${expectedVmpl}: software at another privilege level than the one expected asked for it`, {
+      path: 'vmpl',
+      expected: expectedVmpl,
+      actual: report.vmpl,
+    });
   }
-  return expectedVmpl === undefined ? `VMPL ${report.vmpl} (no expected VMPL given)` : `VMPL ${report.vmpl} as expected`;
+  return expectedVmpl === undefined ? `VMPL ${report.vmpl} (any guest VMPL accepted)` : `VMPL ${report.vmpl} as expected`;
 }
 
 /** Rule: the launch measurement is one of the accepted values (the reproducible build's). */

@@ -10,7 +10,7 @@
  *
  *   size → report-structure → certificate-set → trusted-root → certificates →
  *   ark-signature → intermediate-signature → endorsement-key-signature →
- *   validity → report-signature → product → tcb → chip-id → debug →
+ *   validity → report-signature → product → tcb → tcb-floor → chip-id → debug →
  *   migration-agent → vmpl → measurement → report-data
  */
 import { CheckLog, reject } from '../checks.ts';
@@ -25,6 +25,7 @@ import { parseSnpCertificateMemo, signedByMemo } from './memo.ts';
 import { normalizeSnpOptions, type SnpCertificates, type SnpCertSlot, type SnpVerifyOptions } from './options.ts';
 import { checkDebug, checkMeasurement, checkMigrationAgent, checkReportData, checkVmpl } from './policy.ts';
 import { tcbText, type SnpProduct, type TcbParts } from './products.ts';
+import { checkTcbFloor } from './tcb-floor.ts';
 import { parseSnpReport, type SnpReport } from './report.ts';
 import { subtle, verifyEcdsaP384 } from './webcrypto.ts';
 
@@ -188,6 +189,8 @@ export async function verifySnpReport(report: Uint8Array, options: SnpVerifyOpti
     // 11–13. The certificate describes this report: product line, TCB, chip.
     log.step('product', () => checkProduct(r, leaf, paths[2], product), (d) => d);
     const reportedTcb = log.step('tcb', () => checkTcb(r, leaf, paths[2], product), (t) => `reported_tcb (${tcbText(t)}) is the TCB ${paths[2]} certifies`);
+    // 12b. That TCB is at or above the floors in force at `at` (AMD bulletins, or the caller's --min-tcb).
+    log.step('tcb-floor', () => checkTcbFloor(reportedTcb, product, r.cpuid, opts.minTcb, opts.at), (d) => d);
     checkChipIdRow(log, r, leaf, paths[2], product);
 
     // 14–16. The guest policy and privilege level.

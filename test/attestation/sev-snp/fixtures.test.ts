@@ -1,6 +1,7 @@
 /**
  * Every case of ../shared/fixtures/sev-snp gives the verdict of expected.json
- * at its `at` (2026-11-23), read in place; the VLEK cases pass when their
+ * at its `at` (2026-11-23), read in place, judged as expected.json was: without
+ * a TCB floor (tcb-floor.test.ts covers the floor); the VLEK cases pass when their
  * certificates were valid; the debug case passes only with allowDebug; the
  * mis-paired VCEK fails on the report signature.
  */
@@ -11,7 +12,7 @@ import { verifySnpReport, clearSnpVerifyMemo, type SnpVerdict } from '../../../s
 import { assertOk, assertRejected, snpCase, SNP_AT, SNP_CASES, SNP_EXPECTED, snpCerts, snpReport, VLEK_AT } from './helpers.ts';
 
 const verify = (name: string, o: { at?: Date; allowDebug?: boolean } = {}): Promise<SnpVerdict> =>
-  verifySnpReport(snpReport(name), { certs: snpCerts(name), at: o.at ?? SNP_AT, allowDebug: o.allowDebug });
+  verifySnpReport(snpReport(name), { certs: snpCerts(name), at: o.at ?? SNP_AT, allowDebug: o.allowDebug, minTcb: 'none', expectedVmpl: snpCase(name).vmpl });
 
 /** expected.json's verdict text → the code (and certificate) we must refuse with. */
 const EXPECTED_CODE: Record<string, { code: string; path?: string; index?: number }> = {
@@ -23,7 +24,7 @@ const EXPECTED_CODE: Record<string, { code: string; path?: string; index?: numbe
 
 const RULES = [
   'size', 'report-structure', 'certificate-set', 'trusted-root', 'certificates', 'ark-signature', 'intermediate-signature',
-  'endorsement-key-signature', 'validity', 'report-signature', 'product', 'tcb', 'chip-id', 'debug', 'migration-agent', 'vmpl',
+  'endorsement-key-signature', 'validity', 'report-signature', 'product', 'tcb', 'tcb-floor', 'chip-id', 'debug', 'migration-agent', 'vmpl',
   'measurement', 'report-data',
 ];
 

@@ -27,6 +27,10 @@ test('invalid options reject with UsageError', async () => {
     ['allowDebug as a string', { certs: CERTS, at: SNP_AT, allowDebug: 'yes' }],
     ['expectedVmpl 4', { certs: CERTS, at: SNP_AT, expectedVmpl: 4 }],
     ['expectedVmpl 0.5', { certs: CERTS, at: SNP_AT, expectedVmpl: 0.5 }],
+    ['expectedVmpl "all"', { certs: CERTS, at: SNP_AT, expectedVmpl: 'all' }],
+    ['minTcb "off"', { certs: CERTS, at: SNP_AT, minTcb: 'off' }],
+    ['minTcb with an unknown component', { certs: CERTS, at: SNP_AT, minTcb: { custom: { pl: 1 } } }],
+    ['minTcb with a component above 255', { certs: CERTS, at: SNP_AT, minTcb: { custom: { snp: 256 } } }],
   ];
   for (const [label, opts] of bad) {
     await assert.rejects(verifySnpReport(REPORT, opts as SnpVerifyOptions), (e: unknown) => e instanceof EncumberError && e.code === 'UsageError', label);
@@ -43,7 +47,7 @@ test('bad evidence never rejects: missing certificates and wrong bytes resolve t
 test('the caller\'s buffers are not kept: editing them after the call changes nothing', async () => {
   const report = new Uint8Array(REPORT);
   const certs = { ...CERTS, vcek: new Uint8Array(CERTS.vcek!) };
-  const pending = verifySnpReport(report, { certs, at: SNP_AT });
+  const pending = verifySnpReport(report, { certs, at: SNP_AT, minTcb: 'none' });
   report.fill(0);
   certs.vcek.fill(0);
   assert.equal((await pending).ok, true);

@@ -33,7 +33,8 @@ function throwsCode(fn: () => unknown, code: string, path?: string): EncumberErr
   return caught;
 }
 
-const verify = (name: string, o: Partial<SnpVerifyOptions> = {}) => verifySnpReport(snpReport(name), { certs: snpCerts(name), at: SNP_AT, ...o });
+// Judged without a TCB floor (tcb-floor.test.ts covers it).
+const verify = (name: string, o: Partial<SnpVerifyOptions> = {}) => verifySnpReport(snpReport(name), { certs: snpCerts(name), at: SNP_AT, minTcb: 'none', ...o });
 
 test('tcb: a VCEK for another TCB → TcbMismatch at the first differing component', () => {
   // milan-v3-vcek-azure runs at bl 4 / snp 24 / ucode 219; the virtee VCEK certifies bl 3 / snp 8 / ucode 115.
@@ -105,8 +106,9 @@ test('migration agent: policy bit 18 → PolicyViolation unless allowMigrationAg
   assert.match(checkMigrationAgent(r, false), /MIGRATE_MA is off/);
 });
 
-test('vmpl: the VLEK reports run at VMPL 1; expectedVmpl 0 → PolicyViolation; a host request (0xFFFFFFFF) is never a guest\'s', async () => {
-  assertRejected(await verify('milan-v3-vlek-aws-coco', { at: VLEK_AT, expectedVmpl: 0 }), 'PolicyViolation', { path: 'vmpl' });
+test('vmpl: the VLEK reports run at VMPL 1; expected 0 by default → VmplMismatch; a host request (0xFFFFFFFF) is never a guest\'s', async () => {
+  assertRejected(await verify('milan-v3-vlek-aws-coco', { at: VLEK_AT }), 'VmplMismatch', { path: 'vmpl' });
+  assertRejected(await verify('milan-v3-vlek-aws-coco', { at: VLEK_AT, expectedVmpl: 0 }), 'VmplMismatch', { path: 'vmpl' });
   assertOk(await verify('milan-v3-vlek-aws-coco', { at: VLEK_AT, expectedVmpl: 1 }));
   assertOk(await verify('milan-v3-vcek-azure', { expectedVmpl: 0 }));
   throwsCode(() => checkVmpl({ ...report('milan-v2-vcek-virtee'), vmpl: 0xffffffff }, undefined), 'PolicyViolation', 'vmpl');
