@@ -10,7 +10,7 @@ import { keyInspect } from './commands/key-inspect.ts';
 import { cosign, draftNew, memberAddKey, memberKeygen, submit } from './commands/member.ts';
 import { addServeOptions, serve, type ServeFlags } from './commands/serve.ts';
 import { demo } from './commands/demo.ts';
-import { measure } from './commands/measure.ts';
+import { measure, type MeasureFlags } from './commands/measure.ts';
 import { rebuild, type RebuildFlags } from './commands/rebuild.ts';
 import { attestVerify, recordVerify, type AttestFlags, type RecordVerifyFlags } from './commands/verify.ts';
 
@@ -34,18 +34,27 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
 
   program
     .command('measure')
-    .description('print the dev-platform measurements of this checkout (source tree and bundle), as measurements JSON to pin with --measurements')
-    .option('--bundle <file>', 'measure this bundle (default dist/encumber-enclave.mjs if built)')
+    .description('print the measurements of this checkout as measurements JSON to pin with --measurements: dev platform (source tree and bundle), or the SEV-SNP launch measurement of an image build')
+    .option('--platform <p>', 'dev (default) or sev-snp')
+    .option('--bundle <file>', 'dev: measure this bundle (default dist/encumber-enclave.mjs if built)')
+    .option('--vcpus <n,...>', 'sev-snp: vCPU count(s) (default 2)')
+    .option('--cpu <model,...>', 'sev-snp: QEMU vCPU model(s): EPYC-v4, EPYC-Milan, EPYC-Genoa, EPYC-Turin (default all four)')
+    .option('--guest-features <hex,...>', 'sev-snp: SEV_FEATURES of the VMSAs (default 0x1)')
+    .option('--build-dir <dir>', 'sev-snp: the image build to measure: OVMF.fd, bzImage, initramfs.cpio.gz, manifest.json snp.cmdline (default build/out)')
     .option('--out <file>', 'write the JSON here')
-    .action(async (flags) => setExit(await measure(flags, io)));
+    .action(async (flags: MeasureFlags) => setExit(await measure(flags, io)));
 
   program
     .command('rebuild')
-    .description('rebuild the enclave image from this checkout and compare its PCRs with attested ones, check by check; exit 0 equal, 1 different, 2 usage/IO')
-    .option('--compare <evidence>', 'evidence file (raw document or a getAttestation answer)')
+    .description('rebuild the enclave image from this checkout and compare its measurement (Nitro/dev PCRs, SEV-SNP launch measurement) with the attested one, check by check; exit 0 equal, 1 different, 2 usage/IO')
+    .option('--compare <evidence>', 'evidence file (raw document, SNP report ‖ certificate table, or a getAttestation answer)')
     .option('--pcr0 <hex>', 'or: the attested PCR0')
     .option('--pcr1 <hex>', 'and PCR1')
     .option('--pcr2 <hex>', 'and PCR2')
+    .option('--measurement <hex>', 'or: an attested SEV-SNP launch measurement')
+    .option('--vcpus <n,...>', 'sev-snp: the guest\'s vCPU count(s) (default: try 1..64)')
+    .option('--cpu <model,...>', 'sev-snp: the QEMU vCPU model(s) (default: try EPYC-v4, EPYC-Milan, EPYC-Genoa, EPYC-Turin)')
+    .option('--guest-features <hex,...>', 'sev-snp: SEV_FEATURES (default: try 0x1 and 0x21)')
     .option('--platform <p>', 'with --pcrN: nitro (EIF PCRs) or dev (bundle PCRs)', 'nitro')
     .option('--root <pem>', 'root for dev evidence (default: the AWS Nitro root)')
     .option('--at <iso>', 'check the evidence at this time (default: now)')
@@ -87,14 +96,16 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--any-measurement', 'accept any program (the measurement is then NOT checked)')
     .option('--nonce <hex>', 'require this nonce')
     .option('--allow-debug', 'accept debug-mode enclaves (all-zero PCRs)')
-    .option('--json', 'print { valid, platform, checks, error }')
+    .option('--policy-cid <cid>', 'trust only this policy (the binding must name it)')
+    .option('--repository <did>', 'trust only a policy for this repository (needs --binding with a getIdentity answer)')
+    .option('--json', 'print { valid, platform, scope, policyPinned, warnings, checks, error }')
     .action(async (file: string, flags: AttestFlags) => setExit(await attestVerify(file, flags, io)));
 
   const record = program.command('record').description('published records');
   record
     .command('verify')
     .description('verify a signed record: enclave signature, receipt, binding, co-signatures (and attestation when available)')
-    .argument('<record>', 'the signed record JSON (or a signRecord answer)')
+    .argument('<record>', 'the signed record JSON (or a signRecord / getRecord answer), or its at:// URI (with --pds)')
     .requiredOption('--identity <url|file>', 'enclave URL (live check with a fresh nonce) or a getIdentity JSON file')
     .option('--evidence <file>', 'attestation evidence file to check as well')
     .option('--root <pem>', 'trust this root (needed for the dev platform)')
@@ -105,7 +116,11 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--any-measurement', 'accept any program (the measurement is then NOT checked)')
     .option('--plc-logs <file>', "co-signers' audit logs (JSON map DID → log, or a draft with plcLogs): re-check each co-signer's key")
     .option('--trust-identity', 'skip the attestation on purpose (an identity file you already trust)')
-    .option('--json', 'print { valid, platform, checks, error }')
+    .option('--policy-cid <cid>', 'trust only this policy')
+    .option('--repository <did>', 'trust only a policy for this repository')
+    .option('--pds <url>', 'for an at:// record: the PDS to read it from')
+    .option('--uri <at-uri>', 'where the record file was published: its repository must be the policy\'s')
+    .option('--json', 'print { valid, platform, policyPinned, warnings, checks, error }')
     .action(async (file: string, flags: RecordVerifyFlags) => setExit(await recordVerify(file, flags, io)));
 
   const key = program.command('key').description('keys');

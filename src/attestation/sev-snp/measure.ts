@@ -17,7 +17,8 @@
  *
  * Pure and browser-safe: bytes in, 48 bytes out.
  */
-import { LaunchDigest } from './launch-digest.ts';
+import { sha384 } from '@noble/hashes/sha2.js';
+import { LaunchDigest, PAGE_TYPE, VMSA_GPA } from './launch-digest.ts';
 import { SnpMeasureError } from './measure-errors.ts';
 import { PAGE_SIZE, parseOvmf, type OvmfLayout } from './ovmf.ts';
 import { sevHashesPage, sevHashesTable, type SevHashesInputs } from './hashes-table.ts';
@@ -111,9 +112,11 @@ export function snpLaunchMeasurement(p: SnpMeasureParams): Uint8Array {
     }
   }
 
-  // 3. One VMSA per vCPU.
-  const bsp = qemuVmsaPage({ eip: BSP_RESET_EIP, vcpuSig, guestFeatures });
-  const ap = p.vcpus > 1 ? qemuVmsaPage({ eip: ovmf.apResetEip, vcpuSig, guestFeatures }) : bsp;
-  for (let i = 0; i < p.vcpus; i++) ld.vmsaPage(i === 0 ? bsp : ap);
+  // 3. One VMSA per vCPU (every AP's page is the same: hash it once).
+  ld.vmsaPage(qemuVmsaPage({ eip: BSP_RESET_EIP, vcpuSig, guestFeatures }));
+  if (p.vcpus > 1) {
+    const ap = sha384(qemuVmsaPage({ eip: ovmf.apResetEip, vcpuSig, guestFeatures }));
+    for (let i = 1; i < p.vcpus; i++) ld.update(PAGE_TYPE.VMSA, VMSA_GPA, ap);
+  }
   return ld.digest();
 }
