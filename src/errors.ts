@@ -97,6 +97,9 @@ export type PolicyErrorCode =
 /** Infrastructure failures: never the caller's fault, always fail closed. */
 export type InfrastructureErrorCode = 'DirectoryUnavailable' | 'InternalError';
 
+/** Load shedding: a bound on outbound work (directory requests, attestations) is reached; retry later. */
+export type ResourceErrorCode = 'RateLimited';
+
 export type ErrorCode =
   | CryptoErrorCode
   | DataErrorCode
@@ -104,6 +107,7 @@ export type ErrorCode =
   | AttestationErrorCode
   | PolicyErrorCode
   | InfrastructureErrorCode
+  | ResourceErrorCode
   | 'UsageError';
 
 export interface ErrorDetails {

@@ -14,11 +14,12 @@ import type { JsonValue } from '../data/types.ts';
 import { CID } from '../data/cid.ts';
 import type { LoadedPolicy } from '../policy/policy.ts';
 import { buildPayload, type IpldRecord } from '../policy/payload.ts';
-import { checkRequestScope, decide, type Cosignature, type CountedSigner } from '../policy/decide.ts';
+import { checkCosignaturesBeforePlc, checkRequestScope, decide, type Cosignature, type CountedSigner } from '../policy/decide.ts';
 import { checkHighWater, nextMark, type HighWaterStore } from '../policy/high-water.ts';
 import type { KeyHolder } from './key-holder.ts';
 import type { PlcResolver } from './plc-resolver.ts';
 import type { Attestor } from './attestor.ts';
+import { BoundedQueue } from './limits.ts';
 import {
   BINDING_TYPE,
   RECEIPT_TYPE,
@@ -57,15 +58,25 @@ export interface ServiceDeps {
   resolver: PlcResolver;
   highWater: HighWaterStore;
   clock: () => Date;
+  /**
+   * The queue in front of the attestor (NSM, SEV firmware, dev): at most
+   * `concurrency` attestations run, `maxQueued` wait, any more get
+   * `RateLimited` (429). Defaults: DEFAULT_ATTESTATION_QUEUE.
+   */
+  attestationQueue?: { concurrency?: number; maxQueued?: number };
 }
+
+export const DEFAULT_ATTESTATION_QUEUE = { concurrency: 1, maxQueued: 16 } as const;
 
 export class SigningService {
   #state: Lifecycle = 'booting';
   readonly #deps: ServiceDeps;
+  readonly #attestations: BoundedQueue;
   readonly binding: EncodedDocument<Binding>;
 
   constructor(deps: ServiceDeps) {
     this.#deps = deps;
+    this.#attestations = new BoundedQueue({ ...DEFAULT_ATTESTATION_QUEUE, ...deps.attestationQueue }, 'attestation requests');
     this.binding = encodeDocument<Binding>({
       $type: BINDING_TYPE,
       version: 1,
@@ -113,13 +124,15 @@ export class SigningService {
 
   async attestation(nonce: Uint8Array) {
     this.#assertServing();
-    const evidence = await this.#deps.attestor.attest({
-      publicKey: parseDidKey(this.#deps.key.did).compressed,
-      bindingBytes: this.binding.bytes,
-      bindingCid: this.binding.cid.bytes,
-      nonce,
-      now: this.#deps.clock(),
-    });
+    const evidence = await this.#attestations.run(() =>
+      this.#deps.attestor.attest({
+        publicKey: parseDidKey(this.#deps.key.did).compressed,
+        bindingBytes: this.binding.bytes,
+        bindingCid: this.binding.cid.bytes,
+        nonce,
+        now: this.#deps.clock(),
+      }),
+    );
     return {
       platform: this.#deps.attestor.platform,
       evidence: ipldToJson(evidence),
@@ -133,13 +146,15 @@ export class SigningService {
     const { policy } = this.#deps.policy;
     const now = this.#deps.clock();
 
-    // 1. Scope: repository, collection, signers named by the policy (no PLC work yet).
-    const cosignatures: Cosignature[] = input.cosignatures.map((c, index) => ({ issuer: c.issuer, sig: decodeCosignature(c.sig.$bytes, index) }));
-    const dids = checkRequestScope(policy, input.repository, input.collection, cosignatures);
-
-    // 2. The record: valid data model within the policy's size limit.
+    // 1-2. Everything that needs no PLC state, before any directory request: the
+    //    record (valid data model within the policy's size limit), repository and
+    //    collection, the payload, each co-signature's form, each signer a policy
+    //    member named once, and enough of them for the threshold.
     const record = parseRecordWithin(input.record, policy.limits.maxRecordBytes);
+    checkRequestScope(policy, input.repository, input.collection);
     const payload = buildPayload(record, input.repository, input.collection);
+    const cosignatures: Cosignature[] = input.cosignatures.map((c, index) => ({ issuer: c.issuer, sig: decodeCosignature(c.sig.$bytes, index) }));
+    const dids = checkCosignaturesBeforePlc(policy, cosignatures);
 
     // 3. Each co-signer's PLC state, verified here.
     const states = await this.#deps.resolver.resolve(dids, input.plcLogs, now);
@@ -149,7 +164,7 @@ export class SigningService {
 
     // 5. Re-check the high-water marks with no await before the marks move, so
     //    two concurrent requests cannot both pass on different histories.
-    for (const s of states.values()) checkHighWater(this.#deps.highWater.get(s.did), s);
+    for (const s of states.values()) checkHighWater(this.#deps.highWater.get(s.did), s, policy.plc.source);
     for (const s of states.values()) this.#deps.highWater.set(s.did, nextMark(s));
 
     // 6. Sign the payload and the receipt.

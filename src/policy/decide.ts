@@ -5,7 +5,8 @@
  */
 import { EncumberError } from '../errors.ts';
 import { parseDidKeyCached } from '../crypto/key-cache.ts';
-import { checkSignatureAsync, describeSignatureFailure } from '../crypto/verify.ts';
+import { CURVES } from '../crypto/curves.ts';
+import { checkSignatureAsync, checkSignatureForm, describeSignatureFailure, type SignatureFailure } from '../crypto/verify.ts';
 import { verificationMethodKey } from '../plc/methods.ts';
 import type { PlcState } from '../plc/types.ts';
 import type { Policy } from './schema.ts';
@@ -24,8 +25,14 @@ export interface CountedSigner {
   head: { cid: string; createdAt: string };
 }
 
-/** Rules that need only the request, checked before any PLC work. */
-export function checkRequestScope(policy: Policy, repository: string, collection: string, cosignatures: Cosignature[]): string[] {
+/*
+ * Rules that need only the request, checked before any PLC work (DESIGN.md
+ * "Resource rules"): whatever fails here costs the enclave no directory
+ * request. First the scope, then (once the payload is built) the co-signatures.
+ */
+
+/** The record goes to the policy's repository and into one of its collections. */
+export function checkRequestScope(policy: Policy, repository: string, collection: string): void {
   // Rule: the record goes to the policy's repository …
   if (repository !== policy.repository) {
     throw new EncumberError('RepositoryNotAllowed', `repository ${repository} is not the policy's repository`, {
@@ -40,18 +47,58 @@ export function checkRequestScope(policy: Policy, repository: string, collection
       actual: collection,
     });
   }
-  // Rule: every co-signer is named by the policy.
+}
+
+/**
+ * Each co-signature has a signature's form and comes from a policy member
+ * named once, and there are enough of them for the threshold. Returns the
+ * DIDs whose PLC state is needed.
+ */
+export function checkCosignaturesBeforePlc(policy: Policy, cosignatures: Cosignature[]): string[] {
   const members = new Set(policy.signers.map((s) => s.did));
+  const seen = new Map<string, number>();
   cosignatures.forEach((c, index) => {
+    // Rule: every co-signature has the form of a signature (64 bytes r‖s,
+    // 1 ≤ r, s < n, low-S) on a curve a member key can have; the key, and so
+    // the curve, is known only from the PLC state, where the full check runs.
+    const failure = signatureFormFailure(c.sig);
+    if (failure) {
+      throw new EncumberError('InvalidCosignature', `co-signature ${index} from ${c.issuer}: ${describeSignatureFailure(failure)}`, {
+        index,
+        actual: failure,
+      });
+    }
+    // Rule: every co-signer is named by the policy …
     if (!members.has(c.issuer)) {
       throw new EncumberError('UnknownSigner', `co-signature ${index} is from ${c.issuer}, who is not a signer of this policy`, {
         index,
         actual: c.issuer,
       });
     }
+    // … once.
+    const first = seen.get(c.issuer);
+    if (first !== undefined) {
+      throw new EncumberError('InvalidCosignature', `co-signature ${index} is from ${c.issuer}, who already co-signed (co-signature ${first}); each member signs once`, {
+        index,
+        actual: c.issuer,
+      });
+    }
+    seen.set(c.issuer, index);
   });
-  // The distinct DIDs whose PLC state is needed.
-  return [...new Set(cosignatures.map((c) => c.issuer))];
+  // Rule: enough well-formed member co-signatures to reach the threshold.
+  if (seen.size < policy.threshold) {
+    throw new EncumberError('InsufficientCosigners', `${seen.size} co-signer(s), the policy needs ${policy.threshold}`, {
+      expected: policy.threshold,
+      actual: seen.size,
+    });
+  }
+  return [...seen.keys()];
+}
+
+/** The form rules of `checkSignatureForm` on the curve most lenient for `sig`: undefined if some curve accepts it. */
+function signatureFormFailure(sig: Uint8Array): SignatureFailure | undefined {
+  const failures = CURVES.map((curve) => checkSignatureForm(curve, sig));
+  return failures.includes(undefined) ? undefined : failures[0];
 }
 
 export async function decide(

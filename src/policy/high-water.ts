@@ -1,15 +1,30 @@
 /**
- * Per-DID high-water marks. Once the enclave has acted on a DID's head, a
- * later log must still contain that head: a shorter log, or one whose history
- * no longer has it, is a replay or a rewrite (`StalePlcLog`). A log in which
- * the mark is present but nullified is a legitimate recovery fork and passes.
+ * Per-DID high-water marks (DESIGN.md "PLC audit-log rules"). Once the
+ * enclave has acted on a DID's head, a later log must still hold that head,
+ * by chain position: a shorter log, or one whose history no longer has it, is
+ * a replay or a rewrite (`StalePlcLog`).
+ *
+ * Marks compare CIDs, never a log's `createdAt`: an audit entry's `createdAt`
+ * is not signed, so a mark that took it could be moved by anyone who re-sends
+ * an accepted request with a re-timed head.
+ *
+ * Whether the marked op may be nullified depends on who vouches for the
+ * timestamps the 72-hour recovery rule reads:
+ * - `supplied`: the sender writes them, so a fork "within 72 h" proves
+ *   nothing; the marked op must stay on the canonical chain (it is the new
+ *   head or an ancestor of it). Trust on first use per DID.
+ * - `fetch`: the directory's timestamps stand; the marked op may have been
+ *   nullified by a recovery fork the verifier accepted, but it must still be
+ *   in the log.
  */
 import { EncumberError } from '../errors.ts';
 import type { PlcState } from '../plc/types.ts';
 
+export type PlcSource = 'supplied' | 'fetch';
+
 export interface HighWaterMark {
+  /** CID of the head the enclave acted on. */
   cid: string;
-  createdAt: string;
 }
 
 export interface HighWaterStore {
@@ -27,24 +42,28 @@ export class MemoryHighWaterStore implements HighWaterStore {
   }
 }
 
-export function checkHighWater(mark: HighWaterMark | undefined, state: PlcState): void {
+export function checkHighWater(mark: HighWaterMark | undefined, state: PlcState, source: PlcSource): void {
   if (!mark) return;
+  // Rule: the marked op is the new head or one of its ancestors …
+  if (state.canonicalCids.includes(mark.cid)) return;
+  // … or (fetch mode only) an op of the log that a verified recovery fork nullified.
   if (!state.entryCids.includes(mark.cid)) {
     throw new EncumberError(
       'StalePlcLog',
-      `the PLC log for ${state.did} does not contain ${mark.cid} (seen at ${mark.createdAt}): it is older than or forks away from a state already used`,
+      `the PLC log for ${state.did} does not contain ${mark.cid}: it is older than or forks away from a state already used`,
       { expected: mark.cid, actual: state.head.cid },
     );
   }
-  if (Date.parse(state.head.createdAt) < Date.parse(mark.createdAt)) {
-    throw new EncumberError('StalePlcLog', `the PLC head for ${state.did} is older than the high-water mark`, {
-      expected: mark.createdAt,
-      actual: state.head.createdAt,
-    });
+  if (source === 'supplied') {
+    throw new EncumberError(
+      'StalePlcLog',
+      `the PLC log for ${state.did} nullifies ${mark.cid}, a state already used; in supplied mode the log's createdAt is the sender's word, so no fork may displace it`,
+      { expected: mark.cid, actual: state.head.cid },
+    );
   }
 }
 
 /** The mark after accepting `state`: its head. */
 export function nextMark(state: PlcState): HighWaterMark {
-  return { cid: state.head.cid, createdAt: state.head.createdAt };
+  return { cid: state.head.cid };
 }

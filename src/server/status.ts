@@ -25,6 +25,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   SignerTombstoned: 422,
   SignerKeyMissing: 422,
   MissingPlcLog: 422,
+  // A bound on directory requests or attestations in flight is reached (src/enclave/limits.ts).
+  RateLimited: 429,
   DirectoryUnavailable: 503,
   // Not the caller's fault and may pass once the mirrors catch up; never sign on doubt.
   PlcSourcesDisagree: 503,

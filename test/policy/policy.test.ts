@@ -93,23 +93,37 @@ test('payload = record minus signatures, plus $sig { $type, repository, collecti
   assert.throws(() => buildPayload(record, A, 'app.bsky.feed.like'), (e: any) => e.code === 'InvalidRequest');
 });
 
-function state(entryCids: string[], head: string, createdAt: string): PlcState {
+/** A state whose canonical chain is `canonical` (genesis first, head last), with `nullified` entries too. */
+function state(canonical: string[], nullified: string[] = [], createdAt = '2026-01-01T00:00:00.000Z'): PlcState {
+  const head = canonical.at(-1)!;
+  const entryCids = [...canonical.slice(0, 1), ...nullified, ...canonical.slice(1)];
   return {
     did: A, rotationKeys: [], verificationMethods: {}, alsoKnownAs: [], services: {}, tombstoned: false,
-    head: { cid: head, createdAt, index: entryCids.indexOf(head) }, nullified: [], canonicalCids: [], entryCids, warnings: [],
+    head: { cid: head, createdAt, index: entryCids.indexOf(head) }, nullified: [], canonicalCids: canonical, entryCids, warnings: [],
   };
 }
 
-test('high-water mark: the marked head must still be in the log, and the head may not be older', () => {
-  const mark = { cid: 'bafy-2', createdAt: '2026-01-02T00:00:00.000Z' };
-  assert.doesNotThrow(() => checkHighWater(undefined, state(['bafy-1'], 'bafy-1', '2026-01-01T00:00:00.000Z')));
-  assert.doesNotThrow(() => checkHighWater(mark, state(['bafy-1', 'bafy-2'], 'bafy-2', '2026-01-02T00:00:00.000Z')));
-  assert.doesNotThrow(() => checkHighWater(mark, state(['bafy-1', 'bafy-2', 'bafy-3'], 'bafy-3', '2026-01-03T00:00:00.000Z')));
-  // A recovery fork that nullifies the marked op: the mark is still in the log, the head is newer.
-  assert.doesNotThrow(() => checkHighWater(mark, state(['bafy-1', 'bafy-2', 'bafy-4'], 'bafy-4', '2026-01-02T01:00:00.000Z')));
-  // Shorter log, or a history without the mark (forked away / rewritten).
-  for (const s of [state(['bafy-1'], 'bafy-1', '2026-01-01T00:00:00.000Z'), state(['bafy-1', 'bafy-9'], 'bafy-9', '2026-01-05T00:00:00.000Z')]) {
-    assert.throws(() => checkHighWater(mark, s), (e: any) => e.code === 'StalePlcLog');
+test('high-water mark: the marked op must be the new head or an ancestor of it (by CID, never by createdAt)', () => {
+  const mark = { cid: 'bafy-2' };
+  for (const source of ['supplied', 'fetch'] as const) {
+    assert.doesNotThrow(() => checkHighWater(undefined, state(['bafy-1']), source));
+    assert.doesNotThrow(() => checkHighWater(mark, state(['bafy-1', 'bafy-2']), source));
+    assert.doesNotThrow(() => checkHighWater(mark, state(['bafy-1', 'bafy-2', 'bafy-3']), source));
+    // createdAt plays no part: a head "older" than when the mark was set, or far in the future, is judged by position.
+    assert.doesNotThrow(() => checkHighWater(mark, state(['bafy-1', 'bafy-2'], [], '1999-01-01T00:00:00.000Z'), source));
+    // Shorter log, or a history without the mark (forked away / rewritten), whatever its createdAt.
+    for (const s of [state(['bafy-1']), state(['bafy-1', 'bafy-9'], [], '2099-01-01T00:00:00.000Z'), state(['bafy-0'])]) {
+      assert.throws(() => checkHighWater(mark, s, source), (e: any) => e.code === 'StalePlcLog');
+    }
   }
-  assert.throws(() => checkHighWater(mark, state(['bafy-2', 'bafy-0'], 'bafy-0', '2026-01-01T00:00:00.000Z')), (e: any) => e.code === 'StalePlcLog');
+});
+
+test('high-water mark: a fork that nullifies the marked op is refused in supplied mode, accepted in fetch mode', () => {
+  const mark = { cid: 'bafy-2' };
+  // bafy-4 forks from bafy-1 and nullifies bafy-2 (the verifier checked the 72-hour rule on the log's createdAt).
+  const recovered = state(['bafy-1', 'bafy-4'], ['bafy-2']);
+  assert.throws(() => checkHighWater(mark, recovered, 'supplied'), (e: any) => e.code === 'StalePlcLog');
+  assert.doesNotThrow(() => checkHighWater(mark, recovered, 'fetch'));
+  // An ancestor of the mark nullified: the mark is nullified with it.
+  assert.throws(() => checkHighWater({ cid: 'bafy-3' }, state(['bafy-1', 'bafy-4'], ['bafy-2', 'bafy-3']), 'supplied'), (e: any) => e.code === 'StalePlcLog');
 });

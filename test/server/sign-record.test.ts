@@ -85,12 +85,13 @@ test('two of three co-sign: the enclave signs, and everything in the answer chec
   assert.deepEqual(r.json.record.signatures.at(-1).receipt, r.json.receipt);
 });
 
-test('InsufficientCosigners: one co-signature, or the same member twice', async () => {
+test('InsufficientCosigners: one co-signature, or none; the same member twice is InvalidCosignature', async () => {
   const [alice] = w.members as [any];
   await expectError(w, withLogs(cosignBy(draftFor('one'), alice), w.members), 422, 'InsufficientCosigners');
+  // DESIGN.md "Resource rules": each issuer a policy member named once.
   const once = cosignBy(draftFor('twice'), alice);
   const twice = { ...once, cosignatures: [once.cosignatures[0]!, once.cosignatures[0]!] };
-  await expectError(w, withLogs(twice, w.members), 422, 'InsufficientCosigners');
+  await expectError(w, withLogs(twice, w.members), 422, 'InvalidCosignature');
   await expectError(w, withLogs(draftFor('none'), w.members), 422, 'InsufficientCosigners');
 });
 
