@@ -73,7 +73,11 @@ export type AttestationErrorCode =
   | 'MeasurementMismatch'
   | 'MeasurementNotPinned'
   | 'EvidenceMissing'
-  | 'UnknownEvidenceFormat';
+  | 'UnknownEvidenceFormat'
+  /** The enclave's policy (CID or repository) is not the one the verifier pinned. */
+  | 'PolicyPinMismatch'
+  /** The verifier asked for a check the inputs do not allow (never a silent skip). */
+  | 'CheckNotPossible';
 
 /** Policy decisions and signing requests (src/policy, src/enclave, src/server). */
 export type PolicyErrorCode =

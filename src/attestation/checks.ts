@@ -29,6 +29,8 @@ const ATTESTATION_CODES: Record<AttestationErrorCode, true> = {
   MeasurementNotPinned: true,
   EvidenceMissing: true,
   UnknownEvidenceFormat: true,
+  PolicyPinMismatch: true,
+  CheckNotPossible: true,
 };
 
 export function isAttestationError(e: unknown): e is EncumberError<AttestationErrorCode> {

@@ -9,3 +9,8 @@ import { parsePolicy, type LoadedPolicy } from './policy.ts';
 export function loadDefaultPolicy(): LoadedPolicy {
   return parsePolicy(structuredClone(defaultPolicy));
 }
+
+/** The demo policy, embedded or passed as a file (same CID): its member keys are public. */
+export function isDemoPolicy(policy: LoadedPolicy): boolean {
+  return policy.cid.equals(loadDefaultPolicy().cid);
+}

@@ -19,6 +19,7 @@ import type { AttestationCheck } from '../attestation/types.ts';
 import { verifyAuditLog } from '../plc/verify.ts';
 import { verificationMethodAtOperation } from '../plc/methods.ts';
 import type { PlcAnyOperation } from '../plc/types.ts';
+import { checkPolicyPin, describePolicy, type PolicyPin } from './policy-pin.ts';
 
 export interface Identity {
   key: string;
@@ -43,6 +44,13 @@ export interface RecordVerifyOptions {
    * trusting the enclave's PLC check.
    */
   plcLogs?: Record<string, unknown>;
+  /** The policy (CID and/or repository) the verifier trusts; absent: a warning row says it was not pinned. */
+  pin?: PolicyPin;
+  /**
+   * Where the record was found (its at:// URI): the repository must be the
+   * policy's and the collection the record's $type.
+   */
+  location?: { repository: string; collection: string; uri?: string };
 }
 
 export function verifyPublishedRecord(identity: Identity, recordJson: unknown, opts: RecordVerifyOptions = {}): RecordVerdict {
@@ -81,6 +89,15 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
       return b;
     }, (b) => `binding ${identity.bindingCid} (${String(b.platform)}) names key and policy`);
 
+    // 1b. What the policy allows, on a row of its own, and whether it is the one the verifier trusts.
+    checks.push({ name: 'policy', ok: true, detail: describePolicy(identity.policyCid, policy) });
+    const pinned = checkPolicyPin(opts.pin, { policyCid: identity.policyCid, policy });
+    checks.push(pinned.check);
+    if (pinned.error) {
+      failure = pinned.error;
+      throw new Failed(pinned.error.message);
+    }
+
     // 2. The record: data model, with signatures, its $type an allowed collection.
     const record = step('record-shape', () => {
       const r = parseRecordJson(recordJson) as IpldRecord;
@@ -88,6 +105,20 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
       if (typeof r.$type !== 'string' || !policy.collections.includes(r.$type)) fail(`record $type ${String(r.$type)} is not an allowed collection`);
       return r;
     }, (r) => `${String(r.$type)} with ${(r.signatures as unknown[]).length} signature entries`);
+    // 2b. Where it was published: an at:// record lives in the policy's repository, in its $type's collection.
+    if (opts.location) {
+      const loc = opts.location;
+      step('record-location', () => {
+        const where = loc.uri ?? `${loc.repository}/${loc.collection}`;
+        if (loc.repository !== policy.repository) {
+          throw new EncumberError('RepositoryNotAllowed', `${where} is in repository ${loc.repository}, the policy governs ${policy.repository}`);
+        }
+        if (loc.collection !== record.$type) {
+          throw new EncumberError('CollectionNotAllowed', `${where} is in collection ${loc.collection}, the record is a ${String(record.$type)}`);
+        }
+        return where;
+      }, (where) => `${where} is in the policy's repository ${policy.repository}`);
+    }
     const payload = step('payload', () => buildPayload(record, policy.repository, record.$type as string), (p) => `payload ${p.cid} (repository ${policy.repository})`);
     const entries = record.signatures as Record<string, unknown>[];
     const enclave = entries[entries.length - 1]!;

@@ -30,7 +30,7 @@ test('a record the enclave signed verifies, every check green', () => {
   const v = verifyPublishedRecord(identity, signed.record);
   assert.ok(v.ok, JSON.stringify(v.checks));
   assert.equal(v.cid, signed.cid);
-  assert.deepEqual(v.checks.map((c) => c.name), ['identity-policy', 'identity-binding', 'record-shape', 'payload', 'enclave-signature', 'receipt', 'cosignatures', 'cosigner-keys']);
+  assert.deepEqual(v.checks.map((c) => c.name), ['identity-policy', 'identity-binding', 'policy', 'policy-pin', 'record-shape', 'payload', 'enclave-signature', 'receipt', 'cosignatures', 'cosigner-keys']);
   assert.equal(v.checks.at(-1)!.skipped, true, 'without logs the key re-check is reported as not done');
   assert.ok(v.checks.every((c) => c.ok));
   assert.equal(v.cosigners.length, 2);
@@ -91,4 +91,39 @@ test('a co-signer entry replaced by another key and its signature over the same 
   // The receipt names the key each member's signature was verified with.
   const heads = signed.record.signatures.at(-1).receipt.heads;
   assert.deepEqual(heads.map((h: { key: string }) => h.key), signed.record.signatures.slice(0, -1).map((e: { key: string }) => e.key));
+});
+
+test('policy pin: absent → a warning row; the wrong policy CID or repository → PolicyPinMismatch; the right one → pinned', () => {
+  const policy = identity.policy as { repository: string };
+  const open = verifyPublishedRecord(identity, signed.record);
+  const row = open.checks.find((c) => c.name === 'policy-pin')!;
+  assert.equal(row.ok, true);
+  assert.equal(row.skipped, true);
+  assert.match(row.detail, /NOT PINNED/);
+  const policyRow = open.checks.find((c) => c.name === 'policy')!;
+  assert.ok(policyRow.detail.includes(policy.repository) && policyRow.detail.includes('app.bsky.feed.post'), policyRow.detail);
+
+  const pinned = verifyPublishedRecord(identity, signed.record, { pin: { policyCid: identity.policyCid, repository: policy.repository } });
+  assert.ok(pinned.ok, JSON.stringify(pinned.checks));
+  assert.equal(pinned.checks.find((c) => c.name === 'policy-pin')!.skipped, undefined);
+
+  for (const pin of [{ policyCid: identity.bindingCid }, { repository: 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa' }]) {
+    const v = verifyPublishedRecord(identity, signed.record, { pin });
+    assert.equal(v.ok, false);
+    assert.ok(!v.ok && v.error.code === 'PolicyPinMismatch', JSON.stringify(v));
+    assert.equal(v.checks.at(-1)!.name, 'policy-pin');
+  }
+});
+
+test('an at:// record outside the policy repository (or collection) → RepositoryNotAllowed / CollectionNotAllowed', () => {
+  const policy = identity.policy as { repository: string };
+  const here = verifyPublishedRecord(identity, signed.record, { location: { repository: policy.repository, collection: 'app.bsky.feed.post' } });
+  assert.ok(here.ok, JSON.stringify(here.checks));
+  const elsewhere = verifyPublishedRecord(identity, signed.record, {
+    location: { repository: 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa', collection: 'app.bsky.feed.post', uri: 'at://did:plc:aaaaaaaaaaaaaaaaaaaaaaaa/app.bsky.feed.post/x' },
+  });
+  assert.ok(!elsewhere.ok && elsewhere.error.code === 'RepositoryNotAllowed', JSON.stringify(elsewhere));
+  assert.equal(elsewhere.checks.at(-1)!.name, 'record-location');
+  const other = verifyPublishedRecord(identity, signed.record, { location: { repository: policy.repository, collection: 'app.bsky.feed.like' } });
+  assert.ok(!other.ok && other.error.code === 'CollectionNotAllowed');
 });

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { serve as serveHttp } from '@hono/node-server';
 import type { Command } from 'commander';
 import { EncumberError } from '../../errors.ts';
-import { loadDefaultPolicy } from '../../policy/default-policy.ts';
+import { isDemoPolicy, loadDefaultPolicy } from '../../policy/default-policy.ts';
 import { parsePolicyJson, type LoadedPolicy } from '../../policy/policy.ts';
 import { bootService } from '../../enclave/boot.ts';
 import { createAttestor } from '../../enclave/platforms.ts';
@@ -26,6 +26,8 @@ export interface ServeFlags {
   platform: string;
   dataDir: string;
   quiet?: boolean;
+  /** Run the demo policy (public member keys) on a hardware platform anyway. */
+  allowDemoPolicy?: boolean;
   snpCerts?: string;
   /** For tests: where the hardware interfaces are. */
   tsmReportDir?: string;
@@ -35,7 +37,8 @@ export interface ServeFlags {
 /** The serve options, shared by `encumber serve` and the enclave entry point. */
 export function addServeOptions(cmd: Command): Command {
   return cmd
-    .option('--policy <file>', 'policy JSON (default: the embedded demo policy)')
+    .option('--policy <file>', 'policy JSON (default: the embedded demo policy, refused on nitro and sev-snp)')
+    .option('--allow-demo-policy', 'nitro/sev-snp: run the demo policy anyway (its member keys are public: anyone can get records signed)')
     .option('--port <n>', 'TCP port', '8080')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--platform <p>', 'dev | nitro | sev-snp', 'dev')
@@ -79,6 +82,16 @@ export async function serve(flags: ServeFlags, io: CliIo): Promise<RunningServer
     if (e instanceof EncumberError) throw new UsageProblem(`${flags.policy}: ${e.code}: ${e.message}`);
     throw new UsageProblem(`cannot read policy ${flags.policy}: ${(e as Error).message}`);
   }
+  // The demo policy's member keys are public (test/fixtures/demo): on hardware
+  // an attested key under it would sign anything for the demo repository.
+  if (platform !== 'dev' && isDemoPolicy(policy)) {
+    if (!flags.allowDemoPolicy) {
+      throw new UsageProblem(
+        `refusing the demo policy ${policy.cid} on ${platform}: its member keys are public, so anyone could get records signed; give --policy FILE (your organisation's policy), or --allow-demo-policy to run the demo anyway`,
+      );
+    }
+    io.err(`encumber: WARNING: running the demo policy ${policy.cid} on ${platform} (--allow-demo-policy): its member keys are public`);
+  }
 
   let attestor;
   try {
@@ -110,7 +123,7 @@ export async function serve(flags: ServeFlags, io: CliIo): Promise<RunningServer
   const id = service.identity();
   io.err(`encumber ${id.program.version} serving on ${url} (platform ${id.platform}${id.platform === 'dev' ? ': NOT hardware-backed' : ''})`);
   io.err(`  enclave key  ${id.key}`);
-  io.err(`  policy       ${id.policyCid}${flags.policy ? '' : ' (embedded demo policy: 2 of alice, bob, carol)'}`);
+  io.err(`  policy       ${id.policyCid}${isDemoPolicy(policy) ? ' (demo policy: 2 of alice, bob, carol, keys public)' : ''}`);
   io.err(`  binding      ${id.bindingCid}`);
   io.err(`verification page: ${url}/`);
   io.err(`try it:  curl ${url}/xrpc/dev.encumber.getIdentity`);

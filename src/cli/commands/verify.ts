@@ -8,9 +8,12 @@ import { detectEvidence } from '../../attestation/evidence/detect.ts';
 import { parseSnpCertTable, type SnpCertName, type SnpCerts } from '../../attestation/evidence/snp-cert-table.ts';
 import { randomBytes } from 'node:crypto';
 import { fromHex } from '../../crypto/encoding.ts';
-import { verifyEvidence, type EvidenceOptions, type EvidenceVerdict } from '../../verifier/evidence.ts';
+import { verifyEvidence, type EvidenceInput, type EvidenceOptions, type EvidenceVerdict } from '../../verifier/evidence.ts';
 import { verifyPublishedRecord, type Identity } from '../../verifier/record.ts';
 import { parseMeasurements, type MeasurementPin } from '../../verifier/measurements.ts';
+import { isPinned, POLICY_PIN_CHECK, type PolicyPin } from '../../verifier/policy-pin.ts';
+import { isValidDid, isValidNsid, isValidRecordKey } from '../../data/syntax/index.ts';
+import { CID } from '../../data/cid.ts';
 import type { AttestationCheck } from '../../attestation/types.ts';
 import { EXIT_INVALID, EXIT_OK, UsageProblem, type CliIo } from '../io.ts';
 
@@ -24,7 +27,32 @@ export interface AttestFlags {
   anyMeasurement?: boolean;
   nonce?: string;
   allowDebug?: boolean;
+  /** The policy the verifier trusts: its CID, and/or the repository it must govern. */
+  policyCid?: string;
+  repository?: string;
   json?: boolean;
+}
+
+/** --policy-cid / --repository, checked for form (a pin that cannot match is a usage error). */
+function policyPin(flags: AttestFlags): PolicyPin {
+  const pin: PolicyPin = {};
+  if (flags.policyCid !== undefined) {
+    try {
+      pin.policyCid = CID.parse(flags.policyCid).toString();
+    } catch {
+      throw new UsageProblem(`--policy-cid: not a CID: ${flags.policyCid}`);
+    }
+  }
+  if (flags.repository !== undefined) {
+    if (!isValidDid(flags.repository)) throw new UsageProblem(`--repository: not a DID: ${flags.repository}`);
+    pin.repository = flags.repository;
+  }
+  return pin;
+}
+
+/** Lines a reader must not miss: every passing row that says NOT (not pinned, not checked). */
+function warningsOf(checks: AttestationCheck[]): string[] {
+  return checks.filter((c) => c.ok && /\bNOT\b/.test(c.detail)).map((c) => `${c.name}: ${c.detail}`);
 }
 
 async function readBytes(path: string): Promise<Uint8Array> {
@@ -83,7 +111,7 @@ async function measurementPin(flags: AttestFlags): Promise<{ measurements?: Meas
 }
 
 /** Evidence file: raw COSE bytes, or a getAttestation JSON response (then the binding is checked too). */
-function parseEvidenceFile(bytes: Uint8Array): { evidence: Uint8Array; binding?: unknown; bindingCid?: string } {
+function parseEvidenceFile(bytes: Uint8Array): EvidenceInput {
   if (bytes[0] === 0x7b /* { */) {
     let j: Record<string, any>;
     try {
@@ -143,8 +171,10 @@ export async function attestVerify(file: string, flags: AttestFlags, io: CliIo):
     // A getIdentity/getAttestation answer, or the binding document itself.
     input.binding = 'binding' in b ? b.binding : b;
     if (typeof b.bindingCid === 'string') input.bindingCid = b.bindingCid;
+    if ('policy' in b && typeof b.policyCid === 'string') input.policy = b.policy;
   }
   const opts = await evidenceOptions(flags);
+  opts.policyPin = policyPin(flags);
   if (detectEvidence(input.evidence) === 'sev-snp') {
     const certs = await snpCertsFor(file, flags.certs ?? []);
     if (Object.keys(certs).length > 0) opts.snpCerts = certs;
@@ -155,12 +185,24 @@ export async function attestVerify(file: string, flags: AttestFlags, io: CliIo):
 }
 
 function report(io: CliIo, v: EvidenceVerdict, json?: boolean) {
+  const policyPinned = v.checks.some((c) => c.name === POLICY_PIN_CHECK && c.ok && !c.skipped);
+  const scope = v.ok ? v.scope : null;
   if (json) {
-    io.out(JSON.stringify({ valid: v.ok, platform: v.platform ?? null, checks: v.checks, error: v.ok ? null : v.error }));
+    io.out(JSON.stringify({ valid: v.ok, platform: v.platform ?? null, scope, policyPinned, warnings: warningsOf(v.checks), checks: v.checks, error: v.ok ? null : v.error }));
     return;
   }
   printChecks(io, v.checks);
-  io.out(v.ok ? `valid: ${v.platform} attestation${v.platform === 'dev' ? ' (NOT hardware-backed)' : ''}` : `invalid: ${v.error.code}: ${v.error.message}`);
+  if (!v.ok) {
+    io.out(`invalid: ${v.error.code}: ${v.error.message}`);
+    return;
+  }
+  const what =
+    v.scope === 'platform-and-measurement'
+      ? 'platform and measurement only (no binding given: no enclave key, binding or policy checked)'
+      : policyPinned
+        ? 'key, binding and pinned policy'
+        : 'key and binding; policy NOT pinned';
+  io.out(`valid: ${v.platform} attestation${v.platform === 'dev' ? ' (NOT hardware-backed)' : ''}: ${what}`);
 }
 
 export interface RecordVerifyFlags extends AttestFlags {
@@ -170,6 +212,54 @@ export interface RecordVerifyFlags extends AttestFlags {
   trustIdentity?: boolean;
   /** Co-signers' audit logs: a JSON map DID → log, or a draft/answer file with `plcLogs`. */
   plcLogs?: string;
+  /** For an at:// record argument: the PDS to read it from (com.atproto.repo.getRecord). */
+  pds?: string;
+  /** Where a record file was published (its at:// URI). */
+  uri?: string;
+}
+
+/** at://<did>/<collection>/<rkey> (a DID, not a handle: the repository is compared with the policy's). */
+function parseAtUri(uri: string): { repository: string; collection: string; rkey: string; uri: string } {
+  const m = /^at:\/\/([^/?#]+)\/([^/?#]+)\/([^/?#]+)$/.exec(uri);
+  const [repository, collection, rkey] = m ? m.slice(1).map(decodeURIComponent) : [];
+  if (!isValidDid(repository) || !isValidNsid(collection) || !isValidRecordKey(rkey)) {
+    throw new UsageProblem(`not an at://<did>/<collection>/<rkey> URI: ${uri}`);
+  }
+  return { repository: repository!, collection: collection!, rkey: rkey!, uri };
+}
+
+/**
+ * The record to verify and, when known, where it was published: a file (a
+ * bare record, a signRecord answer, or a getRecord answer { uri, value }), or
+ * an at:// URI read from --pds.
+ */
+async function readRecordInput(arg: string, flags: RecordVerifyFlags): Promise<{ record: unknown; location?: ReturnType<typeof parseAtUri> }> {
+  if (arg.startsWith('at://')) {
+    const location = parseAtUri(arg);
+    if (flags.uri !== undefined && flags.uri !== arg) throw new UsageProblem('--uri differs from the at:// argument');
+    if (!flags.pds) throw new UsageProblem('an at:// record needs --pds URL (the PDS that hosts the repository)');
+    const url = new URL('/xrpc/com.atproto.repo.getRecord', flags.pds);
+    url.searchParams.set('repo', location.repository);
+    url.searchParams.set('collection', location.collection);
+    url.searchParams.set('rkey', location.rkey);
+    const answer = await getJson(url);
+    if (answer.value === undefined) throw new UsageProblem(`${url}: the answer has no value`);
+    if (typeof answer.uri === 'string' && answer.uri !== arg) throw new UsageProblem(`the PDS answered with ${answer.uri}, not ${arg}`);
+    return { record: answer.value, location };
+  }
+  let record: unknown = parseJsonFile(await readBytes(arg), arg);
+  let uri = flags.uri;
+  if (record && typeof record === 'object') {
+    const r = record as Record<string, unknown>;
+    // A signRecord answer, or a getRecord answer (which says where it lives).
+    if ('record' in r && 'receipt' in r) record = r.record;
+    else if ('value' in r && typeof r.uri === 'string') {
+      if (uri !== undefined && uri !== r.uri) throw new UsageProblem(`--uri ${uri} differs from the file's uri ${r.uri}`);
+      uri = r.uri;
+      record = r.value;
+    }
+  }
+  return uri !== undefined ? { record, location: parseAtUri(uri) } : { record };
 }
 
 function readPlcLogs(value: unknown, path: string): Record<string, unknown> {
@@ -199,9 +289,8 @@ async function getJson(url: URL): Promise<Record<string, unknown>> {
 }
 
 export async function recordVerify(file: string, flags: RecordVerifyFlags, io: CliIo): Promise<number> {
-  let record: unknown = parseJsonFile(await readBytes(file), file);
-  // Accept a signRecord answer as well as a bare record.
-  if (record && typeof record === 'object' && 'record' in record && 'receipt' in record) record = (record as { record: unknown }).record;
+  const pin = policyPin(flags);
+  const { record, location } = await readRecordInput(file, flags);
 
   const remote = /^https?:\/\//.test(flags.identity);
   const identity = (remote
@@ -253,17 +342,26 @@ export async function recordVerify(file: string, flags: RecordVerifyFlags, io: C
   let recordOk = false;
   if (evidenceOk) {
     const plcLogs = flags.plcLogs ? readPlcLogs(parseJsonFile(await readBytes(flags.plcLogs), flags.plcLogs), flags.plcLogs) : undefined;
-    const rv = verifyPublishedRecord(identity, record, plcLogs ? { plcLogs } : {});
+    const rv = verifyPublishedRecord(identity, record, {
+      pin,
+      ...(plcLogs ? { plcLogs } : {}),
+      ...(location ? { location: { repository: location.repository, collection: location.collection, uri: location.uri } } : {}),
+    });
     checks.push(...rv.checks);
     recordOk = rv.ok;
     if (!rv.ok) error = rv.error;
   }
   const valid = evidenceOk && recordOk;
+  const policyPinned = isPinned(pin) && recordOk;
   if (flags.json) {
-    io.out(JSON.stringify({ valid, platform: platform ?? null, checks, error }));
+    io.out(JSON.stringify({ valid, platform: platform ?? null, policyPinned, warnings: warningsOf(checks), checks, error }));
   } else {
     printChecks(io, checks);
-    io.out(valid ? `valid: record signed by ${identity.key} under policy ${identity.policyCid}` : `invalid: ${error?.code}: ${error?.message}`);
+    io.out(
+      valid
+        ? `valid: record signed by ${identity.key} under policy ${identity.policyCid}${policyPinned ? ' (pinned)' : ' (policy NOT pinned: pass --policy-cid or --repository)'}`
+        : `invalid: ${error?.code}: ${error?.message}`,
+    );
   }
   return valid ? EXIT_OK : EXIT_INVALID;
 }
