@@ -3,6 +3,8 @@
  * SEV-SNP report gives the verdict of ../shared/fixtures/sev-snp/expected.json,
  * with certificates found next to the report, given with --certs, or carried
  * in the evidence (report ‖ certificate table); measurements are pinned.
+ * expected.json was judged without a TCB floor, so these run with --min-tcb
+ * none (attest-verify-snp-floor.test.ts covers the floor).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +25,7 @@ const CODE_FOR: [RegExp, string][] = [
 
 for (const [name, verdict] of Object.entries(expected.cases)) {
   test(`attest verify sev-snp/${name}: ${verdict}`, async () => {
-    const r = await runCli(['attest', 'verify', fixturePath('sev-snp', name, 'report.bin'), '--at', expected.at, '--any-measurement', '--json']);
+    const r = await runCli(['attest', 'verify', fixturePath('sev-snp', name, 'report.bin'), '--at', expected.at, '--any-measurement', '--min-tcb', 'none', '--json']);
     const j = JSON.parse(r.out[0]!);
     assert.equal(j.platform, 'sev-snp');
     if (verdict === 'PASS') {
@@ -39,7 +41,7 @@ for (const [name, verdict] of Object.entries(expected.cases)) {
 
 test('VLEK reports pass inside their certificate window', async () => {
   for (const name of ['milan-v2-vlek-aws-anolis', 'milan-v3-vlek-aws-coco']) {
-    const r = await runCli(['attest', 'verify', fixturePath('sev-snp', name, 'report.bin'), '--at', '2025-03-01T00:00:00Z', '--any-measurement', '--json']);
+    const r = await runCli(['attest', 'verify', fixturePath('sev-snp', name, 'report.bin'), '--at', '2025-03-01T00:00:00Z', '--any-measurement', '--min-tcb', 'none', '--vmpl', '1', '--json']);
     assert.equal(r.code, 0, r.out.join('\n'));
   }
 });
@@ -54,7 +56,7 @@ test('measurement pinning, --certs, and evidence that carries its own certificat
   const wrongPin = join(dir, 'wrong.json');
   writeFileSync(wrongPin, JSON.stringify({ 'sev-snp': [{ measurement: 'ab'.repeat(48) }] }));
   const file = fixturePath('sev-snp', name, 'report.bin');
-  const at = ['--at', expected.at, '--json'];
+  const at = ['--at', expected.at, '--min-tcb', 'none', '--json'];
 
   assert.equal((await runCli(['attest', 'verify', file, '--measurements', pin, ...at])).code, 0);
   const wrong = await runCli(['attest', 'verify', file, '--measurements', wrongPin, ...at]);
@@ -90,7 +92,7 @@ test('a binding given with --binding must match report_data (SHA-256 of the bind
   const dir = mkdtempSync(join(tmpdir(), 'snp-bind-'));
   const binding = { $type: 'dev.encumber.binding', version: 1, key: 'did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme', policy: { $link: 'bafyreidzzcnnx4jcqu5xgdqjozk5xuagy4qfqw2bkqklmzf4igiwyysxwq' }, program: { name: 'encumber', version: '0.1.0' }, platform: 'sev-snp', createdAt: '2026-01-01T00:00:00.000Z' };
   writeFileSync(join(dir, 'binding.json'), JSON.stringify(binding));
-  const r = await runCli(['attest', 'verify', fixturePath('sev-snp', 'milan-v2-vcek-virtee', 'report.bin'), '--binding', join(dir, 'binding.json'), '--at', expected.at, '--any-measurement', '--json']);
+  const r = await runCli(['attest', 'verify', fixturePath('sev-snp', 'milan-v2-vcek-virtee', 'report.bin'), '--binding', join(dir, 'binding.json'), '--at', expected.at, '--any-measurement', '--min-tcb', 'none', '--json']);
   assert.equal(r.code, 1);
   assert.equal(JSON.parse(r.out[0]!).error.code, 'BindingMismatch');
 });

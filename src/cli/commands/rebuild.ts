@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../enclave/program-digest.ts';
 import { verifyEvidence } from '../../verifier/evidence.ts';
 import { EXIT_INVALID, EXIT_OK, UsageProblem, type CliIo } from '../io.ts';
+import { snpFloorOptions } from '../snp-options.ts';
 import type { AttestationCheck } from '../../attestation/types.ts';
 import { DEFAULT_SNP_SEARCH, describeConfiguration, findSnpConfigurations, type SnpConfiguration } from '../../attestation/sev-snp/index.ts';
 import { readSnpBuild, snpConfigurationFlags } from './measure.ts';
@@ -33,6 +34,9 @@ export interface RebuildFlags {
   guestFeatures?: string;
   platform?: string;
   root?: string;
+  /** SEV-SNP evidence: TCB floor SPEC (or none) and expected VMPL, as for `attest verify`. */
+  minTcb?: string;
+  vmpl?: string;
   at?: string;
   buildDir?: string;
   json?: boolean;
@@ -91,7 +95,7 @@ export async function rebuild(flags: RebuildFlags, io: CliIo): Promise<number> {
     if (Number.isNaN(at.getTime())) throw new UsageProblem(`--at: not an ISO-8601 time`);
     const roots = flags.root ? readFileSync(flags.root, 'utf8') : undefined;
     // The measurement is what we compare below, so the evidence check itself accepts any.
-    const v = await verifyEvidence({ evidence }, { at, measurements: 'any', ...(roots ? { roots } : {}) });
+    const v = await verifyEvidence({ evidence }, { at, measurements: 'any', ...(roots ? { roots } : {}), ...snpFloorOptions(flags) });
     if (!v.ok) {
       checks.push({ name: 'attestation', ok: false, detail: `${v.error.code}: ${v.error.message}` });
       return finish(io, checks, false, flags.json);

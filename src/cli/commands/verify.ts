@@ -16,6 +16,7 @@ import { isValidDid, isValidNsid, isValidRecordKey } from '../../data/syntax/ind
 import { CID } from '../../data/cid.ts';
 import type { AttestationCheck } from '../../attestation/types.ts';
 import { EXIT_INVALID, EXIT_OK, UsageProblem, type CliIo } from '../io.ts';
+import { snpFloorOptions } from '../snp-options.ts';
 
 export interface AttestFlags {
   root?: string;
@@ -27,6 +28,9 @@ export interface AttestFlags {
   anyMeasurement?: boolean;
   nonce?: string;
   allowDebug?: boolean;
+  /** SEV-SNP: TCB floor SPEC or none (--min-tcb), expected VMPL (--vmpl); see ../snp-options.ts. */
+  minTcb?: string;
+  vmpl?: string;
   /** The policy the verifier trusts: its CID, and/or the repository it must govern. */
   policyCid?: string;
   repository?: string;
@@ -79,6 +83,7 @@ async function evidenceOptions(flags: AttestFlags): Promise<EvidenceOptions> {
     ...(flags.nonce ? { nonce: hex(flags.nonce, '--nonce') } : {}),
     ...(flags.allowDebug ? { allowDebug: true } : {}),
     ...(await measurementPin(flags)),
+    ...snpFloorOptions(flags),
   };
 }
 

@@ -49,6 +49,21 @@ export const VLEK_AT = new Date('2025-03-01T00:00:00Z');
 
 export const snpReport = (name: string): Uint8Array => readFixtureBytes('sev-snp', name, 'report.bin');
 
+/** docs/attestation.md, "TCB floor": the fixtures below a floor in force at expected.json's time, and the bulletin. */
+export const BELOW_FLOOR_AT_EXPECTED: Record<string, string> = {
+  'genoa-v3-vcek-azure': 'AMD-SB-3020',
+  'genoa-v3-vcek-trustee-e2e': 'AMD-SB-3020',
+  'milan-v2-vcek-azure-hcl': 'AMD-SB-3019',
+  'milan-v2-vcek-gsg-debug': 'AMD-SB-3019',
+  'milan-v2-vcek-trustee': 'AMD-SB-3019',
+  'milan-v2-vcek-virtee': 'AMD-SB-3019',
+};
+/** The VLEK reports, checked at 2025-03-01 (inside their certificates' validity) and at their VMPL 1. */
+export const BELOW_FLOOR_AT_VLEK: Record<string, string> = {
+  'milan-v2-vlek-aws-anolis': 'AMD-SB-3019',
+  'milan-v3-vlek-aws-coco': 'AMD-SB-3019',
+};
+
 /** The certificates stored with a case: ark, ask|asvk, vcek|vlek. */
 export function snpCerts(name: string): SnpCertificates {
   const out: SnpCertificates = {};

@@ -15,7 +15,7 @@ import { verifySnpReport, type SnpVerdict, type SnpVerifyOptions } from '../../.
 import { parseMinTcbSpec, SNP_TCB_FLOOR } from '../../../src/attestation/sev-snp/tcb-floor.ts';
 import { EncumberError } from '../../../src/errors.ts';
 import { REPO_ROOT } from '../../../src/enclave/program-digest.ts';
-import { assertOk, assertRejected, SNP_AT, SNP_CASES, SNP_EXPECTED, snpCerts, snpReport, VLEK_AT } from './helpers.ts';
+import { assertOk, assertRejected, BELOW_FLOOR_AT_EXPECTED, BELOW_FLOOR_AT_VLEK, SNP_AT, SNP_CASES, SNP_EXPECTED, snpCerts, snpReport, VLEK_AT } from './helpers.ts';
 
 const verify = (name: string, o: Partial<SnpVerifyOptions> = {}): Promise<SnpVerdict> =>
   verifySnpReport(snpReport(name), { certs: snpCerts(name), at: SNP_AT, ...o });
@@ -26,21 +26,6 @@ const EXPECTED_CODE: Record<string, string> = {
   'FAIL(VLEK expired (2024-05-05..2025-05-05))': 'CertificateExpired',
   'FAIL(VLEK expired (2024-12-10..2025-12-10))': 'CertificateExpired',
   'FAIL(signature; chip_id)': 'EvidenceSignatureInvalid',
-};
-
-/** docs/attestation.md, "TCB floor": the fixtures below a floor in force at expected.json's time, and the bulletin. */
-export const BELOW_FLOOR_AT_EXPECTED: Record<string, string> = {
-  'genoa-v3-vcek-azure': 'AMD-SB-3020',
-  'genoa-v3-vcek-trustee-e2e': 'AMD-SB-3020',
-  'milan-v2-vcek-azure-hcl': 'AMD-SB-3019',
-  'milan-v2-vcek-gsg-debug': 'AMD-SB-3019',
-  'milan-v2-vcek-trustee': 'AMD-SB-3019',
-  'milan-v2-vcek-virtee': 'AMD-SB-3019',
-};
-/** The VLEK reports, checked at 2025-03-01 (inside their certificates' validity) and at their VMPL 1. */
-export const BELOW_FLOOR_AT_VLEK: Record<string, string> = {
-  'milan-v2-vlek-aws-anolis': 'AMD-SB-3019',
-  'milan-v3-vlek-aws-coco': 'AMD-SB-3019',
 };
 
 function bulletinOf(e: EncumberError): string {
