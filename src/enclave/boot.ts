@@ -16,6 +16,13 @@ export interface BootOptions {
   attestor: Attestor;
   clock?: () => Date;
   directory?: DirectoryClientOptions;
+  /** Bounds on outbound work (DESIGN.md "Resource rules"); the defaults suit one enclave. */
+  limits?: {
+    /** Directory requests in flight, all sources together (default: 64 per source). */
+    directoryFetchesInFlight?: number;
+    /** Attestations running at once and waiting (default: DEFAULT_ATTESTATION_QUEUE). */
+    attestation?: { concurrency?: number; maxQueued?: number };
+  };
 }
 
 export function bootService(opts: BootOptions): SigningService {
@@ -29,6 +36,7 @@ export function bootService(opts: BootOptions): SigningService {
     ...(plc.source === 'fetch'
       ? { fetchLog: reader(plc.directory), mirrors: (plc.mirrors ?? []).map(reader), maxCacheAgeMs: (plc.maxCacheAgeSeconds ?? 0) * 1000 }
       : {}),
+    ...(opts.limits?.directoryFetchesInFlight !== undefined ? { maxFetchesInFlight: opts.limits.directoryFetchesInFlight } : {}),
   });
   const service = new SigningService({
     key: KeyHolder.generate(),
@@ -37,6 +45,7 @@ export function bootService(opts: BootOptions): SigningService {
     resolver,
     highWater,
     clock: opts.clock ?? (() => new Date()),
+    ...(opts.limits?.attestation ? { attestationQueue: opts.limits.attestation } : {}),
   });
   service.start();
   return service;
