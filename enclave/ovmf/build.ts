@@ -4,6 +4,7 @@
  * hash of its inputs (enclave/image/build-cache.ts).
  *
  *   node --import tsx enclave/ovmf/build.ts [--verify-reproducible] [--cache DIR]
+ *   (ENCUMBER_KEEP_BUILDS=1 keeps the build directories)
  *
  * With verifyReproducible, a cache entry not yet confirmed is built a second
  * time in another directory; equal bytes are recorded in the entry
@@ -76,6 +77,8 @@ export async function ensureOvmf(opts: {
   sourceDateEpoch: number;
   log?: (l: string) => void;
   verifyReproducible?: boolean;
+  /** Keep the build directories (to compare two builds that differ). */
+  keepWork?: boolean;
 }): Promise<OvmfResult> {
   const cacheDir = opts.cacheDir ?? buildCacheDir();
   const log = opts.log ?? (() => {});
@@ -95,6 +98,7 @@ export async function ensureOvmf(opts: {
     outputs: [OVMF_FILE],
     cacheDir,
     log,
+    keepWork: opts.keepWork ?? false,
     build: (src, out) => once(src, join(out, OVMF_FILE)),
   });
   const ovmf = new Uint8Array(readFileSync(join(entry.dir, OVMF_FILE)));
@@ -119,7 +123,8 @@ export async function ensureOvmf(opts: {
       writeFileSync(join(entry.dir, CONFIRMATION_FILE), JSON.stringify(confirmation, null, 2) + '\n');
       log(`ovmf: reproducible: the second build gave the same ${sha256(ovmf)}`);
     } finally {
-      rmSync(work, { recursive: true, force: true });
+      if (opts.keepWork) log(`ovmf: kept ${work}`);
+      else rmSync(work, { recursive: true, force: true });
     }
   }
   return { ovmf, inputsHash: entry.hash, built: entry.built, dir: entry.dir, ...(confirmation ? { confirmation } : {}) };
@@ -132,7 +137,8 @@ async function main(argv: string[]): Promise<void> {
   const sourceDateEpoch = Number(process.env.SOURCE_DATE_EPOCH ?? '1');
   if (!Number.isSafeInteger(sourceDateEpoch) || sourceDateEpoch < 0) throw new Error(`SOURCE_DATE_EPOCH must be a non-negative integer, got ${process.env.SOURCE_DATE_EPOCH}`);
   const t0 = performance.now();
-  const r = await ensureOvmf({ sourceDateEpoch, verifyReproducible, log: (l) => console.error(l), ...(cacheDir ? { cacheDir } : {}) });
+  const keepWork = Boolean(process.env.ENCUMBER_KEEP_BUILDS);
+  const r = await ensureOvmf({ sourceDateEpoch, verifyReproducible, keepWork, log: (l) => console.error(l), ...(cacheDir ? { cacheDir } : {}) });
   console.log(`OVMF.fd ${r.dir}/${OVMF_FILE}`);
   console.log(`sha256 ${sha256(r.ovmf)}`);
   console.log(`size ${r.ovmf.length}`);

@@ -68,7 +68,7 @@ export function writeGrubPlaceholder(src: string): void {
 export function checkNoPathLeak(src: string): void {
   const needle = Buffer.from(src);
   const dir = join(src, FV_DIR);
-  for (const f of ['OVMF.fd', 'PEIFV.Fv', 'DXEFV.Fv', 'FVMAIN_COMPACT.Fv']) {
+  for (const f of ['OVMF.fd', 'SECFV.Fv', 'PEIFV.Fv', 'DXEFV.Fv', 'FVMAIN_COMPACT.Fv']) {
     const p = join(dir, f);
     if (existsSync(p) && readFileSync(p).includes(needle)) throw new OvmfError('PathLeak', `${f} contains the build path ${src}`);
   }
