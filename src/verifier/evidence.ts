@@ -30,7 +30,6 @@ import { encodeCbor } from '../data/cbor.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { verifySnpReport } from '../attestation/sev-snp/index.ts';
 import type { SnpMinTcb } from '../attestation/sev-snp/tcb-floor.ts';
-import type { SnpMinTcb } from '../attestation/sev-snp/tcb-floor.ts';
 import { detectEvidence } from '../attestation/evidence/detect.ts';
 import { splitSnpEvidence, type SnpCerts } from '../attestation/evidence/snp-cert-table.ts';
 import { bytesEqual } from '../crypto/encoding.ts';
@@ -58,10 +57,6 @@ export interface EvidenceOptions {
   maxAgeMs?: number;
   /** SEV-SNP: certificates to use when the evidence carries none (from files next to a report, or --certs). */
   snpCerts?: SnpCerts;
-  /** SEV-SNP: the TCB floor (default: the AMD bulletins in force at `at`; 'none' disables it). */
-  snpMinTcb?: SnpMinTcb;
-  /** SEV-SNP: the VMPL the report must come from (default 0), or 'any'. */
-  snpVmpl?: number | 'any';
   /** SEV-SNP: the TCB floor (default: the AMD bulletins in force at `at`; 'none' disables it). */
   snpMinTcb?: SnpMinTcb;
   /** SEV-SNP: the VMPL the report must come from (default 0), or 'any'. */
@@ -236,8 +231,6 @@ async function verifySnp(evidence: Uint8Array, opts: EvidenceOptions, checks: At
     certs,
     at: opts.at,
     ...(opts.allowDebug ? { allowDebug: true } : {}),
-    ...(opts.snpMinTcb !== undefined ? { minTcb: opts.snpMinTcb } : {}),
-    ...(opts.snpVmpl !== undefined ? { expectedVmpl: opts.snpVmpl } : {}),
     ...(opts.snpMinTcb !== undefined ? { minTcb: opts.snpMinTcb } : {}),
     ...(opts.snpVmpl !== undefined ? { expectedVmpl: opts.snpVmpl } : {}),
     ...(b.bindingBytes && opts.nonce ? { expectedReportData: { bindingBytes: b.bindingBytes, nonce: opts.nonce } } : {}),
