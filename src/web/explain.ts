@@ -98,6 +98,9 @@ const BY_CODE: Record<string, string> = {
     'You gave no published measurements, so which program holds the key was not checked. Drop a measurements file (encumber measure, or attestation/measurements.json), or accept any program explicitly.',
   EvidenceTooOld: 'The evidence is older than the maximum age.',
   TcbMismatch: 'The TCB the report claims is not the one its certificate vouches for.',
+  TcbBelowFloor:
+    'The platform runs AMD firmware or microcode older than the fix of a published security bulletin (named in the row): its host may be able to read or change the enclave. Only an explicit minimum TCB (or none) accepts it.',
+  VmplMismatch: 'The report was requested from another privilege level (VMPL) inside the guest than the one expected: it may not come from the enclave program itself.',
   ChipIdMismatch: 'The report is not from the chip its certificate names.',
   PolicyViolation: 'The guest policy allows what a trustworthy enclave must not (debug, migration agent, or the wrong VMPL).',
   EvidenceMissing: 'There is no attestation: without it nothing shows which program holds the key.',

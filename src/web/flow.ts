@@ -12,6 +12,7 @@ import { verifyEvidence, type EvidenceInput } from '../verifier/evidence.ts';
 import { verifyPublishedRecord, type Identity } from '../verifier/record.ts';
 import type { MeasurementPin } from '../verifier/measurements.ts';
 import type { SnpCerts } from '../attestation/evidence/snp-cert-table.ts';
+import type { SnpMinTcb } from '../attestation/sev-snp/tcb-floor.ts';
 import { AWS_NITRO_ROOT_G1_DER, parseAttestationDocument, parseCoseSign1 } from '../attestation/nitro/index.ts';
 import { detectEvidence } from '../attestation/evidence/detect.ts';
 import { fingerprint, pemCertificates } from '../attestation/bytes.ts';
@@ -43,6 +44,10 @@ export interface FlowInput {
   nonce?: Uint8Array;
   allowDebug?: boolean;
   snpCerts?: SnpCerts;
+  /** SEV-SNP TCB floor: absent = the AMD bulletins in force at `at` (the page's default), 'none', or a custom floor. */
+  snpMinTcb?: SnpMinTcb;
+  /** SEV-SNP: expected VMPL; absent = 0. */
+  snpVmpl?: number | 'any';
 }
 
 export interface Section {
@@ -176,6 +181,8 @@ export async function runFlow(input: FlowInput): Promise<FlowReport> {
     ...(input.allowDebug ? { allowDebug: true } : {}),
     ...(input.measurements ? { measurements: input.measurements } : {}),
     ...(input.snpCerts ? { snpCerts: input.snpCerts } : {}),
+    ...(input.snpMinTcb !== undefined ? { snpMinTcb: input.snpMinTcb } : {}),
+    ...(input.snpVmpl !== undefined ? { snpVmpl: input.snpVmpl } : {}),
   });
   att.rows.push(...rowsOf(verdict.checks));
   platform = verdict.platform ?? null;
@@ -183,6 +190,7 @@ export async function runFlow(input: FlowInput): Promise<FlowReport> {
   if (verdict.platform === 'dev') warnings.unshift('DEV PLATFORM: not hardware-backed. This proves nothing about a TEE; anyone holding the dev root can make such evidence.');
   if (input.measurements === 'any') warnings.push('Measurement NOT pinned: you accepted any program, so which code holds the key was not checked.');
   if (input.allowDebug) warnings.push('Debug-mode enclaves were allowed: a debug enclave can be inspected by its host.');
+  if (verdict.platform === 'sev-snp' && input.snpMinTcb === 'none') warnings.push('TCB floor OFF: firmware with published vulnerabilities was accepted.');
 
   // 2. The record: rebuilt payload, enclave signature, receipt, M-of-N co-signatures, PLC states.
   if (input.record === undefined) return { empty: false, valid: true, platform, error: null, sections, warnings };

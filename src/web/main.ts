@@ -7,6 +7,7 @@
 import { fromHex } from '../crypto/encoding.ts';
 import { parseMeasurements, type MeasurementPin } from '../verifier/measurements.ts';
 import type { SnpCerts } from '../attestation/evidence/snp-cert-table.ts';
+import { parseMinTcbSpec } from '../attestation/sev-snp/tcb-floor.ts';
 import { classifyFile, type Classified } from './inputs.ts';
 import { evidenceTimestamp, runFlow, type FlowInput } from './flow.ts';
 import { fetchEnclave, fetchRecord, type LiveCheck } from './enclave.ts';
@@ -61,6 +62,26 @@ function plcLogs(): Record<string, unknown> | undefined {
   return map as Record<string, unknown>;
 }
 
+/** SEV-SNP: the TCB floor (empty = the AMD bulletins in force, the default) and the expected VMPL (empty = 0). */
+function snpFloor(): Pick<FlowInput, 'snpMinTcb' | 'snpVmpl'> {
+  const out: Pick<FlowInput, 'snpMinTcb' | 'snpVmpl'> = {};
+  const spec = value('min-tcb');
+  if (spec) {
+    try {
+      out.snpMinTcb = parseMinTcbSpec(spec);
+    } catch (e) {
+      throw new InputProblem((e as Error).message);
+    }
+  }
+  const vmpl = value('vmpl');
+  if (vmpl) {
+    if (vmpl === 'any') out.snpVmpl = 'any';
+    else if (/^[0-3]$/.test(vmpl)) out.snpVmpl = Number(vmpl);
+    else throw new InputProblem(`VMPL: 0, 1, 2, 3 or any, not "${vmpl}"`);
+  }
+  return out;
+}
+
 function checkTime(): Date {
   const t = value('at-time');
   if (!t) return new Date();
@@ -88,6 +109,7 @@ function gather(): FlowInput {
     trust: { devRootPem: value('dev-root'), evidenceRoot: ticked('evidence-root') },
     at: checkTime(),
     allowDebug: ticked('allow-debug'),
+    ...snpFloor(),
   };
   if (state.mode === 'file' && fileEvidence && fileEvidence.c.kind === 'evidence') {
     input.evidence = { input: fileEvidence.c.input, origin: { kind: 'file', name: fileEvidence.name } };

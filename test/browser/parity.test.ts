@@ -36,6 +36,8 @@ interface Case {
   at?: string;
   measurements?: string | 'any';
   allowDebug?: boolean;
+  /** SEV-SNP: --min-tcb / the page's minimum-TCB field. */
+  minTcb?: string;
   expect: { valid: boolean; code: string | null };
 }
 
@@ -116,14 +118,23 @@ before(async () => {
       expect: { valid: false, code: 'UntrustedRoot' },
     },
     ...[
-      ['milan-v2-vcek-virtee', { valid: true, code: null }],
-      ['genoa-v3-vcek-azure', { valid: true, code: null }],
-      ['milan-v2-vcek-gsg-debug', { valid: false, code: 'DebugEnclave' }],
+      // The TCB floor is on by default on both sides: these two run firmware below AMD-SB-3019 / AMD-SB-3020.
+      ['milan-v2-vcek-virtee', { valid: false, code: 'TcbBelowFloor' }],
+      ['genoa-v3-vcek-azure', { valid: false, code: 'TcbBelowFloor' }],
+      ['milan-v3-vcek-azure', { valid: true, code: null }],
+      ['milan-v2-vcek-gsg-debug', { valid: false, code: 'TcbBelowFloor' }],
       ['milan-v2-vlek-aws-anolis', { valid: false, code: 'CertificateExpired' }],
       ['neg-milan-v2-wrong-vcek', { valid: false, code: 'EvidenceSignatureInvalid' }],
     ].map(([name, expect]) => {
       const [report, ...certs] = snp(name as string);
       return { name: `sev-snp: ${name}`, evidence: report!, certs, measurements: 'any', at: snpAt, expect } as Case;
+    }),
+    ...[
+      ['milan-v2-vcek-virtee', { valid: true, code: null }],
+      ['milan-v2-vcek-gsg-debug', { valid: false, code: 'DebugEnclave' }],
+    ].map(([name, expect]) => {
+      const [report, ...certs] = snp(name as string);
+      return { name: `sev-snp: ${name}, no TCB floor`, evidence: report!, certs, measurements: 'any', at: snpAt, minTcb: 'none', expect } as Case;
     }),
   );
 });
@@ -146,6 +157,7 @@ async function viaCli(c: Case): Promise<{ valid: boolean; code: string | null }>
   if (c.measurements === 'any') args.push('--any-measurement');
   else if (c.measurements) args.push('--measurements', c.measurements);
   if (c.allowDebug) args.push('--allow-debug');
+  if (c.minTcb) args.push('--min-tcb', c.minTcb);
   const r = await runCli([...args, '--json']);
   const j = JSON.parse(r.out[0]!) as { valid: boolean; error: { code: string } | null };
   assert.equal(r.code, j.valid ? 0 : 1);
@@ -161,6 +173,7 @@ async function viaPage(c: Case): Promise<{ valid: boolean; code: string | null }
   if (c.measurements === 'any') await act(page, () => page.check('#any-measurement'));
   else if (c.measurements) await act(page, () => page.fill('#measurements', readFileSync(c.measurements as string, 'utf8')));
   if (c.allowDebug) await act(page, () => page.check('#allow-debug'));
+  if (c.minTcb) await act(page, () => page.fill('#min-tcb', c.minTcb!));
   const files = [c.evidence, ...(c.certs ?? []), ...[c.identity, c.record, c.plcLogs].filter((f): f is string => !!f)];
   await act(page, () => page.setInputFiles('#files', files));
   const v = await readVerdict(page);
