@@ -118,3 +118,11 @@ test('the table: every bulletin is dated, sourced and names products the verifie
   }
   for (const id of ['AMD-SB-3019', 'AMD-SB-7029', 'AMD-SB-3020']) assert.ok(ids.has(id), id);
 });
+
+test('docs/attestation.md "TCB floor" lists exactly the fixtures these tests hold below a floor', () => {
+  const doc = readFileSync(join(REPO_ROOT, 'docs', 'attestation.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## TCB floor'));
+  const listed: Record<string, string> = {};
+  for (const m of section.matchAll(/^\| ([a-z0-9-]+) \|[^\n]*`TcbBelowFloor` (AMD-SB-\d{4})/gm)) listed[m[1]!] = m[2]!;
+  assert.deepEqual(listed, { ...BELOW_FLOOR_AT_EXPECTED, ...BELOW_FLOOR_AT_VLEK });
+});
