@@ -131,6 +131,8 @@ export function createApp(opts: AppOptions): Hono<Env> {
     if (err instanceof EncumberError) {
       const status = statusForCode(err.code as ErrorCode);
       c.set('errorCode', err.code);
+      // A bound on outbound work was reached (DESIGN.md "Resource rules"): the caller may retry shortly.
+      if (status === 429) c.header('retry-after', '1');
       if (status !== 500) return c.json({ error: err.code, message: err.message }, status as 400);
     } else {
       c.set('errorCode', 'InternalError');

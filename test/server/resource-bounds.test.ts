@@ -243,9 +243,9 @@ test('getAttestation: a bounded queue in front of a slow attestor; when it is fu
   const f = fetchFixture({ signers: [fakeDid(1), fakeDid(2)], attestor: slow, attestationQueue: { concurrency: 1, maxQueued: 1 } });
   const get = async (nonce: string) => {
     const res = await f.app.request(`/xrpc/dev.encumber.getAttestation?nonce=${nonce}`);
-    return { status: res.status, json: (await res.json()) as Record<string, any> };
+    return { status: res.status, retryAfter: res.headers.get('retry-after'), json: (await res.json()) as Record<string, any> };
   };
-  const done: { status: number; json: Record<string, any> }[] = [];
+  const done: { status: number; retryAfter: string | null; json: Record<string, any> }[] = [];
   let answers: Promise<unknown>[] = [];
   try {
     // One runs (held), one waits, the third finds the queue full.
@@ -255,6 +255,7 @@ test('getAttestation: a bounded queue in front of a slow attestor; when it is fu
     assert.equal(done.length, 1, 'exactly one request is answered while the attestor is busy');
     assert.equal(done[0]!.status, 429, JSON.stringify(done[0]!.json));
     assert.equal(done[0]!.json.error, 'RateLimited');
+    assert.equal(done[0]!.retryAfter, '1');
   } finally {
     held = false;
     for (const go of waiting.splice(0)) go();
