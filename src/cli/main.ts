@@ -80,8 +80,9 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .description('audit a receipt against a PLC directory: was a newer operation of any signer already there at signedAt? exit 0 fresh, 1 stale/invalid, 2 usage/IO')
     .argument('<receipt>', 'a receipt, a signRecord answer or a signed record (JSON)')
     .requiredOption('--directory <url>', 'the PLC directory to compare with')
-    .option('--key <did:key>', 'the enclave key (when the file does not name it)')
-    .option('--json', 'print one JSON object { fresh, signedAt, signature, heads }')
+    .option('--identity <url|file>', 'the enclave (URL) or its getIdentity answer (file) whose attestation you verified: the key the receipt must verify with')
+    .option('--key <did:key>', 'or: the enclave key, known from elsewhere (a key named by the audited file itself is never used)')
+    .option('--json', 'print one JSON object { fresh, signedAt, signature, signatureDetail, heads }')
     .action(async (file: string, flags: AuditFlags) => setExit(await audit(file, flags, io)));
 
   const attest = program.command('attest').description('attestation evidence');

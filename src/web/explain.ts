@@ -64,6 +64,9 @@ const LABELS: Record<string, string> = {
   identity: 'Identity',
   'identity-policy': 'Policy hashes to its CID',
   'identity-binding': 'Binding names this key and policy',
+  policy: 'Policy (repository, members, threshold, collections)',
+  'policy-pin': 'Policy = the one you trust',
+  'record-location': 'Record published in the policy\'s repository',
   'record-shape': 'Record shape and collection',
   payload: 'Payload rebuilt',
   'enclave-signature': 'Enclave signature over the payload',
@@ -103,6 +106,9 @@ const BY_CODE: Record<string, string> = {
   VmplMismatch: 'The report was requested from another privilege level (VMPL) inside the guest than the one expected: it may not come from the enclave program itself.',
   ChipIdMismatch: 'The report is not from the chip its certificate names.',
   PolicyViolation: 'The guest policy allows what a trustworthy enclave must not (debug, migration agent, or the wrong VMPL).',
+  PolicyPinMismatch:
+    'The enclave enforces another policy, or a policy for another repository, than the one you said you trust: its signatures are not your organisation\'s.',
+  CheckNotPossible: 'You asked for a check that these inputs do not allow (see the row): it is a failure, not a skip.',
   EvidenceMissing: 'There is no attestation: without it nothing shows which program holds the key.',
   IdentityMissing: 'There is no identity to check the record against: check the enclave live, or drop its getIdentity answer.',
   UsageError: 'An input could not be read (see the row).',
@@ -117,6 +123,7 @@ const BY_ROW: Record<string, string> = {
     'The enclave\'s signature does not verify over this record: it was changed after signing, or not signed by this enclave.',
   receipt: 'The enclave\'s receipt is missing, for another record or policy, or its signature does not verify.',
   cosignatures: 'The co-signatures do not add up: one does not verify, is by a non-member, or there are fewer than the policy needs.',
+  'record-location': 'The record was published in another repository (or collection) than the one this enclave\'s policy governs: the enclave\'s signature does not speak for it.',
   'cosigner-keys': 'A co-signer\'s key is not the one its PLC audit log named at the state the receipt recorded.',
 };
 

@@ -10,6 +10,7 @@
  */
 import { verifyEvidence, type EvidenceInput } from '../verifier/evidence.ts';
 import { verifyPublishedRecord, type Identity } from '../verifier/record.ts';
+import { isPinned, type PolicyPin } from '../verifier/policy-pin.ts';
 import type { MeasurementPin } from '../verifier/measurements.ts';
 import type { SnpCerts } from '../attestation/evidence/snp-cert-table.ts';
 import type { SnpMinTcb } from '../attestation/sev-snp/tcb-floor.ts';
@@ -37,6 +38,10 @@ export interface FlowInput {
   identity?: Identity;
   record?: unknown;
   plcLogs?: Record<string, unknown>;
+  /** The policy the user trusts (CID and/or repository); absent: a warning row says it was not pinned. */
+  pin?: PolicyPin;
+  /** Where the record was fetched from (its at:// URI): its repository must be the policy's. */
+  recordLocation?: { repository: string; collection: string; uri: string };
   trust: Trust;
   measurements?: MeasurementPin;
   at: Date;
@@ -174,7 +179,10 @@ export async function runFlow(input: FlowInput): Promise<FlowReport> {
     att.rows.push({ name: 'binding', ok: false, detail, status: 'fail' });
     return fail('BindingMismatch', 'evidence and identity name different bindings', 'binding');
   }
+  // Without a record, the policy (from the identity) is shown and compared here; with one, by the record verifier.
+  if (input.record === undefined && input.identity) evidenceInput.policy ??= input.identity.policy;
   const verdict = await verifyEvidence(evidenceInput, {
+    ...(input.record === undefined ? { policyPin: input.pin ?? {} } : {}),
     at: input.at,
     ...(anchors.roots ? { roots: anchors.roots } : {}),
     ...(nonce ? { nonce } : {}),
@@ -193,7 +201,11 @@ export async function runFlow(input: FlowInput): Promise<FlowReport> {
   if (verdict.platform === 'sev-snp' && input.snpMinTcb === 'none') warnings.push('TCB floor OFF: firmware with published vulnerabilities was accepted.');
 
   // 2. The record: rebuilt payload, enclave signature, receipt, M-of-N co-signatures, PLC states.
-  if (input.record === undefined) return { empty: false, valid: true, platform, error: null, sections, warnings };
+  const notPinned = 'Policy NOT pinned: you did not say which policy or repository you trust, so any policy this enclave enforces was accepted (the public demo policy too).';
+  if (input.record === undefined) {
+    if (!isPinned(input.pin)) warnings.push(notPinned);
+    return { empty: false, valid: true, platform, error: null, sections, warnings };
+  }
   const rec: Section = { id: 'record', title: 'Signed record', rows: [] };
   sections.push(rec);
   if (!input.identity) {
@@ -201,9 +213,14 @@ export async function runFlow(input: FlowInput): Promise<FlowReport> {
     rec.rows.push({ name: 'identity', ok: false, detail: message, status: 'fail' });
     return fail('IdentityMissing', message, 'identity');
   }
-  const rv = verifyPublishedRecord(input.identity, input.record, input.plcLogs ? { plcLogs: input.plcLogs } : {});
+  const rv = verifyPublishedRecord(input.identity, input.record, {
+    ...(input.plcLogs ? { plcLogs: input.plcLogs } : {}),
+    ...(input.pin ? { pin: input.pin } : {}),
+    ...(input.recordLocation ? { location: input.recordLocation } : {}),
+  });
   rec.rows.push(...rowsOf(rv.checks));
   if (!rv.ok) return fail(rv.error.code, rv.error.message, rv.checks.at(-1)?.name);
+  if (!isPinned(input.pin)) warnings.push(notPinned);
   if (!input.plcLogs) warnings.push('Co-signers\' keys were not re-checked against their PLC logs (give the logs to re-check): they rest on the enclave\'s own check.');
   return { empty: false, valid: true, platform, error: null, sections, warnings };
 }

@@ -10,7 +10,8 @@ import type { SnpCerts } from '../attestation/evidence/snp-cert-table.ts';
 import { parseMinTcbSpec } from '../attestation/sev-snp/tcb-floor.ts';
 import { classifyFile, type Classified } from './inputs.ts';
 import { evidenceTimestamp, runFlow, type FlowInput } from './flow.ts';
-import { fetchEnclave, fetchRecord, type LiveCheck } from './enclave.ts';
+import { fetchEnclave, fetchRecord, parseAtUri, type LiveCheck } from './enclave.ts';
+import type { PolicyPin } from '../verifier/policy-pin.ts';
 import { renderProblem, renderReport } from './render.ts';
 
 interface Dropped {
@@ -18,7 +19,7 @@ interface Dropped {
   c: Classified;
 }
 
-const state: { live?: LiveCheck; mode: 'live' | 'file'; files: Dropped[]; run: number } = { mode: 'live', files: [], run: 0 };
+const state: { live?: LiveCheck; mode: 'live' | 'file'; files: Dropped[]; run: number; recordUri?: string } = { mode: 'live', files: [], run: 0 };
 
 const $ = <T extends HTMLElement = HTMLInputElement>(id: string): T => document.getElementById(id) as T;
 const value = (id: string) => $<HTMLInputElement | HTMLTextAreaElement>(id).value.trim();
@@ -45,6 +46,15 @@ function measurementPin(): MeasurementPin | undefined {
   } catch (e) {
     throw new InputProblem((e as Error).message);
   }
+}
+
+/** The policy the user trusts (CID and/or repository DID), from the two fields. */
+function policyPin(): PolicyPin | undefined {
+  const cid = value('policy-cid');
+  const repository = value('policy-repository');
+  if (repository && !repository.startsWith('did:')) throw new InputProblem(`The repository to trust is a DID (did:plc:…), not "${repository}"`);
+  if (!cid && !repository) return undefined;
+  return { ...(cid ? { policyCid: cid } : {}), ...(repository ? { repository } : {}) };
 }
 
 function recordValue(): unknown {
@@ -129,6 +139,12 @@ function gather(): FlowInput {
   if (record !== undefined) input.record = record;
   const logs = plcLogs();
   if (logs) input.plcLogs = logs;
+  const trusted = policyPin();
+  if (trusted) input.pin = trusted;
+  if (record !== undefined && state.recordUri) {
+    const { repo, collection } = parseAtUri(state.recordUri);
+    input.recordLocation = { repository: repo, collection, uri: state.recordUri };
+  }
   if (Object.keys(snpCerts).length > 0) input.snpCerts = snpCerts;
   return input;
 }
@@ -191,7 +207,10 @@ async function addFiles(list: FileList | File[]): Promise<void> {
     // Text inputs go into their fields, so what is checked is visible and editable.
     if (c.kind === 'root') $<HTMLTextAreaElement>('dev-root').value = c.pem;
     else if (c.kind === 'measurements') $<HTMLTextAreaElement>('measurements').value = new TextDecoder().decode(bytes);
-    else if (c.kind === 'record') $<HTMLTextAreaElement>('record').value = JSON.stringify(c.record, null, 2);
+    else if (c.kind === 'record') {
+      $<HTMLTextAreaElement>('record').value = JSON.stringify(c.record, null, 2);
+      state.recordUri = undefined;
+    }
     else if (c.kind === 'plc-logs') $<HTMLTextAreaElement>('plc-logs').value = JSON.stringify(c.logs);
     else {
       state.files.push({ name: file.name, c });
@@ -237,7 +256,9 @@ function wire(): void {
       void checkEnclave();
     }
   });
-  for (const id of ['dev-root', 'measurements', 'record', 'plc-logs', 'nonce', 'at-time']) $(id).addEventListener('input', verifySoon);
+  for (const id of ['dev-root', 'measurements', 'record', 'plc-logs', 'nonce', 'at-time', 'policy-cid', 'policy-repository']) $(id).addEventListener('input', verifySoon);
+  // A record typed or pasted by hand is no longer the one fetched from the at:// URI.
+  for (const id of ['record', 'at-uri']) $(id).addEventListener('input', () => (state.recordUri = undefined));
   for (const id of ['evidence-root', 'any-measurement', 'allow-debug']) $(id).addEventListener('change', () => void verifyNow());
   $('dev-tryout').addEventListener('click', () => {
     $('evidence-root').checked = true;
@@ -260,6 +281,7 @@ function wire(): void {
     try {
       const record = await fetchRecord(value('at-uri'), value('pds-url'));
       $<HTMLTextAreaElement>('record').value = JSON.stringify(record, null, 2);
+      state.recordUri = value('at-uri');
       status.textContent = `Fetched ${value('at-uri')}.`;
     } catch (e) {
       status.textContent = (e as Error).message;

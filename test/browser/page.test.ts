@@ -174,6 +174,34 @@ test('a record fetched by its at:// URI from a PDS verifies; an unknown one says
   assert.equal(v.verdict, 'valid', 'the record already fetched stays');
 });
 
+test('the policy is a row of its own; an at:// record in another repository is refused; a pinned policy must match', { skip }, async () => {
+  const page = await openServed();
+  await trustDevEnclave(page);
+  await page.fill('#at-uri', 'at://did:plc:orgorgorgorgorgorgorgorg/app.bsky.feed.post/rec1');
+  await page.fill('#pds-url', pdsUrl);
+  await act(page, () => page.click('#fetch-record'));
+  let v = await readVerdict(page);
+  assert.equal(v.verdict, 'valid', v.reason);
+  assert.match(row(v, 'policy').detail, /repository did:plc:orgorgorgorgorgorgorgorg; 2 of 3 members .*collections app\.bsky\.feed\.post/);
+  assert.equal(row(v, 'policy-pin').status, 'warn', 'not pinned: a warning row');
+  assert.equal(row(v, 'record-location').status, 'pass');
+  // The same record served under another repository's at:// URI.
+  await page.fill('#at-uri', 'at://did:plc:aaaaaaaaaaaaaaaaaaaaaaaa/app.bsky.feed.post/rec1');
+  await act(page, () => page.click('#fetch-record'));
+  v = await readVerdict(page);
+  onlyFailure(v, 'record-location', 'RepositoryNotAllowed');
+  // Back to the right repository, then pin: the right repository passes, another is refused.
+  await page.fill('#at-uri', 'at://did:plc:orgorgorgorgorgorgorgorg/app.bsky.feed.post/rec1');
+  await act(page, () => page.click('#fetch-record'));
+  await act(page, () => page.fill('#policy-repository', 'did:plc:orgorgorgorgorgorgorgorg'));
+  v = await readVerdict(page);
+  assert.equal(v.verdict, 'valid', v.reason);
+  assert.equal(row(v, 'policy-pin').status, 'pass');
+  await act(page, () => page.fill('#policy-repository', 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa'));
+  v = await readVerdict(page);
+  onlyFailure(v, 'policy-pin', 'PolicyPinMismatch');
+});
+
 test('a wrong nonce echoed (a replayed attestation): the nonce row is red', { skip }, async () => {
   const page = await browser.context.newPage();
   // The host answers with an attestation made for another nonce.
