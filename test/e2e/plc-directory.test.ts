@@ -204,20 +204,24 @@ async function auditCli(answer: unknown, ...extra: string[]) {
 
 test('audit RECEIPT --directory: a receipt from fetch mode is fresh (exit 0, signature valid)', { skip }, async () => {
   const [a, b] = members as [LiveMember, LiveMember];
-  const r = await sign(liveApp(), 'to be audited', as(a), as(b));
+  const app = liveApp();
+  // The auditor brings the enclave key (from the identity whose attestation it checked), never the document's.
+  const key = ['--key', ((await (await app.request('/xrpc/dev.encumber.getIdentity')).json()) as { key: string }).key];
+  const r = await sign(app, 'to be audited', as(a), as(b));
   assert.equal(r.status, 200);
-  const out = await auditCli(r.json);
+  const out = await auditCli(r.json, ...key);
   assert.equal(out.code, 0, out.err.join('\n'));
   const report = JSON.parse(out.out.join('\n'));
   assert.equal(report.fresh, true);
   assert.equal(report.signature, 'valid');
   assert.deepEqual(report.heads.map((h: any) => h.verdict), ['fresh', 'fresh']);
   // The published record (its enclave entry) works as input too.
-  assert.equal((await auditCli(r.json.record)).code, 0);
+  assert.equal((await auditCli(r.json.record, ...key)).code, 0);
+  assert.equal(JSON.parse((await auditCli(r.json)).out.join('\n')).signature, 'not checked', 'without a key from the auditor');
   // A receipt whose signature does not verify is not fresh evidence.
   const forged = structuredClone(r.json);
   forged.receipt.signedAt = new Date(Date.parse(forged.receipt.signedAt) + 1).toISOString();
-  const bad = await auditCli(forged);
+  const bad = await auditCli(forged, ...key);
   assert.equal(bad.code, 1);
   assert.equal(JSON.parse(bad.out.join('\n')).signature, 'invalid');
 });
