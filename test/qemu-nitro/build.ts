@@ -34,12 +34,13 @@ const SUITE = 'trixie';
  * What QEMU's configure needs for this one target, and nothing else: the
  * compiler, meson/ninja/pkgconf, Python (configure's venv; pycotap for its
  * test-harness dependency group), glib/zlib/pixman (always required for a
- * system emulator), libfdt (microvm), libcbor + gnutls (EIF, the NSM device), and seabios for
- * bios-microvm.bin (the nitro-enclave machine is a microvm).
+ * system emulator), libfdt (microvm), libcbor + gnutls (EIF, the NSM device), the 32-bit libgcc
+ * (configure's compiler probe for the x86 option ROMs: linuxboot_dma.bin loads the kernel), and
+ * seabios for bios-microvm.bin (the nitro-enclave machine is a microvm).
  */
 const CHROOT_PACKAGES = [
   'gcc', 'libc6-dev', 'make', 'ninja-build', 'meson', 'pkgconf', 'python3', 'python3-venv', 'python3-pycotap',
-  'libglib2.0-dev', 'zlib1g-dev', 'libpixman-1-dev', 'libfdt-dev', 'libcbor-dev', 'libgnutls28-dev', 'seabios',
+  'libglib2.0-dev', 'zlib1g-dev', 'libpixman-1-dev', 'libfdt-dev', 'libcbor-dev', 'libgnutls28-dev', 'lib32gcc-14-dev', 'seabios',
 ] as const;
 /** Bump when the chroot recipe changes. */
 const CHROOT_RECIPE = 'trixie-qemu-chroot/1';
@@ -61,6 +62,7 @@ const CONFIGURE = [
   '--disable-download',
   '--disable-tools',
   '--disable-guest-agent',
+  '--disable-install-blobs',
 ] as const;
 
 export type Log = (line: string) => void;
@@ -185,7 +187,10 @@ export async function ensureNitroQemu(log: Log = (l) => console.error(l)): Promi
             run('chroot', [root, 'sh', '-c', `cd /${rel} && mkdir -p b && cd b && ../configure ${CONFIGURE.join(' ')}`]),
           );
           phase(log, 'ninja qemu-system-x86_64', () =>
-            run('chroot', [root, 'sh', '-c', `cd /${rel}/b && ninja qemu-system-x86_64 pc-bios/optionrom/linuxboot_dma.bin`]),
+            run('chroot', [root, 'sh', '-c', `cd /${rel}/b && ninja qemu-system-x86_64`]),
+          );
+          phase(log, 'make linuxboot_dma.bin (the option ROM that boots the kernel)', () =>
+            run('chroot', [root, 'sh', '-c', `cd /${rel}/b && make -C pc-bios/optionrom linuxboot_dma.bin`]),
           );
         });
         copyFileSync(join(src, 'b', 'qemu-system-x86_64'), join(out, 'qemu-system-x86_64'));
