@@ -8,7 +8,10 @@
  *     builds/<name>-<hash>/       finished builds: their outputs and inputs.json
  *
  * A build runs in a fresh work directory and is moved into place only when it
- * finished, so an interrupted build never leaves a half-filled entry. The
+ * finished, so an interrupted build never leaves a half-filled entry. While a
+ * process builds an entry it holds builds/<name>-<hash>.lock (its pid inside);
+ * another process wanting the same entry waits for it instead of building it
+ * a second time (a lock whose process is gone is taken over). The
  * hash covers everything that can change the output: pinned sources, our
  * config files and patches, the toolchain's Debian package versions, and the
  * build recipe's own version string.
@@ -16,6 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { INPUTS_DIR, InputError } from './inputs.ts';
@@ -59,11 +63,65 @@ export async function cachedBuild(opts: {
   const log = opts.log ?? (() => {});
   const hash = inputsHash(opts.inputs);
   const dir = join(cacheDir, 'builds', `${opts.name}-${hash.slice(0, 16)}`);
-  if (existsSync(join(dir, 'inputs.json')) && opts.outputs.every((o) => existsSync(join(dir, o)))) {
+  const complete = () => existsSync(join(dir, 'inputs.json')) && opts.outputs.every((o) => existsSync(join(dir, o)));
+  if (complete()) {
     log(`${opts.name}: cached (${dir})`);
     return { dir, hash, built: false };
   }
   mkdirSync(join(cacheDir, 'builds'), { recursive: true });
+  const lock = `${dir}.lock`;
+  for (let waited = false; ; ) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), `${process.pid}\n`);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    if (!lockHolderAlive(lock)) {
+      rmSync(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (!waited) log(`${opts.name}: another process is building it (${lock}); waiting`);
+    waited = true;
+    await sleep(2000);
+    if (complete()) {
+      log(`${opts.name}: built by another process (${dir})`);
+      return { dir, hash, built: false };
+    }
+  }
+  try {
+    if (complete()) return { dir, hash, built: false };
+    return await buildEntry(opts, cacheDir, dir, hash, log);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** Whether the process named in a lock directory still runs (a lock without a pid yet counts as held). */
+function lockHolderAlive(lock: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(lock, 'pid'), 'utf8').trim());
+  } catch {
+    return true;
+  }
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function buildEntry(
+  opts: { name: string; inputs: unknown; outputs: readonly string[]; build: (workDir: string, outDir: string) => Promise<void> | void; keepWork?: boolean },
+  cacheDir: string,
+  dir: string,
+  hash: string,
+  log: (l: string) => void,
+): Promise<CachedBuild> {
   const work = mkdtempSync(join(cacheDir, 'builds', `.work-${opts.name}-`));
   const out = join(work, 'out');
   mkdirSync(out);
