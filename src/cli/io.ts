@@ -3,11 +3,27 @@
  * `CliIo` so tests can run them in process and read what they printed.
  */
 import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
+import { parseJsonStrict } from '../data/strict-json.ts';
 
 export interface CliIo {
   out(line: string): void;
   err(line: string): void;
   readInput(path: string): Promise<string>;
+  /**
+   * Ask the person at the terminal a yes/no question. Absent when nobody can
+   * answer (stdin is not a terminal): commands that need consent then refuse.
+   */
+  confirm?(question: string): Promise<boolean>;
+}
+
+async function askTerminal(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^(y|yes)$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
 }
 
 export const EXIT_OK = 0;
@@ -24,13 +40,18 @@ export const processIo: CliIo = {
   out: (line) => process.stdout.write(line + '\n'),
   err: (line) => process.stderr.write(line + '\n'),
   readInput: (path) => (path === '-' ? readStdin() : readFile(path, 'utf8')),
+  ...(process.stdin.isTTY ? { confirm: askTerminal } : {}),
 };
 
 /** Thrown by commands for usage and I/O problems (exit code 2). */
 export class UsageProblem extends Error {}
 
-/** Read a JSON input (file or - for stdin); unreadable or non-JSON input is a usage problem (exit 2). */
-export async function readJsonInput(io: CliIo, path: string, what: string): Promise<unknown> {
+/**
+ * Read a JSON input (file or - for stdin); unreadable or non-JSON input is a
+ * usage problem (exit 2). `strict`: duplicate object keys are refused too (for
+ * anything a person signs: readers disagree on which duplicate wins).
+ */
+export async function readJsonInput(io: CliIo, path: string, what: string, opts: { strict?: boolean } = {}): Promise<unknown> {
   let text: string;
   try {
     text = await io.readInput(path);
@@ -38,8 +59,9 @@ export async function readJsonInput(io: CliIo, path: string, what: string): Prom
     throw new UsageProblem(`cannot read ${what} ${path}: ${(e as Error).message}`);
   }
   try {
-    return JSON.parse(text);
+    return opts.strict ? parseJsonStrict(text) : JSON.parse(text);
   } catch (e) {
-    throw new UsageProblem(`${what} ${path} is not JSON: ${(e as Error).message}`);
+    if (e instanceof SyntaxError) throw new UsageProblem(`${what} ${path} is not JSON: ${e.message}`);
+    throw new UsageProblem(`${what} ${path} is refused: ${(e as Error).message}`);
   }
 }

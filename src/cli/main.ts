@@ -167,12 +167,13 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .action(async (flags) => setExit(await draftNew(flags, io)));
   program
     .command('cosign')
-    .description('add your co-signature to a draft (rewrites the draft file unless --out)')
+    .description('show the payload a draft asks you to sign, ask for confirmation (unless --yes), then add your co-signature (rewrites the draft file unless --out); drafts with duplicate JSON keys are refused')
     .argument('<draft>', 'draft JSON file, or -')
     .requiredOption('--key <file>', 'your member key file')
     .requiredOption('--issuer <did>', 'your did:plc')
     .option('--plc-log <file>', 'attach your audit log (for policies with plc.source = supplied)')
     .option('--out <file>', 'write the co-signed draft here')
+    .option('--yes', 'sign without asking (the payload is still printed); needed when stdin is not a terminal')
     .action(async (draft: string, flags) => setExit(await cosign(draft, flags, io)));
   program
     .command('submit')

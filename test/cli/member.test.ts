@@ -65,7 +65,7 @@ test('draft, then two demo members co-sign it; each co-signature verifies over t
   const [alice, bob] = defaultPolicy.signers;
   assert.equal((await runCli(['draft', '--repository', defaultPolicy.repository, '--text', 'hello', '--out', draftFile])).code, 0);
   for (const [who, did] of [['alice', alice!.did], ['bob', bob!.did]] as const) {
-    const r = await runCli(['cosign', draftFile, '--key', demo(`${who}.key`), '--issuer', did, '--plc-log', demo(`${who}.plc.json`)]);
+    const r = await runCli(['cosign', draftFile, '--key', demo(`${who}.key`), '--issuer', did, '--plc-log', demo(`${who}.plc.json`), '--yes']);
     assert.equal(r.code, 0, r.err.join('\n'));
   }
   const draft = parseDraft(JSON.parse(readFileSync(draftFile, 'utf8')));
@@ -78,7 +78,7 @@ test('draft, then two demo members co-sign it; each co-signature verifies over t
     assert.ok(verifySignature(key.did, payload.bytes, decodeBase64(c.sig.$bytes)));
   }
   // Co-signing again as alice replaces her entry instead of adding one.
-  await runCli(['cosign', draftFile, '--key', demo('alice.key'), '--issuer', alice!.did]);
+  await runCli(['cosign', draftFile, '--key', demo('alice.key'), '--issuer', alice!.did, '--yes']);
   assert.equal(parseDraft(JSON.parse(readFileSync(draftFile, 'utf8'))).cosignatures.length, 2);
 });
 
@@ -98,4 +98,57 @@ test('the checked-in demo identities are what the public labels regenerate', asy
     assert.deepEqual(JSON.parse(readFileSync(demo(`${name}.plc.json`), 'utf8')), m.log);
     assert.equal(parseMemberKeyFile(readFileSync(demo(`${name}.key`), 'utf8')).did, m.signingKey.did);
   }
+});
+
+/** The CLI in process with a person at the terminal who answers `answer` (or nobody, when undefined). */
+async function cosignAs(argv: string[], answer?: boolean) {
+  const { main } = await import('../../src/cli/main.ts');
+  const out: string[] = [];
+  const err: string[] = [];
+  const asked: string[] = [];
+  const io = {
+    out: (l: string) => out.push(l),
+    err: (l: string) => err.push(l),
+    readInput: (p: string) => Promise.resolve(readFileSync(p, 'utf8')),
+    ...(answer === undefined ? {} : { confirm: async (q: string) => (asked.push(q), answer) }),
+  };
+  return { code: await main(['cosign', ...argv], io), out, err, asked };
+}
+
+test('cosign shows the payload it signs and asks; no terminal and no --yes → refused; a draft with duplicate keys → refused', async () => {
+  const dir = tmp();
+  const draftFile = join(dir, 'draft.json');
+  const [alice] = defaultPolicy.signers;
+  assert.equal((await runCli(['draft', '--repository', defaultPolicy.repository, '--text', 'read me first', '--out', draftFile])).code, 0);
+  const original = readFileSync(draftFile, 'utf8');
+  const args = [draftFile, '--key', demo('alice.key'), '--issuer', alice!.did];
+
+  // Nobody to ask (a pipe, a script): refused, with a message that says what to do; the draft is unchanged.
+  const piped = await cosignAs(args);
+  assert.equal(piped.code, 2);
+  assert.match(piped.err.join('\n'), /--yes/);
+  assert.equal(readFileSync(draftFile, 'utf8'), original);
+
+  // The person says no: not signed (exit 1), the draft unchanged; what they were shown names repository, collection and the text.
+  const no = await cosignAs(args, false);
+  assert.equal(no.code, 1);
+  assert.equal(no.asked.length, 1);
+  const shown = no.err.join('\n');
+  assert.ok(shown.includes(defaultPolicy.repository) && shown.includes('app.bsky.feed.post') && shown.includes('read me first'), shown);
+  assert.match(shown, /"\$sig"/);
+  assert.equal(readFileSync(draftFile, 'utf8'), original);
+
+  // Yes: signed.
+  const yes = await cosignAs(args, true);
+  assert.equal(yes.code, 0, yes.err.join('\n'));
+  assert.equal(parseDraft(JSON.parse(readFileSync(draftFile, 'utf8'))).cosignatures.length, 1);
+
+  // A draft whose record has the same key twice: which value would be signed depends on the reader → refused.
+  const dup = join(dir, 'dup.json');
+  writeFileSync(dup, original.replace('"text": "read me first"', '"text": "shown to the member", "text": "what gets signed"'));
+  assert.notEqual(readFileSync(dup, 'utf8'), original);
+  const refused = await cosignAs([dup, '--key', demo('alice.key'), '--issuer', alice!.did, '--yes']);
+  assert.equal(refused.code, 2);
+  assert.match(refused.err.join('\n'), /duplicate key "text"/);
+  assert.equal((await runCli(['submit', dup, '--enclave', 'http://127.0.0.1:9'])).code, 2);
 });

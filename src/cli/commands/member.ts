@@ -6,7 +6,8 @@ import { writeFile } from 'node:fs/promises';
 import { EncumberError } from '../../errors.ts';
 import { generateMemberKey, parseMemberKeyFile } from '../../member/keys.ts';
 import { addKeyOp } from '../../member/plc-ops.ts';
-import { cosignDraft, parseDraft, type Draft } from '../../member/cosign.ts';
+import { cosignDraft, draftPayload, parseDraft, type Draft } from '../../member/cosign.ts';
+import { ipldToJson } from '../../data/json.ts';
 import { verifyAuditLog } from '../../plc/verify.ts';
 import type { PlcOperation } from '../../plc/types.ts';
 import { EXIT_INVALID, EXIT_OK, UsageProblem, readJsonInput, type CliIo } from '../io.ts';
@@ -83,7 +84,7 @@ export async function draftNew(
 ): Promise<number> {
   let record: Record<string, unknown>;
   if (flags.record) {
-    record = (await readJsonInput(io, flags.record, 'record')) as Record<string, unknown>;
+    record = (await readJsonInput(io, flags.record, 'record', { strict: true })) as Record<string, unknown>;
   } else if (flags.text !== undefined) {
     record = { $type: flags.collection, text: flags.text, createdAt: new Date().toISOString() };
   } else {
@@ -102,16 +103,44 @@ function parseOrUsage(value: unknown): Draft {
   }
 }
 
+/**
+ * What exactly will be signed, for the member to read before signing: the
+ * payload (the record with its `$sig`: repository and collection) as the data
+ * model sees it, i.e. after the strict parse, so what is shown is what is signed.
+ */
+function showPayload(io: CliIo, draft: Draft, issuer: string, keyDid: string): string {
+  const payload = draftPayload(draft);
+  io.err(`You are asked to co-sign, as ${issuer} (key ${keyDid}):`);
+  io.err(`  repository  ${draft.repository}`);
+  io.err(`  collection  ${draft.collection}`);
+  io.err(`  payload     ${payload.cid}`);
+  io.err('  the payload (record fields and $sig), exactly as signed:');
+  for (const line of JSON.stringify(ipldToJson(payload.value as never), null, 2).split('\n')) io.err(`    ${line}`);
+  return payload.cid.toString();
+}
+
 export async function cosign(
   draftPath: string,
-  flags: { key: string; issuer: string; plcLog?: string; out?: string },
+  flags: { key: string; issuer: string; plcLog?: string; out?: string; yes?: boolean },
   io: CliIo,
 ): Promise<number> {
-  const draft = parseOrUsage(await readJsonInput(io, draftPath, 'draft'));
+  // Strict: a draft with duplicate keys could show one value and sign another.
+  const draft = parseOrUsage(await readJsonInput(io, draftPath, 'draft', { strict: true }));
   const key = await readKey(io, flags.key);
   let next: Draft;
   let cid: string;
   try {
+    const shown = showPayload(io, draft, flags.issuer, key.did);
+    // Consent: --yes, or a "y" from the person at the terminal; nobody to ask (a pipe, a script) is a refusal.
+    if (!flags.yes) {
+      if (draftPath === '-' || !io.confirm) {
+        throw new UsageProblem('not signing: nobody at a terminal to confirm (stdin is not interactive); read the payload above and pass --yes to sign it');
+      }
+      if (!(await io.confirm(`Sign payload ${shown} as ${flags.issuer}?`))) {
+        io.err('not signed');
+        return EXIT_INVALID;
+      }
+    }
     ({ draft: next, cid } = cosignDraft(draft, key, flags.issuer));
   } catch (e) {
     if (e instanceof EncumberError) throw new UsageProblem(`the draft's record cannot be signed: ${e.code}: ${e.message}`);
@@ -127,7 +156,7 @@ export async function cosign(
 }
 
 export async function submit(draftPath: string, flags: { enclave: string; out?: string }, io: CliIo): Promise<number> {
-  const draft = parseOrUsage(await readJsonInput(io, draftPath, 'draft'));
+  const draft = parseOrUsage(await readJsonInput(io, draftPath, 'draft', { strict: true }));
   const url = new URL('/xrpc/dev.encumber.signRecord', flags.enclave);
   io.err(`submitting to ${url} …`);
   let res: Response;
