@@ -30,6 +30,7 @@ export function buildEnv(sourceDateEpoch: number): Record<string, string> {
     LANG: 'C',
     TZ: 'UTC',
     SOURCE_DATE_EPOCH: String(sourceDateEpoch),
+    PYTHON_COMMAND: '/usr/bin/python3',
     PYTHONHASHSEED: '0',
     PYTHONDONTWRITEBYTECODE: '1',
   };
@@ -98,7 +99,8 @@ export async function buildOvmf(opts: {
     unpackSource(opts.pin, opts.sourceCache, src);
     writeGrubPlaceholder(src);
   });
-  await phase('basetools', 'make -C BaseTools', () => run('make', ['-C', 'BaseTools', '-j', jobs], src, env, join(src, '..', 'basetools.log')));
+  // The C tools only: BaseTools' own test suite (BaseTools/Tests) checks nothing of this build.
+  await phase('basetools', 'make -C BaseTools/Source/C', () => run('make', ['-C', 'BaseTools/Source/C', '-j', jobs], src, env, join(src, '..', 'basetools.log')));
   await phase('build', `build ${BUILD_ARGS.join(' ')}`, () =>
     run('bash', ['-c', `set -e; . ./edksetup.sh; exec build -n ${jobs} ${BUILD_ARGS.join(' ')}`], src, env, join(src, '..', 'build.log')),
   );
