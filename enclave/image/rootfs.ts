@@ -1,7 +1,8 @@
 /**
  * What goes into the initramfs, path by path, with every mode written out.
  * Nothing here looks at the build machine's files except through the pinned
- * inputs it is handed.
+ * inputs it is handed. No kernel modules: the kernel (enclave/kernel/) has
+ * every driver built in.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ export const VSOCK_IMAGE_DIR = 'usr/lib/encumber/vsock';
 export const VSOCK_FILES: Record<string, number> = { 'enclave-side.sh': 0o755, 'lib.sh': 0o644 };
 
 /** busybox applets /init, the udhcpc hook and enclave/vsock/{enclave-side,lib}.sh call (plus a few for a person at the console). */
-export const BUSYBOX_APPLETS = ['cat', 'dirname', 'dmesg', 'grep', 'insmod', 'ip', 'ls', 'mkdir', 'mount', 'poweroff', 'ps', 'sh', 'sleep', 'tr', 'udhcpc', 'umount', 'uname'] as const;
+export const BUSYBOX_APPLETS = ['cat', 'dirname', 'dmesg', 'grep', 'ip', 'ls', 'mkdir', 'mount', 'poweroff', 'ps', 'sh', 'sleep', 'tr', 'udhcpc', 'umount', 'uname'] as const;
 
 /** Files taken from Debian packages: package → path in the package (= path in the image) → mode. */
 export const DEB_FILES: Record<string, Record<string, number | { symlink: true }>> = {
@@ -88,9 +89,6 @@ export const DEB_FILES: Record<string, Record<string, number | { symlink: true }
   },
 };
 
-/** Modules of the test kernel that /init loads, in this order (paths under lib/modules/RELEASE/). */
-export const KERNEL_MODULES = ['kernel/fs/configfs/configfs.ko', 'kernel/drivers/net/ethernet/intel/e1000/e1000.ko'] as const;
-
 /** Directories made empty in the image (mount points and runtime state). */
 const EMPTY_DIRS: Record<string, number> = { dev: 0o755, proc: 0o555, sys: 0o555, run: 0o755, tmp: 0o1777, root: 0o700 };
 
@@ -107,9 +105,6 @@ export interface RootfsInputs {
   node: Uint8Array;
   bundle: Uint8Array;
   caBundle: Uint8Array;
-  kernelRelease: string;
-  /** KERNEL_MODULES path → bytes. */
-  modules: Map<string, Uint8Array>;
   policy?: Uint8Array;
   /** Files of pinned npm packages (npm-files.ts: koffi and its platform package under node_modules/). */
   npmFiles: ReadonlyArray<{ path: string; mode: number; data: Uint8Array }>;
@@ -151,14 +146,6 @@ export function rootfsEntries(inputs: RootfsInputs): CpioEntry[] {
   for (const [name, mode] of Object.entries(VSOCK_FILES)) file(`${VSOCK_IMAGE_DIR}/${name}`, mode, readFileSync(join(VSOCK_DIR, name)));
   file('encumber/encumber-enclave.mjs', 0o644, inputs.bundle);
   if (inputs.policy) file('encumber/policy.json', 0o644, inputs.policy);
-
-  const modDir = `lib/modules/${inputs.kernelRelease}`;
-  for (const rel of KERNEL_MODULES) {
-    const data = inputs.modules.get(rel);
-    if (!data) throw new Error(`rootfs: kernel module ${rel} missing`);
-    file(`${modDir}/${rel}`, 0o644, data);
-  }
-  file(`${modDir}/load-order`, 0o644, new TextEncoder().encode(KERNEL_MODULES.join('\n') + '\n'));
 
   return withParents(entries);
 }

@@ -4,7 +4,8 @@
  * `make olddefconfig` silently drops an option whose dependencies are not met,
  * so the fragment (enclave/kernel/encumber.config) is checked against the
  * FINAL .config: every `CONFIG_X=y` of the fragment must be `=y` there, every
- * `# CONFIG_X is not set` of the fragment must be unset there.
+ * `# CONFIG_X is not set` of the fragment must be unset there, any other
+ * value must be there as written.
  */
 
 /** Option name → value as written (`y`, `m`, `"text"`, `123`); unset options (`# CONFIG_X is not set`) → `n`. */
@@ -30,21 +31,25 @@ export interface ConfigRequirements {
   builtIn: string[];
   /** Options that must be unset. */
   unset: string[];
+  /** Other options and the exact value they must have (`CONFIG_NR_CPUS=128`). */
+  values: Record<string, string>;
 }
 
-/** What a fragment demands: its `=y` options and its `is not set` options (other values are not checked). */
+/** What a fragment demands: each option it names, with the value it gives. */
 export function requirementsOf(fragment: string): ConfigRequirements {
-  const req: ConfigRequirements = { builtIn: [], unset: [] };
+  const req: ConfigRequirements = { builtIn: [], unset: [], values: {} };
   for (const [name, value] of parseKconfig(fragment)) {
     if (value === 'y') req.builtIn.push(name);
     else if (value === 'n') req.unset.push(name);
+    else req.values[name] = value;
   }
   return req;
 }
 
 export interface ConfigProblem {
   option: string;
-  expected: 'y' | 'unset';
+  /** `y`, `unset`, or the exact value. */
+  expected: string;
   /** What the final .config has: a value, or `unset` (absent or `is not set`). */
   actual: string;
 }
@@ -59,6 +64,7 @@ export function configProblems(req: ConfigRequirements, finalConfig: string): Co
   const problems: ConfigProblem[] = [];
   for (const o of req.builtIn) if (value(o) !== 'y') problems.push({ option: o, expected: 'y', actual: value(o) });
   for (const o of req.unset) if (value(o) !== 'unset') problems.push({ option: o, expected: 'unset', actual: value(o) });
+  for (const [o, v] of Object.entries(req.values)) if (value(o) !== v) problems.push({ option: o, expected: v, actual: value(o) });
   return problems;
 }
 

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCpio, comparePaths } from '../../enclave/image/cpio.ts';
 import { GZIP_HEADER, gunzip } from '../../enclave/image/gzip.ts';
-import { ARTIFACTS, type ImageManifest } from '../../enclave/image/pipeline.ts';
+import { ARTIFACTS, DEFAULT_CMDLINE, NITRO_CMDLINE, type ImageManifest } from '../../enclave/image/pipeline.ts';
 import { explainDifferences } from '../../enclave/image/diff.ts';
 import { readEif } from '../../enclave/image/eif/index.ts';
 import { INPUT_CACHE, buildPrerequisiteMissing, copyCheckout, runImageBuild, skipUnlessCi, type BuildRun } from './build-runner.ts';
@@ -90,7 +90,9 @@ test('what was built: owners, times, inodes, order, gzip header, bundle in the a
 
   const eif = readEif(read('encumber.eif'));
   assert.deepEqual(eif.kernel, read('bzImage'));
-  assert.equal(eif.cmdline + '\n', new TextDecoder().decode(read('cmdline.txt')));
+  assert.equal(eif.cmdline + '\n', new TextDecoder().decode(read('cmdline-nitro.txt')));
+  assert.equal(eif.cmdline, NITRO_CMDLINE);
+  assert.equal(new TextDecoder().decode(read('cmdline.txt')), DEFAULT_CMDLINE + '\n');
   assert.deepEqual(eif.ramdisks, [boot, app]);
   const manifest = JSON.parse(readFileSync(join(outA, 'manifest.json'), 'utf8')) as ImageManifest;
   assert.deepEqual(manifest.eif.pcrs, { PCR0: eif.pcrs[0], PCR1: eif.pcrs[1], PCR2: eif.pcrs[2] });
