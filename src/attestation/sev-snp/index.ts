@@ -5,6 +5,7 @@ export { parseSnpReport, type SnpReport, type SnpFirmwareVersion } from './repor
 export { decodeGuestPolicy, type SnpGuestPolicy, type SnpPlatformInfo, type SnpKeyType } from './bits.ts';
 export { SNP_REPORT_BYTES, SNP_SIGNED_BYTES, SNP_SUPPORTED_VERSIONS } from './layout.ts';
 export { SNP_PRODUCTS, productOfCpuid, decodeTcb, type SnpProduct, type TcbParts } from './products.ts';
+export { SNP_TCB_FLOOR, floorsInForce, parseMinTcbSpec, type SnpMinTcb, type TcbMinimum, type Floor as SnpTcbFloor } from './tcb-floor.ts';
 export { SNP_ARK_SHA256, SNP_ROOT_PINS, type SnpRootPin } from './roots.ts';
 export { snpReportData, SNP_REPORT_DATA_BYTES } from './report-data.ts';
 export { clearSnpVerifyMemo } from './memo.ts';
