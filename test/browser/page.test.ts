@@ -107,6 +107,8 @@ test('served at /: a valid dev enclave and its signed record are all green, the 
   await trustDevEnclave(page);
   await act(page, () => page.fill('#record', JSON.stringify(enclave.signed)));
   await act(page, () => page.fill('#plc-logs', JSON.stringify(enclave.plcLogs)));
+  // A careful verifier also says which organisation's policy it trusts.
+  await act(page, () => page.fill('#policy-repository', 'did:plc:orgorgorgorgorgorgorgorg'));
   v = await readVerdict(page);
   assert.equal(v.verdict, 'valid', `${v.text} ${v.reason}`);
   assert.equal(v.platform, 'dev');
@@ -117,7 +119,7 @@ test('served at /: a valid dev enclave and its signed record are all green, the 
   assert.deepEqual(v.rows.filter((r) => r.status === 'warn').map((r) => r.check), ['platform']);
   assert.match(row(v, 'source').detail, /fresh random nonce [0-9a-f]{64}/);
   assert.match(row(v, 'published-measurement').detail, /PCRs match encumber/);
-  for (const check of ['nonce', 'public-key', 'user-data', 'enclave-signature', 'receipt', 'cosignatures', 'cosigner-keys']) {
+  for (const check of ['nonce', 'public-key', 'user-data', 'policy', 'policy-pin', 'enclave-signature', 'receipt', 'cosignatures', 'cosigner-keys']) {
     assert.equal(row(v, check).status, 'pass', check);
   }
   assert.match(row(v, 'cosignatures').detail, /2 of 3 members/);
@@ -133,7 +135,7 @@ test('the dev try-out (what `npm start` then opening the page gives): one click,
   assert.equal(v.verdict, 'valid', v.reason);
   assert.equal(await page.getAttribute('#verdict', 'data-warnings'), 'true');
   assert.match(v.text, /^Verified, with warnings/);
-  assert.deepEqual(v.rows.filter((r) => r.status === 'warn').map((r) => r.check), ['trust-anchor', 'platform', 'published-measurement']);
+  assert.deepEqual(v.rows.filter((r) => r.status === 'warn').map((r) => r.check), ['trust-anchor', 'platform', 'published-measurement', 'policy-pin']);
   assert.match(row(v, 'trust-anchor').detail, /supplied by the enclave itself, NOT a trust anchor/);
   assert.match(row(v, 'published-measurement').detail, /NOT PINNED/);
   assert.ok(await page.isChecked('#evidence-root'));
