@@ -87,13 +87,20 @@ export async function demo(io: CliIo): Promise<number> {
       writeFileSync(recordFile, JSON.stringify(signed.body, null, 2));
       say(`   signatures: ${(signed.body.record.signatures as any[]).map((s) => s.issuer).join(', ')}`);
 
-      say('4. a verifier checks the attestation (fresh nonce, dev root given explicitly, measurement pinned) and the record');
+      say('4. a verifier checks the attestation (fresh nonce, dev root given explicitly, measurement and policy repository pinned) and the record');
       // The verifier pins the measurement it computes itself from this checkout (encumber measure).
       const measurementsFile = join(work, 'measurements.json');
       writeFileSync(measurementsFile, JSON.stringify(devMeasurements()));
       const verdict = await recordVerify(
         recordFile,
-        { identity: server.url, root: join(work, 'data', 'dev-root.pem'), measurements: measurementsFile, plcLogs: recordLogsFile(work, logsOf(alice, bob)) },
+        {
+          identity: server.url,
+          root: join(work, 'data', 'dev-root.pem'),
+          measurements: measurementsFile,
+          plcLogs: recordLogsFile(work, logsOf(alice, bob)),
+          // The verifier says which organisation's policy it trusts.
+          repository: org.did,
+        },
         io,
       );
       expect('record verify', verdict === EXIT_OK, verdict === EXIT_OK ? 'valid' : 'invalid');
