@@ -256,7 +256,7 @@ function wire(): void {
       void checkEnclave();
     }
   });
-  for (const id of ['dev-root', 'measurements', 'record', 'plc-logs', 'nonce', 'at-time', 'policy-cid', 'policy-repository']) $(id).addEventListener('input', verifySoon);
+  for (const id of ['dev-root', 'measurements', 'record', 'plc-logs', 'nonce', 'at-time', 'min-tcb', 'vmpl', 'policy-cid', 'policy-repository']) $(id).addEventListener('input', verifySoon);
   // A record typed or pasted by hand is no longer the one fetched from the at:// URI.
   for (const id of ['record', 'at-uri']) $(id).addEventListener('input', () => (state.recordUri = undefined));
   for (const id of ['evidence-root', 'any-measurement', 'allow-debug']) $(id).addEventListener('change', () => void verifyNow());
