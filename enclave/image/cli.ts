@@ -9,9 +9,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildCacheDir } from './build-cache.ts';
 import { DEFAULT_CACHE, INPUTS_DIR, REPO_ROOT, ensureDeb, loadDebPins, loadNodePin, verifyNodeRuntime, type DebPin } from './inputs.ts';
 import { buildImage, type BuildResult } from './pipeline.ts';
 import { ensurePinnedRuntime } from './runtime.ts';
+import { ensureSource, loadSourcePins } from './sources.ts';
+import { ensureTestDebs } from './test-inputs.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -126,4 +129,11 @@ export function fetchMain(argv: string[], env: Env = process.env): void {
     const path = ensureDeb(pin, cache, log);
     console.log(`ok  ${pin.name} ${pin.version}  sha256 ${pin.sha256}  (${path})`);
   }
+  // Source packages (kernel, firmware, test QEMU) and the test-only .debs: into the build cache.
+  const buildCache = buildCacheDir();
+  for (const pin of loadSourcePins()) {
+    const dir = ensureSource(pin, buildCache, log);
+    console.log(`ok  source ${pin.package} ${pin.version}  ${pin.files.length} files  (${dir})`);
+  }
+  for (const path of ensureTestDebs(log, buildCache)) console.log(`ok  test input ${path}`);
 }
