@@ -37,6 +37,7 @@ export function summary(outDir: string, { manifest, timings }: BuildResult): str
   }
   for (const [k, v] of Object.entries(manifest.eif.pcrs)) out.push(`  EIF ${k}  ${v}`);
   for (const [k, v] of Object.entries(manifest.devPcrs)) out.push(`  dev ${k}  ${v}`);
+  for (const m of manifest.snp?.measurements ?? []) out.push(`  SEV-SNP ${String(m.vcpus).padStart(2)} × ${m.cpu.padEnd(10)} ${m.guestFeatures}  ${m.measurement}`);
   const steps = Object.entries(timings).filter(([k]) => k !== 'total');
   out.push(`  build time ${(timings.total! / 1000).toFixed(1)} s (${steps.map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')})`);
   return out.join('\n');
@@ -51,6 +52,7 @@ export async function buildMain(argv: string[], env: Env = process.env): Promise
       cache: { type: 'string', default: env.ENCUMBER_INPUT_CACHE || DEFAULT_CACHE },
       policy: { type: 'string' },
       cmdline: { type: 'string' },
+      'verify-reproducible': { type: 'boolean', default: false },
     },
   });
   const sourceDateEpoch = sourceDateEpochFrom(env);
@@ -69,6 +71,7 @@ export async function buildMain(argv: string[], env: Env = process.env): Promise
     sourceDateEpoch,
     ...(values.policy ? { policyFile: resolve(values.policy) } : {}),
     ...(values.cmdline ? { cmdline: values.cmdline } : {}),
+    verifyReproducible: values['verify-reproducible']!,
     log,
   });
   console.log(summary(outDir, result));

@@ -6,8 +6,9 @@
  *
  *   nitro:   PCR0/1/2 of build/out/encumber.eif
  *   dev:     the dev-platform PCRs of the bundle the image runs
- *   sev-snp: empty until the launch-measurement calculation exists (the
- *            measurement inputs are in the manifest: kernel, initrd, cmdline)
+ *   sev-snp: the launch measurement of the direct-boot set (OVMF.fd, bzImage,
+ *            initramfs.cpio.gz, cmdline-sev-snp.txt) for every published launch
+ *            configuration (snp.ts), each entry with its inputs' hashes
  */
 import type { ImageManifest } from './pipeline.ts';
 
@@ -20,6 +21,6 @@ export function measurementsFromManifest(m: ImageManifest) {
     release: m.version,
     nitro: [{ name: `${m.image} ${m.version} encumber.eif (SOURCE_DATE_EPOCH=${m.sourceDateEpoch})`, pcrs: pcrs(m.eif.pcrs) }],
     dev: [{ name: `${m.image} ${m.version} bundle encumber-enclave.mjs`, bundleSha384: bundle.sha384, pcrs: pcrs(m.devPcrs) }],
-    'sev-snp': [] as { name: string; measurement: string }[],
+    'sev-snp': m.snp.measurements,
   };
 }

@@ -37,6 +37,8 @@ import { debPin, ensureDeb, loadDebPins, loadNodePin, verifyNodeRuntime } from '
 import { loadNpmPins, npmImageFiles } from './npm-files.ts';
 import { DEB_FILES, rootfsEntries, withParents } from './rootfs.ts';
 import { ensureKernel, type KernelInputs } from '../kernel/build.ts';
+import { ensureOvmf } from '../ovmf/build.ts';
+import { SNP_CMDLINE, snpMeasurements, type SnpManifest } from './snp.ts';
 import { runningPinnedNode } from './runtime.ts';
 
 /** The kernel command line for direct boot (QEMU dev, SEV-SNP: measured in the SNP launch digest): cmdline.txt. */
@@ -50,7 +52,7 @@ export const DEFAULT_CMDLINE = 'console=ttyS0 panic=-1 loglevel=4';
 export const NITRO_CMDLINE =
   'reboot=k panic=30 pci=off nomodules console=ttyS0 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd random.trust_cpu=on encumber.platform=nitro';
 
-export const ARTIFACTS = ['encumber-enclave.mjs', 'initramfs-boot.cpio.gz', 'initramfs-app.cpio.gz', 'initramfs.cpio.gz', 'bzImage', 'cmdline.txt', 'cmdline-nitro.txt', 'encumber.eif'] as const;
+export const ARTIFACTS = ['encumber-enclave.mjs', 'initramfs-boot.cpio.gz', 'initramfs-app.cpio.gz', 'initramfs.cpio.gz', 'bzImage', 'cmdline.txt', 'cmdline-nitro.txt', 'encumber.eif', 'OVMF.fd', 'cmdline-sev-snp.txt'] as const;
 
 export interface BuildOptions {
   /** The checkout to build from. */
@@ -68,6 +70,10 @@ export interface BuildOptions {
   cmdline?: string;
   /** The EIF's command line (default NITRO_CMDLINE). */
   eifCmdline?: string;
+  /** The SEV-SNP direct-boot command line (cmdline-sev-snp.txt; default SNP_CMDLINE). */
+  snpCmdline?: string;
+  /** Build the kernel and OVMF a second time in another directory when their cache entries are not yet confirmed reproducible. */
+  verifyReproducible?: boolean;
   log?: (line: string) => void;
 }
 
@@ -99,6 +105,8 @@ export interface ImageManifest {
   eif: { pcrs: Record<string, string> };
   /** What the dev platform (--platform dev) attests for this bundle. */
   devPcrs: Record<string, string>;
+  /** SEV-SNP direct boot (OVMF.fd, bzImage, initramfs.cpio.gz, cmdline-sev-snp.txt): inputs and launch measurements. */
+  snp: SnpManifest & { ovmfBuild: { inputsHash: string } };
 }
 
 export interface BuildResult {
@@ -157,6 +165,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const { root, outDir } = opts;
   const cmdline = opts.cmdline ?? DEFAULT_CMDLINE;
   const eifCmdline = opts.eifCmdline ?? NITRO_CMDLINE;
+  const snpCmdline = opts.snpCmdline ?? SNP_CMDLINE;
   mkdirSync(outDir, { recursive: true });
 
   // Inputs: every one checked against its pin before it is read.
@@ -173,7 +182,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   lap('bundle');
 
   // The kernel: from the build cache, or built from the pinned source (minutes, once per input set).
-  const kernel = await ensureKernel({ ...(opts.buildCacheDir ? { cacheDir: opts.buildCacheDir } : {}), sourceDateEpoch: opts.sourceDateEpoch, log });
+  const kernel = await ensureKernel({ ...(opts.buildCacheDir ? { cacheDir: opts.buildCacheDir } : {}), sourceDateEpoch: opts.sourceDateEpoch, log, verifyReproducible: opts.verifyReproducible ?? false });
   const bzImage = kernel.bzImage;
   const release = kernel.release;
   lap('kernel');
@@ -223,6 +232,12 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   });
   lap('eif');
 
+  // SEV-SNP direct boot: the AmdSev OVMF (from the build cache, or built from the pinned edk2 source) and the
+  // launch measurement of every published configuration.
+  const ovmf = await ensureOvmf({ ...(opts.buildCacheDir ? { cacheDir: opts.buildCacheDir } : {}), sourceDateEpoch: opts.sourceDateEpoch, log, verifyReproducible: opts.verifyReproducible ?? false });
+  const snp = snpMeasurements({ ovmf: ovmf.ovmf, bzImage, initramfs, cmdline: snpCmdline, label: `encumber ${version}` });
+  lap('snp');
+
   const files: Record<(typeof ARTIFACTS)[number], Uint8Array> = {
     'encumber-enclave.mjs': bundle,
     'initramfs-boot.cpio.gz': bootGz,
@@ -232,6 +247,8 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     'cmdline.txt': new TextEncoder().encode(cmdline + '\n'),
     'cmdline-nitro.txt': new TextEncoder().encode(eifCmdline + '\n'),
     'encumber.eif': eif.bytes,
+    'OVMF.fd': ovmf.ovmf,
+    'cmdline-sev-snp.txt': new TextEncoder().encode(snpCmdline + '\n'),
   };
   const artifacts: Record<string, Digest> = {};
   for (const name of ARTIFACTS) {
@@ -261,6 +278,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     },
     eif: { pcrs: { PCR0: eif.pcrs[0], PCR1: eif.pcrs[1], PCR2: eif.pcrs[2] } },
     devPcrs: { PCR0: hex(devPcrs[0]), PCR1: hex(devPcrs[1]), PCR2: hex(devPcrs[2]) },
+    snp: { ...snp, ovmfBuild: { inputsHash: ovmf.inputsHash } },
   };
   writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   lap('write');

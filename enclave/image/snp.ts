@@ -61,5 +61,5 @@ export function snpMeasurements(o: { ovmf: Uint8Array; bzImage: Uint8Array; init
     guestFeatures: `0x${c.guestFeatures.toString(16)}`,
     inputs,
   }));
-  return { cmdline: o.cmdline, ...inputs, ovmfHash: toHex(seed), measurements };
+  return { ...inputs, ovmfHash: toHex(seed), measurements };
 }
