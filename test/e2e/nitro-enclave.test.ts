@@ -86,6 +86,7 @@ test('the release EIF boots in QEMU nitro-enclave; its NSM self-check document c
     vm = await startNitroVm(qemu, join(out, 'encumber.eif'));
     const selfCheck = await vm.waitFor(/encumber: attestation self-check (ok|FAILED): [^\r\n]*/, SELF_CHECK_DEADLINE_MS);
     t.diagnostic(`boot to the self-check line: ${((performance.now() - started) / 1000).toFixed(1)} s (QEMU TCG, -smp 2)`);
+    assert.equal(selfCheck[1], 'ok', selfCheck[0]);
     // The measurements line follows the self-check line; wait for it (or fail with the console).
     const described = await vm.waitFor(/encumber: measurements: ([^\r\n]*)/, 60_000);
     const console_ = vm.log();
@@ -95,7 +96,6 @@ test('the release EIF boots in QEMU nitro-enclave; its NSM self-check document c
     assert.doesNotMatch(console_, /insmod/, 'no module is loaded: the NSM driver and vsock are built into the kernel');
     assert.match(console_, /init: starting encumber --platform nitro [^\r\n]*behind the vsock bridges/);
     assert.match(console_, /Nitro attestation from the NSM at \/dev\/nsm/);
-    assert.equal(selfCheck[1], 'ok', selfCheck[0]);
 
     // The identity the service logged, and the document it logged.
     const id = /encumber: identity: key=(did:key:\S+) binding=(\S+) policy=(\S+) platform=nitro/.exec(console_);
