@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildCacheDir, cachedBuild, checkToolchain, loadToolchain } from '../image/build-cache.ts';
 import { loadSourcePins, sourcePin } from '../image/sources.ts';
-import { BUILD_ARGS, OVMF_SIZE, RECIPE_VERSION, buildEnv, buildOvmf } from './edk2.ts';
+import { BUILD_ARGS, OVMF_SIZE, PATCH_DIR, RECIPE_VERSION, buildEnv, buildOvmf, ourPatches } from './edk2.ts';
 import { OvmfError } from './errors.ts';
 import { checkSnpDirectBoot } from './footer.ts';
 
@@ -52,6 +52,7 @@ export function ovmfInputs(sourceDateEpoch: number) {
     inputs: {
       recipe: RECIPE_VERSION,
       source: { package: pin.package, version: pin.version, files: pin.files.map((f) => ({ name: f.name, sha256: f.sha256 })) },
+      patches: ourPatches().map((p) => ({ name: p, sha256: sha256(readFileSync(join(PATCH_DIR, p))) })),
       toolchain: loadToolchain('ovmf'),
       build: { args: [...BUILD_ARGS], grub: 'empty placeholder', env: { LC_ALL: env.LC_ALL, TZ: env.TZ, SOURCE_DATE_EPOCH: env.SOURCE_DATE_EPOCH } },
     },

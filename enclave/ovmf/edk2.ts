@@ -4,21 +4,29 @@
  * (orig + debian tarball + Debian's patches), basetools (the C tools), build
  * (OvmfPkg/AmdSev/AmdSevX64.dsc). Decisions in README.md.
  */
-import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { unpackSource, type SourcePin } from '../image/sources.ts';
 import { OvmfError } from './errors.ts';
 
 /** Bump when anything below changes what is built (part of the cache key). */
-export const RECIPE_VERSION = 'ovmf-amdsev-1';
+export const RECIPE_VERSION = 'ovmf-amdsev-2';
 export const DSC = 'OvmfPkg/AmdSev/AmdSevX64.dsc';
 /** RELEASE: no DEBUG()/ASSERT() strings, --zero'd PE debug data (AmdSevX64.dsc), the smallest trusted code. */
 export const BUILD_ARGS = ['-a', 'X64', '-t', 'GCC', '-b', 'RELEASE', '-p', DSC] as const;
 export const FV_DIR = 'Build/AmdSev/RELEASE_GCC/FV';
 /** AmdSevX64's FD_SIZE_IN_KB default (4096). */
 export const OVMF_SIZE = 4 << 20;
+
+/** Our patches, applied after Debian's series in name order (each says why in its header). */
+export const PATCH_DIR = join(dirname(fileURLToPath(import.meta.url)), 'patches');
+
+export function ourPatches(): string[] {
+  return readdirSync(PATCH_DIR).filter((f) => f.endsWith('.patch')).sort();
+}
 
 export type Phase = 'unpack' | 'basetools' | 'build';
 
@@ -97,6 +105,10 @@ export async function buildOvmf(opts: {
 
   await phase('unpack', `${opts.pin.package} ${opts.pin.version} into ${src}`, () => {
     unpackSource(opts.pin, opts.sourceCache, src);
+    for (const p of ourPatches()) {
+      const r = spawnSync('patch', ['-p1', '--forward', '--no-backup-if-mismatch', '--quiet', '-i', join(PATCH_DIR, p)], { cwd: src, env, encoding: 'utf8' });
+      if (r.status !== 0) throw new OvmfError('BuildFailed', `patch ${p} does not apply:\n${r.stdout}${r.stderr}`);
+    }
     writeGrubPlaceholder(src);
   });
   // The C tools only: BaseTools' own test suite (BaseTools/Tests) checks nothing of this build.
