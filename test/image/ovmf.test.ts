@@ -14,9 +14,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkToolchain, loadToolchain } from '../../enclave/image/build-cache.ts';
-import { CONFIRMATION_FILE, OVMF_FILE, ensureOvmf } from '../../enclave/ovmf/build.ts';
-import { OVMF_SIZE } from '../../enclave/ovmf/edk2.ts';
+import { checkToolchain, inputsHash, loadToolchain } from '../../enclave/image/build-cache.ts';
+import { CONFIRMATION_FILE, OVMF_FILE, ensureOvmf, ovmfInputs } from '../../enclave/ovmf/build.ts';
+import { BUILD_ARGS, OVMF_SIZE, RECIPE_VERSION, ourPatches } from '../../enclave/ovmf/edk2.ts';
 import { OvmfError } from '../../enclave/ovmf/errors.ts';
 import {
   FOOTER_GUID,
@@ -97,6 +97,19 @@ test('each defect fails with its own code', () => {
   assert.throws(() => checkSnpDirectBoot(syntheticImage({ entryLength: 0x4000 })), codeOf('BadFooterTable'));
   assert.throws(() => checkSnpDirectBoot(new Uint8Array(0x10000)), codeOf('NoFooterTable'));
   assert.throws(() => checkSnpDirectBoot(new Uint8Array(16)), codeOf('NoFooterTable'));
+});
+
+test('the cache key covers recipe, source pin, our patches, toolchain, build arguments and SOURCE_DATE_EPOCH', () => {
+  const { inputs } = ovmfInputs(1);
+  assert.equal(inputs.recipe, RECIPE_VERSION);
+  assert.equal(inputs.source.package, 'edk2');
+  assert.ok(inputs.source.files.every((f) => /^[0-9a-f]{64}$/.test(f.sha256)));
+  assert.deepEqual(inputs.patches.map((p) => p.name), ourPatches());
+  assert.ok(ourPatches().includes('genfw-image-name-not-path.patch'));
+  assert.ok(inputs.toolchain['nasm'] && inputs.toolchain['gcc-12'] && inputs.toolchain['acpica-tools']);
+  assert.deepEqual(inputs.build.args, [...BUILD_ARGS]);
+  assert.ok(BUILD_ARGS.includes('RELEASE') && BUILD_ARGS.includes('OvmfPkg/AmdSev/AmdSevX64.dsc'));
+  assert.notEqual(inputsHash(inputs), inputsHash(ovmfInputs(2).inputs));
 });
 
 function toolchainMissing(): string | null {
