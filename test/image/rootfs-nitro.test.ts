@@ -32,6 +32,7 @@ import { unpackImage } from '../../enclave/host/docker-rootfs.ts';
 import { gunzip } from '../../enclave/image/gzip.ts';
 import { loadNpmPins, NPM_PREFIX } from '../../enclave/image/npm-files.ts';
 import { VSOCK_FILES, VSOCK_IMAGE_DIR } from '../../enclave/image/rootfs.ts';
+import type { ImageManifest } from '../../enclave/image/pipeline.ts';
 import { REPO_ROOT } from '../support/fixtures.ts';
 import { buildPrerequisiteMissing, runImageBuild, skipUnlessCi } from './build-runner.ts';
 
@@ -262,19 +263,34 @@ test('enclave/host/run-enclave.sh: nitro-cli run-enclave without debug mode, the
   }
 });
 
-test('enclave/snp/launch.sh: the SNP direct-boot command line (DRY_RUN; it needs SNP hardware to run)', { skip: SKIP }, () => {
-  const r = spawnSync(join(REPO_ROOT, 'enclave', 'snp', 'launch.sh'), [], { encoding: 'utf8', env: { ...process.env, OUT: outDir, OVMF: '/usr/share/ovmf/AMDSEV.fd', DRY_RUN: '1' } });
-  assert.equal(r.status, 0, r.stderr);
-  const argv = r.stdout.trim().split('\n');
-  const after = (flag: string) => argv[argv.indexOf(flag) + 1];
-  assert.equal(after('-kernel'), join(outDir, 'bzImage'));
-  assert.equal(after('-initrd'), join(outDir, 'initramfs.cpio.gz'));
-  assert.equal(after('-append'), `${readFileSync(join(outDir, 'cmdline.txt'), 'utf8').trim()} encumber.platform=sev-snp`);
-  assert.equal(after('-bios'), '/usr/share/ovmf/AMDSEV.fd');
-  assert.match(argv.join(' '), /-object sev-snp-guest,id=sev0,policy=0x30000,cbitpos=51,reduced-phys-bits=1,kernel-hashes=on/);
-  assert.match(argv.join(' '), /-machine q35,confidential-guest-support=sev0,memory-backend=ram0/);
-  assert.ok(argv.includes('-enable-kvm'));
-  const noOvmf = spawnSync(join(REPO_ROOT, 'enclave', 'snp', 'launch.sh'), [], { encoding: 'utf8', env: { ...process.env, OUT: outDir, OVMF: '' } });
-  assert.equal(noOvmf.status, 2);
-  assert.match(noOvmf.stderr, /set OVMF/);
+test('enclave/snp/launch.sh: the SNP direct-boot command line is the one a published measurement assumes (DRY_RUN; it needs SNP hardware to run)', { skip: SKIP }, () => {
+  const launch = (env: Record<string, string>) =>
+    spawnSync(join(REPO_ROOT, 'enclave', 'snp', 'launch.sh'), [], { encoding: 'utf8', env: { ...process.env, OUT: outDir, DRY_RUN: '1', ...env } });
+  const manifest = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as ImageManifest;
+  for (const [vcpus, cpu] of [['2', 'EPYC-v4'], ['4', 'EPYC-Genoa'], ['1', 'EPYC-Turin']] as const) {
+    const r = launch({ VCPUS: vcpus, CPU_MODEL: cpu });
+    assert.equal(r.status, 0, r.stderr);
+    const argv = r.stdout.trim().split('\n');
+    const after = (flag: string) => argv[argv.indexOf(flag) + 1]!;
+    assert.equal(after('-kernel'), join(outDir, 'bzImage'));
+    assert.equal(after('-initrd'), join(outDir, 'initramfs.cpio.gz'));
+    assert.equal(after('-bios'), join(outDir, 'OVMF.fd'));
+    assert.equal(after('-cpu'), cpu);
+    assert.equal(after('-smp'), vcpus);
+    assert.match(argv.join(' '), /-object sev-snp-guest,id=sev0,policy=0x30000,cbitpos=51,reduced-phys-bits=1,kernel-hashes=on /);
+    assert.ok(argv.includes('-enable-kvm'));
+    // The published entry for this configuration was computed over exactly these inputs.
+    const entry = manifest.snp.measurements.find((m) => m.vcpus === Number(vcpus) && m.cpu === cpu && m.guestFeatures === '0x1');
+    assert.ok(entry, `no published SEV-SNP measurement for ${vcpus} × ${cpu}`);
+    assert.equal(entry.inputs.cmdline, after('-append'));
+    assert.equal(entry.inputs.ovmfSha256, createHash('sha256').update(readFileSync(after('-bios'))).digest('hex'));
+    assert.equal(entry.inputs.kernelSha256, createHash('sha256').update(readFileSync(after('-kernel'))).digest('hex'));
+    assert.equal(entry.inputs.initrdSha256, createHash('sha256').update(readFileSync(after('-initrd'))).digest('hex'));
+  }
+  const odd = launch({ VCPUS: '3' });
+  assert.equal(odd.status, 2);
+  assert.match(odd.stderr, /not a published configuration/);
+  const model = launch({ CPU_MODEL: 'EPYC-Rome' });
+  assert.equal(model.status, 2);
+  assert.match(model.stderr, /not a published configuration/);
 });
