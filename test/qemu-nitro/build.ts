@@ -44,6 +44,8 @@ const CHROOT_PACKAGES = [
 ] as const;
 /** Bump when the chroot recipe changes. */
 const CHROOT_RECIPE = 'trixie-qemu-chroot/1';
+/** Bump when the qboot build recipe changes. */
+const QBOOT_RECIPE = 'qboot/1';
 /** Bump when the QEMU build recipe changes. */
 const QEMU_RECIPE = 'qemu-nitro/1';
 
@@ -77,7 +79,7 @@ export interface NitroQemu {
   /** `qemu-system-x86_64 --version`, first line. */
   version: string;
   /** Whether this call built the chroot / QEMU (false: cached). */
-  built: { chroot: boolean; qemu: boolean };
+  built: { chroot: boolean; qemu: boolean; qboot: boolean };
 }
 
 function run(cmd: string, args: string[], opts: { cwd?: string; log?: Log; env?: Record<string, string> } = {}): string {
@@ -204,12 +206,36 @@ export async function ensureNitroQemu(log: Log = (l) => console.error(l)): Promi
       }
     },
   });
+  // The machine's firmware (no ACPI: qboot.rom, whose MP table routes the virtio-mmio interrupts as the guest
+  // expects; SeaBIOS's microvm build left the NSM's interrupt unserviced): qboot from the same source's roms/qboot.
+  const qboot = await cachedBuild({
+    name: 'qboot',
+    inputs: { recipe: QBOOT_RECIPE, source: inputs.source, chroot: chroot.hash },
+    outputs: ['qboot.rom'],
+    cacheDir,
+    log,
+    build: (_work, out) => {
+      const rel = `build/qboot-${process.pid}-${Date.now()}`;
+      const src = join(root, rel);
+      mkdirSync(dirname(src), { recursive: true });
+      try {
+        phase(log, `unpack ${pin.package} ${pin.version} (for roms/qboot)`, () => unpackSource(pin, cacheDir, src, log));
+        withMounts(root, () =>
+          phase(log, 'meson + ninja roms/qboot', () => run('chroot', [root, 'sh', '-c', `cd /${rel}/roms/qboot && meson setup b && ninja -C b`])),
+        );
+        copyFileSync(join(src, 'roms', 'qboot', 'b', 'bios.bin'), join(out, 'qboot.rom'));
+      } finally {
+        unmountBelow(root);
+        rmSync(src, { recursive: true, force: true });
+      }
+    },
+  });
   const loader = join(root, 'usr', 'lib64', 'ld-linux-x86-64.so.2');
   const libs = ['usr/lib/x86_64-linux-gnu', 'lib/x86_64-linux-gnu'].map((d) => join(root, d)).join(':');
   const binary = join(qemu.dir, 'qemu-system-x86_64');
-  const prefix = ['--library-path', libs, binary, '-L', join(qemu.dir, 'firmware')];
+  const prefix = ['--library-path', libs, binary, '-L', qboot.dir, '-L', join(qemu.dir, 'firmware')];
   const version = phase(log, 'qemu-system-x86_64 --version', () => run(loader, [...prefix.slice(0, 3), '--version']).split('\n')[0]!);
-  return { command: loader, prefix, binary, version, built: { chroot: chroot.built, qemu: qemu.built } };
+  return { command: loader, prefix, binary, version, built: { chroot: chroot.built, qemu: qemu.built, qboot: qboot.built } };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

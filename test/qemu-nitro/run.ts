@@ -59,9 +59,6 @@ export async function startNitroVm(qemu: NitroQemu, eif: string, opts: NitroVmOp
   const args = [
     ...qemu.prefix,
     '-M', 'nitro-enclave,vsock=vsock0',
-    // The machine's default firmware (no ACPI) is qboot.rom, which Debian's +ds source lacks; SeaBIOS's microvm
-    // build (Debian's seabios package) boots it the same way, through linuxboot_dma.bin.
-    '-bios', 'bios-microvm.bin',
     '-accel', 'tcg',
     '-cpu', 'max',
     '-smp', String(opts.cpus ?? 2),
