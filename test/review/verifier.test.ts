@@ -38,13 +38,17 @@ test(
     const logs = (draft as unknown as { plcLogs: Record<string, unknown> }).plcLogs;
     const v = verifyPublishedRecord(identity, r, { plcLogs: logs });
     assert.equal(v.ok, false, 'a co-signature by a key that is not the member’s was counted');
-    assert.equal(v.checks.at(-1)!.name, 'cosigner-keys');
+    // The receipt's head names the key the enclave verified alice with: the swapped entry fails there, before the
+    // PLC re-check.
+    assert.equal(v.checks.at(-1)!.name, 'cosignatures');
     // The genuine record passes the same re-check; without logs the row says it was not re-checked.
     const genuine = verifyPublishedRecord(identity, signed.record, { plcLogs: logs });
     assert.ok(genuine.ok, JSON.stringify(genuine.checks.at(-1)));
     assert.equal(genuine.checks.at(-1)!.name, 'cosigner-keys');
-    const noLogs = verifyPublishedRecord(identity, r);
-    assert.equal(noLogs.checks.at(-1)!.skipped, true);
+    // Without logs the swapped entry still fails (the receipt binds the key); the genuine record's PLC re-check
+    // row says it was not done.
+    assert.equal(verifyPublishedRecord(identity, r).ok, false);
+    assert.equal(verifyPublishedRecord(identity, signed.record).checks.at(-1)!.skipped, true);
     // A log for another state (the head is not in it) also fails.
     const [alice] = w.members as [any];
     const v2 = verifyPublishedRecord(identity, signed.record, { plcLogs: { ...logs, [alice.did]: [] } });
