@@ -19,7 +19,7 @@ export const VSOCK_IMAGE_DIR = 'usr/lib/encumber/vsock';
 export const VSOCK_FILES: Record<string, number> = { 'enclave-side.sh': 0o755, 'lib.sh': 0o644 };
 
 /** busybox applets /init, the udhcpc hook and enclave/vsock/{enclave-side,lib}.sh call (plus a few for a person at the console). */
-export const BUSYBOX_APPLETS = ['cat', 'dirname', 'dmesg', 'grep', 'ip', 'ls', 'mkdir', 'mount', 'poweroff', 'ps', 'sh', 'sleep', 'tr', 'udhcpc', 'umount', 'uname'] as const;
+export const BUSYBOX_APPLETS = ['cat', 'dirname', 'dmesg', 'grep', 'head', 'ip', 'ls', 'mkdir', 'mount', 'poweroff', 'ps', 'sh', 'sleep', 'tr', 'udhcpc', 'umount', 'uname', 'wc'] as const;
 
 /** Files taken from Debian packages: package → path in the package (= path in the image) → mode. */
 export const DEB_FILES: Record<string, Record<string, number | { symlink: true }>> = {

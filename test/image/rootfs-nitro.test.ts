@@ -183,6 +183,35 @@ test('/init picks the platform from encumber.platform= on the kernel command lin
   assert.equal(n!.status, 0, `busybox sh -n /init: ${n!.stderr}`);
 });
 
+test('/init takes the organisation\'s policy from the host when none is baked in (at most 64 KiB), and never allows the demo policy', { skip: SKIP }, (t) => {
+  const init = Buffer.from(boot.get('init')!.data).toString('utf8');
+  assert.doesNotMatch(init, /--allow-demo-policy/, 'the release /init never runs the demo policy on hardware');
+  assert.match(init, /receive_policy VSOCK-CONNECT:3:9001/, 'nitro: from the parent on vsock port 9001');
+  assert.match(init, /receive_policy TCP-LISTEN:9001,reuseaddr/, 'sev-snp: on TCP port 9001');
+  // The function itself, run in the image's busybox with the image's socat: the host side serves the file on loopback.
+  const fn = /^receive_policy\(\) \{[\s\S]*?^\}$/m.exec(init);
+  assert.ok(fn, 'receive_policy in /init');
+  const port = 20000 + (process.pid % 20000);
+  const script = (file: string) =>
+    `mkdir -p /run/encumber /tmp; ${fn[0].replace(/tries" -lt 60/, 'tries" -lt 3').replace('sleep 2', 'sleep 0')}\n` +
+    `socat -u FILE:${file} TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr & sleep 1\n` +
+    `receive_policy TCP:127.0.0.1:${port}; echo "status=$?"; wc -c < /run/encumber/policy.json; rm -f /run/encumber/policy.json\n`;
+  const policy = JSON.stringify({ $type: 'dev.encumber.policy', pad: 'x'.repeat(1000) });
+  // The chroot has no devtmpfs (the booted image mounts one): a plain file stands in for /dev/null.
+  if (!existsSync(join(rootDir, 'dev', 'null'))) writeFileSync(join(rootDir, 'dev', 'null'), '');
+  writeFileSync(join(rootDir, 'small.json'), policy);
+  writeFileSync(join(rootDir, 'large.json'), 'x'.repeat(65537));
+  const small = inImage(['/bin/sh', '-c', script('/small.json')]);
+  if (!small) {
+    const why = chrootUnavailable('receive_policy');
+    if (why) return t.skip(why);
+  }
+  assert.match(small!.stdout, /init: received a policy of \d+ bytes\nstatus=0\n/, small!.stdout + small!.stderr);
+  assert.match(small!.stdout, new RegExp(`^${policy.length}$`, 'm'));
+  const large = inImage(['/bin/sh', '-c', script('/large.json')]);
+  assert.match(large!.stdout, /larger than 64 KiB; not starting\nstatus=1\n/, large!.stdout + large!.stderr);
+});
+
 test('enclave/Dockerfile: FROM scratch (no base image to pin), copies the unpacked image, and its CMD names files that are in it and runs there', { skip: SKIP }, (t) => {
   const dockerfile = readFileSync(join(REPO_ROOT, 'enclave', 'Dockerfile'), 'utf8');
   const instructions = dockerfile.split('\n').filter((l) => /^[A-Z]+\s/.test(l));
