@@ -49,15 +49,19 @@ export interface NodePin {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
-export function loadDebPins(dir = INPUTS_DIR): DebPin[] {
-  const doc = JSON.parse(readFileSync(join(dir, 'debian.json'), 'utf8')) as { packages?: unknown };
-  if (!Array.isArray(doc.packages)) throw new InputError('BadManifest', 'debian.json: "packages" must be an array');
+/**
+ * Pinned .debs from a pin file in dir (debian.json for the image; test-debs.json for test inputs, whose entries
+ * also name their suite: required is the list of further string fields every entry must have).
+ */
+export function loadDebPins<P extends DebPin = DebPin>(dir = INPUTS_DIR, file = 'debian.json', required: readonly string[] = []): P[] {
+  const doc = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { packages?: unknown };
+  if (!Array.isArray(doc.packages)) throw new InputError('BadManifest', `${file}: "packages" must be an array`);
   return doc.packages.map((p: Record<string, unknown>, i: number) => {
-    for (const k of ['name', 'version', 'arch', 'sha256', 'role'] as const) {
-      if (typeof p[k] !== 'string' || p[k] === '') throw new InputError('BadManifest', `debian.json: packages[${i}].${k} must be a non-empty string`);
+    for (const k of ['name', 'version', 'arch', 'sha256', 'role', ...required]) {
+      if (typeof p[k] !== 'string' || p[k] === '') throw new InputError('BadManifest', `${file}: packages[${i}].${k} must be a non-empty string`);
     }
-    if (!HEX64.test(p.sha256 as string)) throw new InputError('BadManifest', `debian.json: packages[${i}].sha256 must be 64 lowercase hex digits`);
-    return p as unknown as DebPin;
+    if (!HEX64.test(p.sha256 as string)) throw new InputError('BadManifest', `${file}: packages[${i}].sha256 must be 64 lowercase hex digits`);
+    return p as unknown as P;
   });
 }
 
@@ -82,51 +86,71 @@ export function debFileName(pin: DebPin): string {
   return `${pin.name}_${pin.version.replace(/:/g, '%3a')}_${pin.arch}.deb`;
 }
 
-function verifyDeb(pin: DebPin, path: string): void {
+function verifyDeb(pin: DebPin, path: string, pinFile: string): void {
   const actual = sha256File(path);
   if (actual !== pin.sha256) {
     throw new InputError(
       'InputMismatch',
-      `${path}: SHA-256 ${actual} is not the pinned ${pin.sha256} of ${pin.name} ${pin.version}; refusing it (delete the file if it is a stale download, or repin enclave/inputs/debian.json on purpose)`,
+      `${path}: SHA-256 ${actual} is not the pinned ${pin.sha256} of ${pin.name} ${pin.version}; refusing it (delete the file if it is a stale download, or repin ${pinFile} on purpose)`,
       pin.sha256,
       actual,
     );
   }
 }
 
+export type DebDownload = (pin: DebPin, dir: string) => { ok: boolean; output: string };
+
+/** `apt-get download` with the machine's own apt configuration. */
 function aptDownload(pin: DebPin, dir: string): { ok: boolean; output: string } {
   const r = spawnSync('apt-get', ['download', '-q', '-o', 'APT::Sandbox::User=root', `${pin.name}:${pin.arch}=${pin.version}`], { cwd: dir, encoding: 'utf8' });
   if (r.error) return { ok: false, output: `cannot run apt-get: ${r.error.message}` };
   return { ok: r.status === 0, output: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
 }
 
+export interface DebSource {
+  /** Downloads the pinned .deb into dir (default: the machine's apt, with one `apt-get update` retry as root). */
+  download?: DebDownload;
+  /** Where it comes from, for messages (default: the machine's apt). */
+  from?: string;
+  /** The pin file, for messages (default enclave/inputs/debian.json). */
+  pinFile?: string;
+}
+
 /** The path of the verified .deb in the cache, downloading it first if it is missing. */
-export function ensureDeb(pin: DebPin, cacheDir = DEFAULT_CACHE, log: (line: string) => void = () => {}): string {
+export function ensureDeb(pin: DebPin, cacheDir = DEFAULT_CACHE, log: (line: string) => void = () => {}, source: DebSource = {}): string {
+  const pinFile = source.pinFile ?? 'enclave/inputs/debian.json';
   mkdirSync(cacheDir, { recursive: true });
   const path = join(cacheDir, debFileName(pin));
   if (existsSync(path)) {
-    verifyDeb(pin, path);
+    verifyDeb(pin, path, pinFile);
     return path;
   }
-  log(`fetching ${pin.name} ${pin.version} (apt-get download)`);
+  log(`fetching ${pin.name} ${pin.version} (apt-get download${source.from ? ` from ${source.from}` : ''})`);
   const tmp = mkdtempSync(join(cacheDir, '.download-'));
   try {
-    let r = aptDownload(pin, tmp);
-    if (!r.ok && process.getuid?.() === 0) {
-      // A fresh machine may have no package lists yet.
-      log('apt-get download failed; running apt-get update once and retrying');
-      spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore' });
+    let r: { ok: boolean; output: string };
+    if (source.download) {
+      r = source.download(pin, tmp);
+    } else {
       r = aptDownload(pin, tmp);
+      if (!r.ok && process.getuid?.() === 0) {
+        // A fresh machine may have no package lists yet.
+        log('apt-get download failed; running apt-get update once and retrying');
+        spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore' });
+        r = aptDownload(pin, tmp);
+      }
     }
     const files = readdirSync(tmp).filter((f) => f.endsWith('.deb'));
     if (!r.ok || files.length !== 1) {
       throw new InputError(
         'InputUnavailable',
-        `cannot download ${pin.name}=${pin.version} with apt-get (is the version still in the archive? apt-cache policy ${pin.name}; when Debian has replaced it, repin on purpose: npm run inputs:fetch -- --repin):\n${r.output}`,
+        source.download
+          ? `cannot download ${pin.name}=${pin.version}${source.from ? ` from ${source.from}` : ''} (is the version still in the archive? repin ${pinFile} on purpose when Debian has replaced it):\n${r.output}`
+          : `cannot download ${pin.name}=${pin.version} with apt-get (is the version still in the archive? apt-cache policy ${pin.name}; when Debian has replaced it, repin on purpose: npm run inputs:fetch -- --repin):\n${r.output}`,
       );
     }
     const got = join(tmp, files[0]!);
-    verifyDeb(pin, got);
+    verifyDeb(pin, got, pinFile);
     renameSync(got, path);
     return path;
   } finally {
