@@ -98,6 +98,19 @@ export type PolicyErrorCode =
   | 'RecordTooLarge'
   | 'ServiceNotReady';
 
+/**
+ * A published record checked by a verifier (src/verifier): the parts only the
+ * enclave writes. Co-signer failures use the enclave's own codes
+ * (InvalidCosignature, UnknownSigner, InsufficientCosigners, ...).
+ */
+export type RecordErrorCode =
+  /** The record has no signatures, or its last entry is not the enclave's. */
+  | 'MissingEnclaveSignature'
+  /** The enclave entry does not verify over the payload, or names another binding. */
+  | 'EnclaveSignatureInvalid'
+  /** The receipt is missing, for another payload or policy, badly signed, or does not cover a co-signer. */
+  | 'ReceiptInvalid';
+
 /** Infrastructure failures: never the caller's fault, always fail closed. */
 export type InfrastructureErrorCode = 'DirectoryUnavailable' | 'InternalError';
 
@@ -110,6 +123,7 @@ export type ErrorCode =
   | PlcErrorCode
   | AttestationErrorCode
   | PolicyErrorCode
+  | RecordErrorCode
   | InfrastructureErrorCode
   | ResourceErrorCode
   | 'UsageError';
