@@ -1,0 +1,47 @@
+/**
+ * The error codes each XRPC endpoint can answer with (the `error` of its JSON
+ * error body). The same lists are the `errors` of the endpoints' lexicons in
+ * src/lexicons; test/contract checks that they are equal and that every
+ * failing request an endpoint is driven into answers with a code listed here.
+ *
+ * `InternalError` is listed everywhere: it is the body of any 500 (the
+ * client learns nothing more).
+ */
+import type { ErrorCode } from '../errors.ts';
+
+export const ENDPOINTS = ['dev.encumber.getIdentity', 'dev.encumber.getAttestation', 'dev.encumber.signRecord'] as const;
+
+export type Endpoint = (typeof ENDPOINTS)[number];
+
+export const ENDPOINT_ERRORS = {
+  'dev.encumber.getIdentity': ['ServiceNotReady', 'InternalError'],
+  'dev.encumber.getAttestation': ['InvalidRequest', 'RateLimited', 'ServiceNotReady', 'InternalError'],
+  'dev.encumber.signRecord': [
+    // 400 / 413: the request itself.
+    'InvalidRequest',
+    'TooLarge',
+    'RecordTooLarge',
+    // 422: scope and co-signatures, checked before any PLC work.
+    'RepositoryNotAllowed',
+    'CollectionNotAllowed',
+    'UnknownSigner',
+    'InvalidCosignature',
+    'InsufficientCosigners',
+    // 422: the co-signers' PLC state.
+    'MissingPlcLog',
+    'InvalidPlcLog',
+    'StalePlcLog',
+    'SignerTombstoned',
+    'SignerKeyMissing',
+    // 429 / 503: bounds and infrastructure (fail closed).
+    'RateLimited',
+    'DirectoryUnavailable',
+    'PlcSourcesDisagree',
+    'ServiceNotReady',
+    'InternalError',
+  ],
+} as const satisfies Record<Endpoint, readonly ErrorCode[]>;
+
+export function endpointErrors(endpoint: Endpoint): readonly ErrorCode[] {
+  return ENDPOINT_ERRORS[endpoint];
+}
