@@ -1,0 +1,200 @@
+/**
+ * The lexicons in src/lexicons and the zod schemas at the edge describe the
+ * same API, checked both ways with @atproto/lexicon:
+ * - over the running app, valid requests pass the lexicon and real answers
+ *   (getIdentity, getAttestation, signRecord on a 2-of-3 draft) validate as
+ *   the lexicon's output, with no field the lexicon does not name; the
+ *   documents inside them (binding, policy, receipt, signature entries,
+ *   payload $sig) validate as their own lexicon types;
+ * - the zod schemas name the same fields as the lexicons, with the same ones
+ *   required;
+ * - requests the lexicon calls invalid are refused: by the zod schema for
+ *   shape errors (missing field, wrong type, too many items), by the app with
+ *   a 4xx code for format errors the zod schema leaves to the service.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { attestationQuery, signRecordBody } from '../../src/server/schemas.ts';
+import { cosignBy, createWorld, draftFor, withLogs, type World } from '../support/world.ts';
+import {
+  assertValidDocument,
+  lexiconAcceptsInput,
+  lexiconAcceptsParams,
+  lexicons,
+  procedure,
+  query,
+  type Answer,
+} from './support.ts';
+import { jsonToLex } from '@atproto/lexicon';
+
+let w: World;
+let identity: Answer;
+let attestation: Answer;
+let signed: Answer;
+let draft: Record<string, any>;
+
+before(async () => {
+  w = await createWorld();
+  const [a, b] = w.members;
+  draft = withLogs(cosignBy(draftFor('contract'), a!, b!), w.members);
+  identity = await query(w.app, 'dev.encumber.getIdentity');
+  attestation = await query(w.app, 'dev.encumber.getAttestation', { nonce: '00ff'.repeat(8) });
+  signed = await procedure(w.app, 'dev.encumber.signRecord', draft);
+});
+
+type ObjectDef = { type: string; required?: string[]; properties: Record<string, unknown> };
+
+function def(uri: string): ObjectDef {
+  return lexicons.getDefOrThrow(uri) as unknown as ObjectDef;
+}
+
+function outputSchema(nsid: string): ObjectDef {
+  return (lexicons.getDefOrThrow(`lex:${nsid}#main`) as unknown as { output: { schema: ObjectDef } }).output.schema;
+}
+
+/** Every field of `value` is named by the lexicon object `d` (besides `$type`), and every required one is present. */
+function assertSameFields(what: string, value: Record<string, unknown>, d: ObjectDef): void {
+  const named = new Set(Object.keys(d.properties));
+  const extra = Object.keys(value).filter((k) => k !== '$type' && !named.has(k));
+  assert.deepEqual(extra, [], `${what}: fields the lexicon does not name`);
+  const missing = (d.required ?? []).filter((k) => !(k in value));
+  assert.deepEqual(missing, [], `${what}: required fields missing`);
+}
+
+/** zod object: its keys, and which of them are required. */
+function zodFields(schema: z.ZodObject): { keys: string[]; required: string[] } {
+  const keys = Object.keys(schema.shape).sort();
+  const required = keys.filter((k) => !(schema.shape[k] as z.ZodType).safeParse(undefined).success);
+  return { keys, required };
+}
+
+test('getIdentity: the answer is the lexicon output; binding and policy validate as their types', () => {
+  assert.equal(identity.status, 200);
+  lexicons.assertValidXrpcOutput('dev.encumber.getIdentity', jsonToLex(identity.json));
+  assertSameFields('getIdentity output', identity.json, outputSchema('dev.encumber.getIdentity'));
+  assertValidDocument('dev.encumber.binding', identity.json.binding);
+  assertSameFields('binding', identity.json.binding, def('lex:dev.encumber.binding#main'));
+  assertValidDocument('dev.encumber.policy', identity.json.policy);
+  assertSameFields('policy', identity.json.policy, def('lex:dev.encumber.policy#main'));
+  assert.equal(identity.json.binding.$type, 'dev.encumber.binding');
+  assert.equal(identity.json.policy.$type, 'dev.encumber.policy');
+});
+
+test('getAttestation: the nonce is valid params; the answer is the lexicon output', () => {
+  assert.ok(lexiconAcceptsParams('dev.encumber.getAttestation', { nonce: '00ff'.repeat(8) }));
+  assert.equal(attestation.status, 200);
+  lexicons.assertValidXrpcOutput('dev.encumber.getAttestation', jsonToLex(attestation.json));
+  assertSameFields('getAttestation output', attestation.json, outputSchema('dev.encumber.getAttestation'));
+  assertValidDocument('dev.encumber.binding', attestation.json.binding);
+});
+
+test('signRecord: the 2-of-3 draft is valid input; the answer and every document in it validate', () => {
+  assert.ok(lexiconAcceptsInput('dev.encumber.signRecord', draft));
+  assert.equal(signed.status, 200, JSON.stringify(signed.json));
+  lexicons.assertValidXrpcOutput('dev.encumber.signRecord', jsonToLex(signed.json));
+  assertSameFields('signRecord output', signed.json, outputSchema('dev.encumber.signRecord'));
+
+  const entries = signed.json.record.signatures as Record<string, unknown>[];
+  assert.equal(entries.length, 3);
+  for (const [i, entry] of entries.entries()) {
+    assert.equal(entry.$type, 'dev.encumber.signature');
+    assertValidDocument('dev.encumber.signature', entry);
+    assertSameFields(`signature entry ${i}`, entry, def('lex:dev.encumber.signature#main'));
+  }
+  assert.deepEqual(entries.at(-1), signed.json.signature);
+  assertValidDocument('dev.encumber.receipt', signed.json.receipt);
+  assertSameFields('receipt', signed.json.receipt, def('lex:dev.encumber.receipt#main'));
+  for (const [i, head] of (signed.json.receipt.heads as Record<string, unknown>[]).entries()) {
+    assertSameFields(`receipt head ${i}`, head, def('lex:dev.encumber.receipt#head'));
+  }
+  // The payload's $sig, as the co-signers built it.
+  const sig = { $type: 'dev.encumber.payload', repository: draft.repository, collection: draft.collection };
+  assertValidDocument('dev.encumber.payload', sig);
+});
+
+test('the lexicon validator is not lenient about these documents (a broken receipt fails)', () => {
+  const broken = { ...signed.json.receipt, sig: { $bytes: 'AAAA' } };
+  assert.throws(() => assertValidDocument('dev.encumber.receipt', broken));
+  const noPolicy = { ...identity.json.binding };
+  delete noPolicy.policy;
+  assert.throws(() => assertValidDocument('dev.encumber.binding', noPolicy));
+});
+
+test('the zod schemas name the same fields as the lexicons, with the same ones required', () => {
+  const input = (lexicons.getDefOrThrow('lex:dev.encumber.signRecord#main') as unknown as { input: { schema: ObjectDef } }).input.schema;
+  const body = zodFields(signRecordBody);
+  assert.deepEqual(body.keys, Object.keys(input.properties).sort());
+  assert.deepEqual(body.required, [...(input.required ?? [])].sort());
+
+  const cosig = def('lex:dev.encumber.signRecord#cosignature');
+  const item = zodFields((signRecordBody.shape.cosignatures as z.ZodArray<z.ZodObject>).element);
+  assert.deepEqual(item.keys, Object.keys(cosig.properties).sort());
+  assert.deepEqual(item.required, [...(cosig.required ?? [])].sort());
+
+  const params = (lexicons.getDefOrThrow('lex:dev.encumber.getAttestation#main') as unknown as { parameters: ObjectDef }).parameters;
+  const q = zodFields(attestationQuery);
+  assert.deepEqual(q.keys, Object.keys(params.properties).sort());
+  assert.deepEqual(q.required, [...(params.required ?? [])].sort());
+});
+
+/** Requests whose shape the lexicon refuses: the zod schema refuses each too, and the app answers 400 InvalidRequest. */
+const badBodies: [string, (d: Record<string, any>) => unknown][] = [
+  ['empty body {}', () => ({})],
+  ['repository missing', ({ repository: _, ...d }) => d],
+  ['collection missing', ({ collection: _, ...d }) => d],
+  ['record missing', ({ record: _, ...d }) => d],
+  ['cosignatures missing', ({ cosignatures: _, ...d }) => d],
+  ['repository not a string', (d) => ({ ...d, repository: 42 })],
+  ['record not an object', (d) => ({ ...d, record: 'text' })],
+  ['cosignatures not an array', (d) => ({ ...d, cosignatures: {} })],
+  ['65 co-signatures (lexicon maxLength 64)', (d) => ({ ...d, cosignatures: Array.from({ length: 65 }, () => d.cosignatures[0]) })],
+  ['co-signature without issuer', (d) => ({ ...d, cosignatures: [{ sig: d.cosignatures[0].sig }] })],
+  ['co-signature sig not bytes', (d) => ({ ...d, cosignatures: [{ issuer: d.cosignatures[0].issuer, sig: 'AAAA' }] })],
+  ['co-signature $bytes not a string', (d) => ({ ...d, cosignatures: [{ issuer: d.cosignatures[0].issuer, sig: { $bytes: 7 } }] })],
+];
+
+for (const [name, make] of badBodies) {
+  test(`signRecord, lexicon-invalid shape refused by zod and the app: ${name}`, async () => {
+    const body = make(draft);
+    assert.equal(lexiconAcceptsInput('dev.encumber.signRecord', body), false, 'the lexicon accepts it');
+    assert.equal(signRecordBody.safeParse(body).success, false, 'zod accepts it');
+    const res = await procedure(w.app, 'dev.encumber.signRecord', body);
+    assert.equal(res.status, 400);
+    assert.equal(res.json.error, 'InvalidRequest');
+  });
+}
+
+/** Formats (did, nsid) the zod schema leaves to the service: the app still refuses each with a 4xx. */
+const badFormats: [string, (d: Record<string, any>) => unknown, string][] = [
+  ['repository not a DID', (d) => ({ ...d, repository: 'org.example' }), 'RepositoryNotAllowed'],
+  ['collection not an NSID', (d) => ({ ...d, collection: 'not an nsid' }), 'CollectionNotAllowed'],
+  ['collection longer than an NSID may be', (d) => ({ ...d, collection: `a.b.${'c'.repeat(400)}` }), 'InvalidRequest'],
+  ['issuer not a DID', (d) => ({ ...d, cosignatures: [{ ...d.cosignatures[0], issuer: 'alice' }, d.cosignatures[1]] }), 'UnknownSigner'],
+];
+
+for (const [name, make, code] of badFormats) {
+  test(`signRecord, lexicon-invalid format refused by the app: ${name}`, async () => {
+    const body = make(draft);
+    assert.equal(lexiconAcceptsInput('dev.encumber.signRecord', body), false, 'the lexicon accepts it');
+    const res = await procedure(w.app, 'dev.encumber.signRecord', body);
+    assert.ok(res.status >= 400 && res.status < 500, `status ${res.status}`);
+    assert.equal(res.json.error, code);
+  });
+}
+
+const badParams: [string, Record<string, string>][] = [
+  ['no nonce', {}],
+  ['one hex digit (lexicon minLength 2)', { nonce: 'a' }],
+  ['65 bytes of hex (lexicon maxLength 128)', { nonce: 'ab'.repeat(65) }],
+];
+
+for (const [name, params] of badParams) {
+  test(`getAttestation, lexicon-invalid params refused by zod and the app: ${name}`, async () => {
+    assert.equal(lexiconAcceptsParams('dev.encumber.getAttestation', params), false, 'the lexicon accepts it');
+    assert.equal(attestationQuery.safeParse(params).success, false, 'zod accepts it');
+    const res = await query(w.app, 'dev.encumber.getAttestation', params);
+    assert.equal(res.status, 400);
+    assert.equal(res.json.error, 'InvalidRequest');
+  });
+}
