@@ -7,15 +7,15 @@
 import { createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { K256 } from './curves.ts';
+import { encodeBase64Url } from './encoding.ts';
 import { assertK256PrivateKey } from './k256-signer.ts';
 import { negateS, readScalar } from './scalar.ts';
 
 export function k256KeyObject(priv: Uint8Array): KeyObject {
   assertK256PrivateKey(priv);
   const pub = secp256k1.getPublicKey(priv, false);
-  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
   return createPrivateKey({
-    key: { kty: 'EC', crv: 'secp256k1', d: b64(priv), x: b64(pub.subarray(1, 33)), y: b64(pub.subarray(33)) },
+    key: { kty: 'EC', crv: 'secp256k1', d: encodeBase64Url(priv), x: encodeBase64Url(pub.subarray(1, 33)), y: encodeBase64Url(pub.subarray(33)) },
     format: 'jwk',
   });
 }

@@ -31,16 +31,10 @@ function invalid(message: string, path: readonly PathSegment[], cause?: unknown)
  * Non-zero trailing bits are refused: each byte string has one spelling.
  */
 function decodeBytesField(s: string, path: readonly PathSegment[]): Uint8Array {
-  let body = s;
-  if (s.endsWith('=')) {
-    const m = /^([^=]*)={1,2}$/.exec(s);
-    if (m === null || s.length % 4 !== 0) throw invalid('$bytes has wrong base64 padding', path);
-    body = m[1]!;
-  }
   try {
-    return decodeBase64(body);
+    return decodeBase64(s, 'optional');
   } catch (cause) {
-    throw invalid('$bytes is not valid base64', path, cause);
+    throw invalid(`$bytes is not valid base64: ${(cause as Error).message}`, path, cause);
   }
 }
 

@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EncumberError } from '../errors.ts';
+import { encodePem } from '../crypto/encoding.ts';
 import { createDevRoot, DevRoot, devPcrsFromDigests, issueDevDocument } from '../attestation/dev/index.ts';
 import type { Attestor } from './attestor.ts';
 import type { Platform } from './documents.ts';
@@ -24,23 +25,18 @@ import { TSM_REPORT_DIR } from './sev-snp/tsm.ts';
 export const DEV_ROOT_FILE = 'dev-root.json';
 export const DEV_ROOT_PEM = 'dev-root.pem';
 
-function pemOf(der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').trimEnd();
-  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
-}
-
 export function loadOrCreateDevRoot(dataDir: string, now: Date): { root: DevRoot; created: boolean; pemPath: string } {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, DEV_ROOT_FILE);
   const pemPath = join(dataDir, DEV_ROOT_PEM);
   if (existsSync(file)) {
     const root = DevRoot.import(JSON.parse(readFileSync(file, 'utf8')));
-    if (!existsSync(pemPath)) writeFileSync(pemPath, pemOf(root.certificate));
+    if (!existsSync(pemPath)) writeFileSync(pemPath, encodePem(root.certificate));
     return { root, created: false, pemPath };
   }
   const root = createDevRoot({ now, validityDays: 3650 });
   writeFileSync(file, JSON.stringify(root.exportWithPrivateKey(), null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-  writeFileSync(pemPath, pemOf(root.certificate));
+  writeFileSync(pemPath, encodePem(root.certificate));
   return { root, created: true, pemPath };
 }
 

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EncumberError } from '../errors.ts';
+import { decodeBase64, encodeBase64, fromHex, toHex } from '../crypto/encoding.ts';
 import type { SigningService } from './service.ts';
 import type { Attestor } from './attestor.ts';
 
@@ -31,11 +32,11 @@ export async function attestationSelfCheck(service: SigningService, attestor: At
   const { evidence: json } = await service.attestation(nonce);
   const b64 = (json as { $bytes?: unknown }).$bytes;
   if (typeof b64 !== 'string') throw new EncumberError('InternalError', 'the attestation evidence is not {"$bytes": ...}');
-  const evidence = new Uint8Array(Buffer.from(b64, 'base64'));
-  const lines = [`${SELF_CHECK_PREFIX} nonce=${Buffer.from(nonce).toString('hex')} document=${Buffer.from(evidence).toString('base64')}`];
+  const evidence = decodeBase64(b64, 'optional');
+  const lines = [`${SELF_CHECK_PREFIX} nonce=${toHex(nonce)} document=${encodeBase64(evidence, { padded: true })}`];
   if (attestor.describeMeasurements) {
     const m = await attestor.describeMeasurements();
-    lines.push(`${MEASUREMENTS_PREFIX} ${m.map((e) => `${e.name}=${Buffer.from(e.value).toString('hex')}`).join(' ')}`);
+    lines.push(`${MEASUREMENTS_PREFIX} ${m.map((e) => `${e.name}=${toHex(e.value)}`).join(' ')}`);
   }
   return { nonce, evidence, lines };
 }
@@ -44,5 +45,9 @@ export async function attestationSelfCheck(service: SigningService, attestor: At
 export function parseSelfCheckLine(line: string): { nonce: Uint8Array; evidence: Uint8Array } | null {
   const m = /encumber: attestation self-check ok: nonce=([0-9a-f]{2,128}) document=([A-Za-z0-9+/]+={0,2})/.exec(line);
   if (!m) return null;
-  return { nonce: new Uint8Array(Buffer.from(m[1]!, 'hex')), evidence: new Uint8Array(Buffer.from(m[2]!, 'base64')) };
+  try {
+    return { nonce: fromHex(m[1]!, 'nonce'), evidence: decodeBase64(m[2]!, 'required') };
+  } catch {
+    return null;
+  }
 }

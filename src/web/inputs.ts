@@ -10,7 +10,7 @@
  */
 import { detectEvidence } from '../attestation/evidence/detect.ts';
 import { parseSnpCertTable, type SnpCertName, type SnpCerts } from '../attestation/evidence/snp-cert-table.ts';
-import { decodeBase64 } from '../crypto/encoding.ts';
+import { decodeBase64, decodePem } from '../crypto/encoding.ts';
 import type { EvidenceInput } from '../verifier/evidence.ts';
 import type { Identity } from '../verifier/record.ts';
 import { parseMeasurements, type Measurements } from '../verifier/measurements.ts';
@@ -35,9 +35,9 @@ const SNP_CERT_FILES: Record<string, SnpCertName> = {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Strict `$bytes` (standard base64, no padding) or, leniently for hand-made files, padded base64. */
+/** `$bytes`: canonical standard base64, unpadded or (hand-made files) exactly padded. */
 function bytesOf(b64: string): Uint8Array {
-  return decodeBase64(b64.replace(/=+$/, ''));
+  return decodeBase64(b64, 'optional');
 }
 
 export function classifyJson(value: unknown): Classified {
@@ -75,7 +75,12 @@ export function classifyJson(value: unknown): Classified {
 export function classifyText(text: string): Classified {
   const t = text.trim();
   if (t.includes('-----BEGIN CERTIFICATE-----')) {
-    const n = t.split('-----BEGIN CERTIFICATE-----').length - 1;
+    let n: number;
+    try {
+      n = decodePem(t, 'CERTIFICATE').length;
+    } catch (e) {
+      return { kind: 'unknown', summary: `PEM text that does not decode: ${(e as Error).message}` };
+    }
     return { kind: 'root', pem: t, summary: `PEM: ${n} certificate(s)` };
   }
   if (t.startsWith('{')) {

@@ -8,8 +8,10 @@ import {
   bytesEqual,
   decodeBase64,
   decodeBase64Url,
+  decodePem,
   encodeBase64,
   encodeBase64Url,
+  encodePem,
   fromHex,
   toHex,
 } from '../../src/crypto/encoding.ts';
@@ -126,5 +128,62 @@ describe('hex and bytesEqual', () => {
     assert.equal(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3])), false);
     assert.equal(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2, 0])), false);
     assert.equal(bytesEqual(new Uint8Array(0), new Uint8Array(0)), true);
+  });
+});
+
+describe('base64 padding modes', () => {
+  it("'required' takes only exact padding; 'optional' takes exact padding or none", () => {
+    assert.deepEqual(decodeBase64('AQ==', 'required'), new Uint8Array([1]));
+    assert.deepEqual(decodeBase64('AQI=', 'required'), new Uint8Array([1, 2]));
+    assert.deepEqual(decodeBase64('AQID', 'required'), new Uint8Array([1, 2, 3]));
+    assert.deepEqual(decodeBase64('AQ', 'optional'), new Uint8Array([1]));
+    assert.deepEqual(decodeBase64('AQ==', 'optional'), new Uint8Array([1]));
+    assert.deepEqual(decodeBase64Url('-w==', 'optional'), new Uint8Array([0xfb]));
+    for (const s of ['AQ', 'AQ=', 'AQ===', 'AQI==', 'A===', '=', '====']) throwsCode(() => decodeBase64(s, 'required'), 'MalformedBase64', s);
+    for (const s of ['AQ=', 'AQ===', 'AQI==', 'A===', '=', 'AQ=A', 'AQID=', 'AR==']) throwsCode(() => decodeBase64(s, 'optional'), 'MalformedBase64', s);
+  });
+
+  it('encodes padded on request, matching RFC 4648 §4', () => {
+    for (let len = 0; len <= 10; len++) {
+      const bytes = randomBytes(len);
+      assert.equal(encodeBase64(bytes, { padded: true }), Buffer.from(bytes).toString('base64'));
+    }
+  });
+});
+
+describe('PEM', () => {
+  const der = Uint8Array.from({ length: 100 }, (_, i) => i);
+
+  it('encodes 64-column padded base64 between BEGIN/END lines, and decodes it back', () => {
+    const pem = encodePem(der);
+    const lines = pem.trimEnd().split('\n');
+    assert.equal(lines[0], '-----BEGIN CERTIFICATE-----');
+    assert.equal(lines.at(-1), '-----END CERTIFICATE-----');
+    assert.equal(lines[1]!.length, 64);
+    assert.equal(lines.slice(1, -1).join(''), Buffer.from(der).toString('base64'));
+    assert.deepEqual(decodePem(pem), [der]);
+  });
+
+  it('decodes every block of the label in order, skipping text and other labels; CRLF and indentation are fine', () => {
+    const other = new Uint8Array([9, 9, 9]);
+    const text = `comment\r\n${encodePem(der).replace(/\n/g, '\r\n')}${encodePem(other, 'PUBLIC KEY')}  ${encodePem(other).replace(/\n/g, '\n  ')}`;
+    assert.deepEqual(decodePem(text), [der, other]);
+    assert.deepEqual(decodePem(text, 'PUBLIC KEY'), [other]);
+  });
+
+  it("refuses bad base64 inside a block, mismatched END labels and text without a block (UsageError by default)", () => {
+    const good = encodePem(new Uint8Array([1]));
+    assert.match(good, /AQ==/);
+    for (const bad of [
+      good.replace('AQ==', 'AQ'), // padding is required inside PEM
+      good.replace('AQ==', 'AR=='), // non-zero trailing bits
+      good.replace('AQ==', 'A-Q='), // not the standard alphabet
+      good.replace('END CERTIFICATE', 'END PUBLIC KEY'),
+      'no block here',
+      '-----BEGIN CERTIFICATE-----\nAQ==\n',
+    ]) {
+      throwsCode(() => decodePem(bad), 'UsageError', JSON.stringify(bad));
+    }
+    throwsCode(() => decodePem('x', 'CERTIFICATE', 'InvalidEvidence'), 'InvalidEvidence');
   });
 });

@@ -9,6 +9,7 @@
  * one blob carries the report and the certificates that sign it.
  */
 import { EncumberError } from '../../errors.ts';
+import { guidBytes, guidString } from '../sev-snp/guid.ts';
 import { SNP_REPORT_BYTES } from '../sev-snp/layout.ts';
 
 export { SNP_REPORT_BYTES };
@@ -30,27 +31,6 @@ export type SnpCerts = Partial<Record<SnpCertName, Uint8Array>>;
 const ENTRY = 24;
 const MAX_TABLE_BYTES = 64 * 1024;
 
-/** GUID text → 16 bytes in the on-the-wire (little-endian first three fields) order. */
-function guidBytes(guid: string): Uint8Array {
-  const hex = guid.replace(/-/g, '');
-  const b = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) b[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  // Data1 (4), Data2 (2), Data3 (2) are little-endian on the wire.
-  b.subarray(0, 4).reverse();
-  b.subarray(4, 6).reverse();
-  b.subarray(6, 8).reverse();
-  return b;
-}
-
-function guidText(b: Uint8Array): string {
-  const c = b.slice();
-  c.subarray(0, 4).reverse();
-  c.subarray(4, 6).reverse();
-  c.subarray(6, 8).reverse();
-  const h = [...c].map((x) => x.toString(16).padStart(2, '0')).join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
 const NAME_BY_GUID = new Map<string, SnpCertName>((Object.entries(SNP_CERT_GUIDS) as [SnpCertName, string][]).map(([n, g]) => [g, n]));
 
 function bad(message: string): never {
@@ -68,7 +48,7 @@ export function parseSnpCertTable(table: Uint8Array): SnpCerts {
     const length = view.getUint32(at + 20, true);
     if (guid.every((x) => x === 0) && offset === 0 && length === 0) break;
     if (offset < at + ENTRY || offset + length > table.length || length === 0) bad(`entry ${at / ENTRY} points outside the table`);
-    const text = guidText(guid);
+    const text = guidString(guid);
     const name = NAME_BY_GUID.get(text);
     if (!name) continue; // other GUIDs (e.g. CRLs) are allowed and ignored
     if (certs[name]) bad(`duplicate ${name} entry`);

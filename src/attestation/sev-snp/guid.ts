@@ -1,9 +1,17 @@
-/** GUIDs in the mixed-endian byte order EFI and QEMU store them in (first three fields little-endian). */
+/** GUIDs in the mixed-endian byte order EFI, QEMU and the SNP certificate table store them in (first three fields little-endian). */
+import { fromHex, toHex } from '../../crypto/encoding.ts';
+
+const GUID = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i;
+
 export function guidBytes(guid: string): Uint8Array {
-  const m = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i.exec(guid);
+  const m = GUID.exec(guid);
   if (!m) throw new Error(`not a GUID: ${guid}`);
-  const hex = (s: string) => s.match(/../g)!.map((b) => parseInt(b, 16));
-  return new Uint8Array([...hex(m[1]!).reverse(), ...hex(m[2]!).reverse(), ...hex(m[3]!).reverse(), ...hex(m[4]!), ...hex(m[5]!)]);
+  const b = fromHex(m.slice(1).join(''), 'GUID');
+  // Data1 (4), Data2 (2), Data3 (2) are little-endian.
+  b.subarray(0, 4).reverse();
+  b.subarray(4, 6).reverse();
+  b.subarray(6, 8).reverse();
+  return b;
 }
 
 export function guidEqual(bytes: Uint8Array, at: number, guid: Uint8Array): boolean {
@@ -12,9 +20,10 @@ export function guidEqual(bytes: Uint8Array, at: number, guid: Uint8Array): bool
 }
 
 export function guidString(bytes: Uint8Array, at = 0): string {
-  const h = (from: number, to: number, rev: boolean) => {
-    const a = Array.from(bytes.subarray(at + from, at + to), (b) => b.toString(16).padStart(2, '0'));
-    return (rev ? a.reverse() : a).join('');
-  };
-  return `${h(0, 4, true)}-${h(4, 6, true)}-${h(6, 8, true)}-${h(8, 10, false)}-${h(10, 16, false)}`;
+  const c = bytes.slice(at, at + 16);
+  c.subarray(0, 4).reverse();
+  c.subarray(4, 6).reverse();
+  c.subarray(6, 8).reverse();
+  const h = toHex(c);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

@@ -9,6 +9,7 @@
  * browser-safe. Both paths give the same answers (a test compares them).
  */
 import { p384 } from '@noble/curves/nist.js';
+import { toHex } from '../../crypto/encoding.ts';
 
 type NodeCrypto = typeof import('node:crypto');
 
@@ -25,7 +26,7 @@ const SPKI_P384_PREFIX = new Uint8Array([
 const keyCache = new Map<string, unknown>();
 
 function nodeKey(c: NodeCrypto, publicKey: Uint8Array) {
-  const id = Array.from(publicKey, (b) => b.toString(16).padStart(2, '0')).join('');
+  const id = toHex(publicKey);
   let k = keyCache.get(id);
   if (!k) {
     const der = new Uint8Array(SPKI_P384_PREFIX.length + publicKey.length);

@@ -16,6 +16,7 @@ import { mkdir, readFile, rmdir, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { EncumberError } from '../../errors.ts';
+import { toHex } from '../../crypto/encoding.ts';
 
 export const TSM_REPORT_DIR = '/sys/kernel/config/tsm/report';
 
@@ -60,7 +61,7 @@ export async function requestTsmReport(reportData: Uint8Array, opts: { root?: st
   const root = opts.root ?? TSM_REPORT_DIR;
   const fs = opts.fs ?? nodeTsmFs;
   if (reportData.length !== 64) throw new EncumberError('UsageError', 'SNP report_data must be 64 bytes');
-  const entry = join(root, `encumber-${Buffer.from(randomBytes(8)).toString('hex')}`);
+  const entry = join(root, `encumber-${toHex(randomBytes(8))}`);
   try {
     await fs.mkdir(entry);
   } catch (cause) {
