@@ -51,7 +51,8 @@ async function member(name: string, ops: number): Promise<Member> {
   for (let i = 1; i < ops; i++) {
     key = generateMemberKey();
     head = await addKeyOp(head, rotationKey, 'atproto', key.did);
-    log.push(auditEntry(did, head, new Date((t += 60_000))));
+    t += 60_000;
+    log.push(auditEntry(did, head, new Date(t)));
   }
   return { did, key, log };
 }

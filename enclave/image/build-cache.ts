@@ -156,6 +156,7 @@ export function loadToolchain(name: string, dir = INPUTS_DIR): Record<string, st
  */
 export function checkToolchain(pins: Record<string, string>): Record<string, string> {
   const names = Object.keys(pins).sort();
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a dpkg-query format, not a template
   const r = spawnSync('dpkg-query', ['-W', '-f', '${Package}\t${Version}\t${db:Status-Status}\n', ...names], { encoding: 'utf8' });
   const have = new Map<string, string>();
   for (const line of (r.stdout ?? '').split('\n')) {

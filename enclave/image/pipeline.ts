@@ -153,11 +153,16 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const log = opts.log ?? (() => {});
   const timings: Record<string, number> = {};
   const t0 = performance.now();
-  let last = t0;
-  const lap = (name: string) => {
+  // One line as each phase starts and one as it ends, with its time (the format of test/qemu-nitro/build.ts).
+  let current: { name: string; started: number } | undefined;
+  const phase = (name: string | undefined) => {
     const now = performance.now();
-    timings[name] = Math.round(now - last);
-    last = now;
+    if (current) {
+      timings[current.name] = Math.round(now - current.started);
+      log(`${current.name}: done in ${((now - current.started) / 1000).toFixed(1)} s`);
+    }
+    current = name === undefined ? undefined : { name, started: now };
+    if (name !== undefined) log(`${name} ...`);
   };
   if (!runningPinnedNode()) {
     throw new Error(`buildImage runs on the pinned Node (enclave/inputs/node.json), not ${process.execPath} ${process.version}: use enclave/image/build.ts, which re-runs itself on it`);
@@ -169,6 +174,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   mkdirSync(outDir, { recursive: true });
 
   // Inputs: every one checked against its pin before it is read.
+  phase('inputs');
   const nodePin = loadNodePin();
   const nodeBinary = verifyNodeRuntime(root, nodePin);
   const npmPins = loadNpmPins();
@@ -176,27 +182,27 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const pins = loadDebPins();
   const debPaths = new Map<string, string>();
   for (const pin of pins) debPaths.set(pin.name, ensureDeb(pin, opts.cacheDir, log));
-  lap('inputs');
 
+  phase('bundle');
   const bundle = buildBundle(root, join(outDir, 'encumber-enclave.mjs'), log);
-  lap('bundle');
 
   // The kernel: from the build cache, or built from the pinned source (minutes, once per input set).
+  phase('kernel');
   const kernel = await ensureKernel({ ...(opts.buildCacheDir ? { cacheDir: opts.buildCacheDir } : {}), sourceDateEpoch: opts.sourceDateEpoch, log, verifyReproducible: opts.verifyReproducible ?? false });
   const bzImage = kernel.bzImage;
   const release = kernel.release;
-  lap('kernel');
 
   // Files out of the .debs.
+  phase('extract');
   const debs: Record<string, Map<string, DebMember>> = {};
   await Promise.all(
     Object.entries(DEB_FILES).map(async ([pkg, files]) => {
       debs[pkg] = await readDebPaths(debPaths.get(debPin(pins, pkg).name)!, Object.keys(files));
     }),
   );
-  lap('extract');
 
   // The two ramdisks.
+  phase('cpio');
   const all = rootfsEntries({
     debs,
     node: readFileSync(nodeBinary),
@@ -210,12 +216,12 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const appEntries = withParents(all.filter(isApp));
   const bootCpio = writeCpio(bootEntries, { mtime: opts.sourceDateEpoch });
   const appCpio = writeCpio(appEntries, { mtime: opts.sourceDateEpoch });
-  lap('cpio');
+  phase('gzip');
   const bootGz = gzipDeterministic(bootCpio);
   const appGz = gzipDeterministic(appCpio);
   const initramfs = Buffer.concat([bootGz, appGz]);
-  lap('gzip');
 
+  phase('eif');
   const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   const eif = writeEif({
     kernel: bzImage,
@@ -230,14 +236,14 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
       kernelVersion: release,
     }),
   });
-  lap('eif');
 
   // SEV-SNP direct boot: the AmdSev OVMF (from the build cache, or built from the pinned edk2 source) and the
   // launch measurement of every published configuration.
+  phase('snp');
   const ovmf = await ensureOvmf({ ...(opts.buildCacheDir ? { cacheDir: opts.buildCacheDir } : {}), sourceDateEpoch: opts.sourceDateEpoch, log, verifyReproducible: opts.verifyReproducible ?? false });
   const snp = snpMeasurements({ ovmf: ovmf.ovmf, bzImage, initramfs, cmdline: snpCmdline, label: `encumber ${version}` });
-  lap('snp');
 
+  phase('write');
   const files: Record<(typeof ARTIFACTS)[number], Uint8Array> = {
     'encumber-enclave.mjs': bundle,
     'initramfs-boot.cpio.gz': bootGz,
@@ -281,7 +287,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     snp: { ...snp, ovmfBuild: { inputsHash: ovmf.inputsHash } },
   };
   writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  lap('write');
+  phase(undefined);
   timings.total = Math.round(performance.now() - t0);
   return { manifest, timings };
 }

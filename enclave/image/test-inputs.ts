@@ -27,7 +27,7 @@ export function ensureTestDeb(pin: TestDebPin, log: (line: string) => void = () 
     from: `${pin.suite} (test input)`,
     pinFile: 'enclave/inputs/test-debs.json',
     download: (p, dir) => {
-      let apt;
+      let apt: ReturnType<typeof privateApt>;
       try {
         apt = privateApt(cacheDir, [pin.suite], log);
       } catch (e) {

@@ -15,5 +15,6 @@ for (const f of readdirSync(dir).filter((f) => /^toolchain-.+\.json$/.test(f)).s
     pins.set(name, version);
   }
 }
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a dpkg-query format, not a template
 const installed = (name) => spawnSync('dpkg-query', ['-W', '-f', '${db:Status-Status} ${Version}', name], { encoding: 'utf8' }).stdout;
 console.log([...pins].filter(([n, v]) => installed(n) !== `installed ${v}`).map(([n, v]) => `${n}=${v}`).join(' '));

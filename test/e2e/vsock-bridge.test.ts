@@ -47,7 +47,7 @@ let server: RunningServer;
 const procs: Script[] = [];
 const tls: HttpsServer[] = [];
 let cert: { key: string; cert: string };
-let directoryPaths: string[] = [];
+const directoryPaths: string[] = [];
 let ports: { hostHttp: number; enclaveTls: number; enclaveTlsForged: number; directory: number; forger: number };
 let hostOut: Script;
 

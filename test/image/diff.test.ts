@@ -42,8 +42,8 @@ test('a differing ramdisk: the entries and fields that differ, entries only on o
   writeFileSync(join(a, 'bzImage'), 'k');
   const report = explainDifferences(a, b, ['initramfs.cpio.gz', 'bzImage']);
   assert.match(report, /^initramfs\.cpio\.gz: differs/m);
-  assert.match(report, /^  init\n    A: mode 100755 .*\n    B: mode 100700 /m);
-  assert.match(report, /^  usr\/bin\/node\n/m);
+  assert.match(report, /^ {2}init\n {4}A: mode 100755 .*\n {4}B: mode 100700 /m);
+  assert.match(report, /^ {2}usr\/bin\/node\n/m);
   assert.match(report, /only in B: tmp/);
   assert.match(report, /bzImage: missing in B/);
 });

@@ -106,7 +106,7 @@ test('the cache key covers recipe, source pin, our patches, toolchain, build arg
   assert.ok(inputs.source.files.every((f) => /^[0-9a-f]{64}$/.test(f.sha256)));
   assert.deepEqual(inputs.patches.map((p) => p.name), ourPatches());
   assert.ok(ourPatches().includes('genfw-image-name-not-path.patch'));
-  assert.ok(inputs.toolchain['nasm'] && inputs.toolchain['gcc-12'] && inputs.toolchain['acpica-tools']);
+  assert.ok(inputs.toolchain.nasm && inputs.toolchain['gcc-12'] && inputs.toolchain['acpica-tools']);
   assert.deepEqual(inputs.build.args, [...BUILD_ARGS]);
   assert.ok(BUILD_ARGS.includes('RELEASE') && BUILD_ARGS.includes('OvmfPkg/AmdSev/AmdSevX64.dsc'));
   assert.notEqual(inputsHash(inputs), inputsHash(ovmfInputs(2).inputs));

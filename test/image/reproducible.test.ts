@@ -34,7 +34,7 @@ const COMPARED = [...ARTIFACTS, 'manifest.json', 'initramfs.txt'];
 
 let outA: string;
 let outB: string;
-let runs: BuildRun[] = [];
+const runs: BuildRun[] = [];
 let tmp: string | undefined;
 
 before(async () => {
@@ -58,7 +58,7 @@ after(() => {
 });
 
 test('two builds in different directories, umasks, time zones and locales are byte-identical', { skip: SKIP, timeout: 900_000 }, (t) => {
-  runs.forEach((r, i) => assert.equal(r.code, 0, `build ${'AB'[i]} failed:\n${r.stdout}\n${r.stderr}`));
+  for (const [i, r] of runs.entries()) assert.equal(r.code, 0, `build ${'AB'[i]} failed:\n${r.stdout}\n${r.stderr}`);
   t.diagnostic(`build times: A ${(runs[0]!.ms / 1000).toFixed(1)} s, B ${(runs[1]!.ms / 1000).toFixed(1)} s`);
   const report = explainDifferences(outA, outB, COMPARED);
   assert.equal(report, '', `the two builds differ (ENCUMBER_KEEP_BUILDS=1 keeps ${tmp}):\n${report}`);

@@ -145,6 +145,7 @@ async function ensureChroot(log: Log, cacheDir: string) {
             run('chroot', [root, 'apt-get', 'clean']);
           }),
         );
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a dpkg-query format, not a template
         const pkgs = run('chroot', [root, 'dpkg-query', '-W', '-f', '${Package} ${Version}\n']);
         writeFileSync(join(out, 'packages.txt'), pkgs.split('\n').filter(Boolean).sort().join('\n') + '\n');
       } finally {
