@@ -112,7 +112,11 @@ export type RecordErrorCode =
   | 'ReceiptInvalid';
 
 /** Infrastructure failures: never the caller's fault, always fail closed. */
-export type InfrastructureErrorCode = 'DirectoryUnavailable' | 'InternalError';
+export type InfrastructureErrorCode =
+  | 'DirectoryUnavailable'
+  /** A remote service (an enclave, a PDS) did not answer usably: unreachable, too slow, too large, not JSON. */
+  | 'RemoteUnavailable'
+  | 'InternalError';
 
 /** Load shedding: a bound on outbound work (directory requests, attestations) is reached; retry later. */
 export type ResourceErrorCode = 'RateLimited';
@@ -172,6 +176,7 @@ export function isEncumberError(e: unknown): e is EncumberError {
 
 const INFRASTRUCTURE: ReadonlySet<ErrorCode> = new Set<InfrastructureErrorCode>([
   'DirectoryUnavailable',
+  'RemoteUnavailable',
   'InternalError',
 ]);
 

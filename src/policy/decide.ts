@@ -11,6 +11,7 @@ import { verificationMethodKey } from '../plc/methods.ts';
 import type { PlcState } from '../plc/types.ts';
 import type { Policy } from './schema.ts';
 import type { Payload } from './payload.ts';
+import { countQuorum } from './quorum.ts';
 
 export interface Cosignature {
   issuer: string;
@@ -55,44 +56,23 @@ export function checkRequestScope(policy: Policy, repository: string, collection
  * DIDs whose PLC state is needed.
  */
 export function checkCosignaturesBeforePlc(policy: Policy, cosignatures: Cosignature[]): string[] {
-  const members = new Set(policy.signers.map((s) => s.did));
-  const seen = new Map<string, number>();
-  cosignatures.forEach((c, index) => {
-    // Rule: every co-signature has the form of a signature (64 bytes r‖s,
-    // 1 ≤ r, s < n, low-S) on a curve a member key can have; the key, and so
-    // the curve, is known only from the PLC state, where the full check runs.
-    const failure = signatureFormFailure(c.sig);
-    if (failure) {
-      throw new EncumberError('InvalidCosignature', `co-signature ${index} from ${c.issuer}: ${describeSignatureFailure(failure)}`, {
-        index,
-        actual: failure,
-      });
-    }
-    // Rule: every co-signer is named by the policy …
-    if (!members.has(c.issuer)) {
-      throw new EncumberError('UnknownSigner', `co-signature ${index} is from ${c.issuer}, who is not a signer of this policy`, {
-        index,
-        actual: c.issuer,
-      });
-    }
-    // … once.
-    const first = seen.get(c.issuer);
-    if (first !== undefined) {
-      throw new EncumberError('InvalidCosignature', `co-signature ${index} is from ${c.issuer}, who already co-signed (co-signature ${first}); each member signs once`, {
-        index,
-        actual: c.issuer,
-      });
-    }
-    seen.set(c.issuer, index);
-  });
-  // Rule: enough well-formed member co-signatures to reach the threshold.
-  if (seen.size < policy.threshold) {
-    throw new EncumberError('InsufficientCosigners', `${seen.size} co-signer(s), the policy needs ${policy.threshold}`, {
-      expected: policy.threshold,
-      actual: seen.size,
-    });
-  }
-  return [...seen.keys()];
+  return countQuorum(
+    policy,
+    cosignatures.map((c) => c.issuer),
+    (index) => {
+      // Rule: every co-signature has the form of a signature (64 bytes r‖s,
+      // 1 ≤ r, s < n, low-S) on a curve a member key can have; the key, and so
+      // the curve, is known only from the PLC state, where the full check runs.
+      const c = cosignatures[index]!;
+      const failure = signatureFormFailure(c.sig);
+      if (failure) {
+        throw new EncumberError('InvalidCosignature', `co-signature ${index} from ${c.issuer}: ${describeSignatureFailure(failure)}`, {
+          index,
+          actual: failure,
+        });
+      }
+    },
+  );
 }
 
 /** The form rules of `checkSignatureForm` on the curve most lenient for `sig`: undefined if some curve accepts it. */
@@ -130,8 +110,7 @@ export async function decide(
   // Rule: every co-signature verifies over the payload with that key (checked
   // in parallel). One bad signature refuses the request, even if enough others are good.
   const failures = await Promise.all(candidates.map((x) => checkSignatureAsync(x.publicKey, payload.bytes, x.c.sig)));
-  const counted = new Map<string, CountedSigner>();
-  candidates.forEach(({ c, index, key, state }, i) => {
+  candidates.forEach(({ c, index }, i) => {
     const failure = failures[i];
     if (failure) {
       throw new EncumberError('InvalidCosignature', `co-signature ${index} from ${c.issuer}: ${describeSignatureFailure(failure)}`, {
@@ -139,17 +118,9 @@ export async function decide(
         actual: failure,
       });
     }
-    // Rule: duplicates from one DID count once.
-    if (!counted.has(c.issuer)) {
-      counted.set(c.issuer, { did: c.issuer, key, sig: c.sig, head: { cid: state.head.cid, createdAt: state.head.createdAt } });
-    }
   });
-  // Rule: at least `threshold` distinct co-signers.
-  if (counted.size < policy.threshold) {
-    throw new EncumberError('InsufficientCosigners', `${counted.size} valid co-signer(s), the policy needs ${policy.threshold}`, {
-      expected: policy.threshold,
-      actual: counted.size,
-    });
-  }
-  return [...counted.values()];
+  // Rule: the verified co-signatures, members named once, reach the threshold (the same count as every verifier's).
+  countQuorum(policy, candidates.map((x) => x.c.issuer));
+  const counted = candidates.map(({ c, key, state }): CountedSigner => ({ did: c.issuer, key, sig: c.sig, head: { cid: state.head.cid, createdAt: state.head.createdAt } }));
+  return counted;
 }

@@ -2,10 +2,14 @@
  * Verifying a published record against an enclave identity, with no trust in
  * the enclave beyond its key: rebuild the payload, check the enclave entry,
  * its receipt and binding, and re-check the co-signatures the record carries
- * against the policy (M of N). Pure: the caller fetches identity and record.
+ * against the policy with the enclave's own M-of-N count (src/policy/quorum.ts).
+ * Pure: the caller fetches identity, record and logs.
  *
  * Returns rows in a fixed order (the first failure ends the walk), the same
- * shape the attestation verifiers return.
+ * shape the attestation verifiers return, and on failure the typed code the
+ * enclave would give for the same fault (InvalidCosignature, UnknownSigner,
+ * InsufficientCosigners, ...) or one of the record codes only a verifier meets
+ * (MissingEnclaveSignature, EnclaveSignatureInvalid, ReceiptInvalid).
  */
 import { EncumberError, type ErrorCode } from '../errors.ts';
 import { verifySignature } from '../crypto/verify.ts';
@@ -15,6 +19,7 @@ import { jsonToIpld } from '../data/json.ts';
 import { parseRecordJson } from '../data/record.ts';
 import { parsePolicy } from '../policy/policy.ts';
 import { buildPayload, type IpldRecord } from '../policy/payload.ts';
+import { countQuorum } from '../policy/quorum.ts';
 import type { AttestationCheck } from '../attestation/types.ts';
 import { verifyAuditLog } from '../plc/verify.ts';
 import { verificationMethodAtOperation } from '../plc/methods.ts';
@@ -32,7 +37,7 @@ export interface Identity {
 
 export type RecordVerdict =
   | { ok: true; checks: AttestationCheck[]; cid: string; cosigners: string[] }
-  | { ok: false; checks: AttestationCheck[]; error: { code: ErrorCode | 'RecordVerificationFailed'; message: string } };
+  | { ok: false; checks: AttestationCheck[]; error: { code: ErrorCode; message: string } };
 
 class Failed extends Error {}
 
@@ -55,37 +60,38 @@ export interface RecordVerifyOptions {
 
 export function verifyPublishedRecord(identity: Identity, recordJson: unknown, opts: RecordVerifyOptions = {}): RecordVerdict {
   const checks: AttestationCheck[] = [];
+  let failure: { code: ErrorCode; message: string } = { code: 'InternalError', message: '' };
   const step = <T>(name: string, rule: () => T, detail: (v: T) => string): T => {
     try {
       const v = rule();
       checks.push({ name, ok: true, detail: detail(v) });
       return v;
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      checks.push({ name, ok: false, detail: message });
-      failure = { code: e instanceof EncumberError ? e.code : 'RecordVerificationFailed', message };
-      throw new Failed(message);
+      // Only typed rule failures end the walk as a verdict; anything else is a bug and propagates.
+      if (!(e instanceof EncumberError)) throw e;
+      checks.push({ name, ok: false, detail: e.message });
+      failure = { code: e.code, message: e.message };
+      throw new Failed(e.message);
     }
   };
-  let failure: { code: ErrorCode | 'RecordVerificationFailed'; message: string } = { code: 'RecordVerificationFailed', message: '' };
-  const fail = (message: string): never => {
-    throw new EncumberError('InvalidRequest', message);
+  const fail = (code: ErrorCode, message: string): never => {
+    throw new EncumberError(code, message);
   };
 
   try {
     // 1. The identity is self-consistent: policy and binding hash to their CIDs and name the key.
     const policy = step('identity-policy', () => {
       const p = parsePolicy(identity.policy);
-      if (p.cid.toString() !== identity.policyCid) fail(`policy hashes to ${p.cid}, identity says ${identity.policyCid}`);
+      if (p.cid.toString() !== identity.policyCid) fail('BindingMismatch', `policy hashes to ${p.cid}, identity says ${identity.policyCid}`);
       return p.policy;
     }, (p) => `policy ${identity.policyCid}: ${p.threshold} of ${p.signers.length} for ${p.repository}`);
     step('identity-binding', () => {
       const b = jsonToIpld(identity.binding) as Record<string, unknown>;
       const cid = cidForValue(b).toString();
-      if (cid !== identity.bindingCid) fail(`binding hashes to ${cid}, identity says ${identity.bindingCid}`);
-      if (b.$type !== 'dev.encumber.binding' || b.version !== 1) fail('not a dev.encumber.binding v1 document');
-      if (b.key !== identity.key) fail(`binding names key ${String(b.key)}, identity key is ${identity.key}`);
-      if (!(b.policy instanceof CID) || b.policy.toString() !== identity.policyCid) fail('binding does not name the identity policy');
+      if (cid !== identity.bindingCid) fail('BindingMismatch', `binding hashes to ${cid}, identity says ${identity.bindingCid}`);
+      if (b.$type !== 'dev.encumber.binding' || b.version !== 1) fail('BindingMismatch', 'not a dev.encumber.binding v1 document');
+      if (b.key !== identity.key) fail('BindingMismatch', `binding names key ${String(b.key)}, identity key is ${identity.key}`);
+      if (!(b.policy instanceof CID) || b.policy.toString() !== identity.policyCid) fail('BindingMismatch', 'binding does not name the identity policy');
       return b;
     }, (b) => `binding ${identity.bindingCid} (${String(b.platform)}) names key and policy`);
 
@@ -101,8 +107,8 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
     // 2. The record: data model, with signatures, its $type an allowed collection.
     const record = step('record-shape', () => {
       const r = parseRecordJson(recordJson) as IpldRecord;
-      if (!Array.isArray(r.signatures) || r.signatures.length === 0) fail('record has no signatures');
-      if (typeof r.$type !== 'string' || !policy.collections.includes(r.$type)) fail(`record $type ${String(r.$type)} is not an allowed collection`);
+      if (!Array.isArray(r.signatures) || r.signatures.length === 0) fail('MissingEnclaveSignature', 'record has no signatures');
+      if (typeof r.$type !== 'string' || !policy.collections.includes(r.$type)) fail('CollectionNotAllowed', `record $type ${String(r.$type)} is not an allowed collection`);
       return r;
     }, (r) => `${String(r.$type)} with ${(r.signatures as unknown[]).length} signature entries`);
     // 2b. Where it was published: an at:// record lives in the policy's repository, in its $type's collection.
@@ -125,21 +131,21 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
 
     // 3. The enclave entry: last, by the enclave key, over the payload, naming the binding.
     step('enclave-signature', () => {
-      if (enclave.$type !== 'dev.encumber.signature') fail('last entry is not a dev.encumber.signature');
-      if (enclave.issuer !== identity.key || enclave.key !== identity.key) fail(`last entry is not by the enclave key ${identity.key}`);
-      if (!(enclave.binding instanceof CID) || enclave.binding.toString() !== identity.bindingCid) fail('enclave entry does not name the identity binding');
-      if (!(enclave.sig instanceof Uint8Array) || !verifySignature(identity.key, payload.bytes, enclave.sig)) fail('enclave signature does not verify over the payload');
+      if (enclave.$type !== 'dev.encumber.signature') fail('MissingEnclaveSignature', 'last entry is not a dev.encumber.signature');
+      if (enclave.issuer !== identity.key || enclave.key !== identity.key) fail('MissingEnclaveSignature', `last entry is not by the enclave key ${identity.key}`);
+      if (!(enclave.binding instanceof CID) || enclave.binding.toString() !== identity.bindingCid) fail('EnclaveSignatureInvalid', 'enclave entry does not name the identity binding');
+      if (!(enclave.sig instanceof Uint8Array) || !verifySignature(identity.key, payload.bytes, enclave.sig)) fail('EnclaveSignatureInvalid', 'enclave signature does not verify over the payload');
       return true;
     }, () => `verifies with ${identity.key}`);
 
     // 4. The receipt: for this payload and policy, signed by the enclave.
     const receipt = step('receipt', () => {
       const r = enclave.receipt as Record<string, unknown> | undefined;
-      if (!r || r.$type !== 'dev.encumber.receipt') fail('enclave entry has no receipt');
+      if (!r || r.$type !== 'dev.encumber.receipt') fail('ReceiptInvalid', 'enclave entry has no receipt');
       const { sig, ...unsigned } = r!;
-      if (!(r!.cid instanceof CID) || !r!.cid.equals(payload.cid)) fail('receipt is for another payload');
-      if (!(r!.policy instanceof CID) || r!.policy.toString() !== identity.policyCid) fail('receipt names another policy');
-      if (!(sig instanceof Uint8Array) || !verifySignature(identity.key, encodeCbor(unsigned), sig)) fail('receipt signature does not verify');
+      if (!(r!.cid instanceof CID) || !r!.cid.equals(payload.cid)) fail('ReceiptInvalid', 'receipt is for another payload');
+      if (!(r!.policy instanceof CID) || r!.policy.toString() !== identity.policyCid) fail('ReceiptInvalid', 'receipt names another policy');
+      if (!(sig instanceof Uint8Array) || !verifySignature(identity.key, encodeCbor(unsigned), sig)) fail('ReceiptInvalid', 'receipt signature does not verify');
       return r!;
     }, (r) => `signed at ${String(r.signedAt)}, ${(r.heads as unknown[]).length} PLC head(s)`);
 
@@ -150,23 +156,26 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
     const headByDid = new Map(((receipt.heads as Record<string, unknown>[]) ?? []).map((h) => [String(h.did), h]));
     const members = new Set(policy.signers.map((s) => s.did));
     const cosigners = step('cosignatures', () => {
-      const seen = new Set<string>();
-      for (const [i, e] of entries.slice(0, -1).entries()) {
-        if (e.$type !== 'dev.encumber.signature') fail(`entry ${i} is not a dev.encumber.signature`);
+      const cosigning = entries.slice(0, -1);
+      // Rules: each entry is a signature entry by a policy member, named once,
+      // and enough of them for the threshold: the enclave's own count, before
+      // any signature work.
+      const counted = countQuorum(policy, cosigning.map((e) => String(e.issuer)), (i) => {
+        if (cosigning[i]!.$type !== 'dev.encumber.signature') fail('InvalidCosignature', `entry ${i} is not a dev.encumber.signature`);
+      });
+      for (const [i, e] of cosigning.entries()) {
         const issuer = String(e.issuer);
-        if (!members.has(issuer)) fail(`entry ${i}: ${issuer} is not a signer of the policy`);
+        // Rule: the co-signature verifies over the payload with the entry's key.
         if (typeof e.key !== 'string' || !(e.sig instanceof Uint8Array) || !verifySignature(e.key, payload.bytes, e.sig)) {
-          fail(`entry ${i}: co-signature by ${issuer} does not verify with ${String(e.key)}`);
+          fail('InvalidCosignature', `entry ${i}: co-signature by ${issuer} does not verify with ${String(e.key)}`);
         }
+        // Rule: the receipt has a PLC head for the issuer naming that same key.
         const head = headByDid.get(issuer);
-        if (!head) fail(`entry ${i}: the receipt has no PLC head for ${issuer}`);
-        if (typeof head!.key !== 'string') fail(`entry ${i}: the receipt's head for ${issuer} names no key`);
-        if (head!.key !== e.key) fail(`entry ${i}: ${issuer} signed with ${String(e.key)}, the receipt says the enclave verified ${String(head!.key)}`);
-        if (seen.has(issuer)) fail(`entry ${i}: ${issuer} has more than one entry`);
-        seen.add(issuer);
+        if (!head) fail('ReceiptInvalid', `entry ${i}: the receipt has no PLC head for ${issuer}`);
+        if (typeof head!.key !== 'string') fail('ReceiptInvalid', `entry ${i}: the receipt's head for ${issuer} names no key`);
+        if (head!.key !== e.key) fail('ReceiptInvalid', `entry ${i}: ${issuer} signed with ${String(e.key)}, the receipt says the enclave verified ${String(head!.key)}`);
       }
-      if (seen.size < policy.threshold) fail(`${seen.size} distinct co-signer(s), the policy needs ${policy.threshold}`);
-      return [...seen];
+      return counted;
     }, (s) => `${s.length} of ${policy.signers.length} members (threshold ${policy.threshold}) signed the payload with the keys the receipt names`);
 
     // 6. Each entry's key is the one the co-signer's PLC state named at the
@@ -179,15 +188,16 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
           const did = String(e.issuer);
           const keyId = policy.signers.find((x) => x.did === did)!.keyId;
           const log = opts.plcLogs![did];
-          if (log === undefined) fail(`no audit log given for ${did}`);
+          if (log === undefined) fail('MissingPlcLog', `no audit log given for ${did}`);
           const v = verifyAuditLog(did, log);
-          if (!v.ok) fail(`audit log of ${did} is invalid: ${v.error.code}: ${v.error.message}`);
+          if (!v.ok) fail('InvalidPlcLog', `audit log of ${did} is invalid: ${v.error.code}: ${v.error.message}`);
           const head = headByDid.get(did)!;
           const headCid = head.cid instanceof CID ? head.cid.toString() : String(head.cid);
           const at = (log as { cid: string; operation: PlcAnyOperation }[]).find((x) => x.cid === headCid);
-          if (!at) fail(`the audit log of ${did} does not contain the receipt's head ${headCid}`);
+          if (!at) fail('StalePlcLog', `the audit log of ${did} does not contain the receipt's head ${headCid}`);
           const key = verificationMethodAtOperation(at!.operation, keyId);
-          if (key !== e.key) fail(`${did}#${keyId} at head ${headCid} is ${key ?? 'absent'}, the entry says ${String(e.key)}`);
+          if (key === undefined) fail('SignerKeyMissing', `${did}#${keyId} at head ${headCid} is absent, the entry says ${String(e.key)}`);
+          if (key !== e.key) fail('InvalidCosignature', `${did}#${keyId} at head ${headCid} is ${key ?? 'absent'}, the entry says ${String(e.key)}`);
         }
         return true;
       }, () => `every co-signer's key is its #keyId at the receipt's PLC head (logs verified)`);

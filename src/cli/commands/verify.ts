@@ -6,13 +6,15 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { detectEvidence } from '../../attestation/evidence/detect.ts';
 import { parseSnpCertTable, type SnpCertName, type SnpCerts } from '../../attestation/evidence/snp-cert-table.ts';
-import { randomBytes } from 'node:crypto';
-import { fromHex } from '../../crypto/encoding.ts';
+import { fromHex, toHex } from '../../crypto/encoding.ts';
+import { EncumberError } from '../../errors.ts';
+import { getJsonObject } from '../../http/json.ts';
 import { verifyEvidence, type EvidenceInput, type EvidenceOptions, type EvidenceVerdict } from '../../verifier/evidence.ts';
-import { verifyPublishedRecord, type Identity } from '../../verifier/record.ts';
+import { evidenceFromAnswer, identityFromAnswer, plcLogsFromDocument, recordFromDocument } from '../../verifier/inputs.ts';
+import { verifySignedRecord } from '../../verifier/signed-record.ts';
 import { parseMeasurements, type MeasurementPin } from '../../verifier/measurements.ts';
-import { isPinned, POLICY_PIN_CHECK, type PolicyPin } from '../../verifier/policy-pin.ts';
-import { isValidDid, isValidNsid, isValidRecordKey } from '../../data/syntax/index.ts';
+import { POLICY_PIN_CHECK, type PolicyPin } from '../../verifier/policy-pin.ts';
+import { isValidDid, parseAtUri, type AtUri } from '../../data/syntax/index.ts';
 import { CID } from '../../data/cid.ts';
 import type { AttestationCheck } from '../../attestation/types.ts';
 import { EXIT_INVALID, EXIT_OK, UsageProblem, type CliIo } from '../io.ts';
@@ -115,19 +117,20 @@ async function measurementPin(flags: AttestFlags): Promise<{ measurements?: Meas
   return {};
 }
 
-/** Evidence file: raw COSE bytes, or a getAttestation JSON response (then the binding is checked too). */
-function parseEvidenceFile(bytes: Uint8Array): EvidenceInput {
-  if (bytes[0] === 0x7b /* { */) {
-    let j: Record<string, any>;
-    try {
-      j = JSON.parse(new TextDecoder().decode(bytes));
-    } catch {
-      throw new UsageProblem('evidence file starts with "{" but is not JSON');
-    }
-    if (typeof j.evidence?.$bytes !== 'string') throw new UsageProblem('JSON evidence file must be a getAttestation response');
-    return { evidence: new Uint8Array(Buffer.from(j.evidence.$bytes, 'base64')), binding: j.binding, bindingCid: j.bindingCid };
+/** Evidence file: raw evidence bytes, or a getAttestation JSON answer (then the binding is checked too). */
+function parseEvidenceFile(bytes: Uint8Array, path: string): EvidenceInput {
+  if (bytes[0] !== 0x7b /* { */) return { evidence: bytes };
+  return usage(path, () => evidenceFromAnswer(parseJsonFile(bytes, path)));
+}
+
+/** A reader's typed refusal of a file, as a usage problem naming the file. */
+function usage<T>(path: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof EncumberError) throw new UsageProblem(`${path}: ${e.message}`);
+    throw e;
   }
-  return { evidence: bytes };
 }
 
 const CERT_FILES: Record<string, SnpCertName> = {
@@ -170,7 +173,7 @@ function printChecks(io: CliIo, checks: AttestationCheck[]): void {
 }
 
 export async function attestVerify(file: string, flags: AttestFlags, io: CliIo): Promise<number> {
-  const input = parseEvidenceFile(await readBytes(file));
+  const input = parseEvidenceFile(await readBytes(file), file);
   if (flags.binding) {
     const b = parseJsonFile(await readBytes(flags.binding), flags.binding) as Record<string, unknown>;
     // A getIdentity/getAttestation answer, or the binding document itself.
@@ -223,57 +226,6 @@ export interface RecordVerifyFlags extends AttestFlags {
   uri?: string;
 }
 
-/** at://<did>/<collection>/<rkey> (a DID, not a handle: the repository is compared with the policy's). */
-function parseAtUri(uri: string): { repository: string; collection: string; rkey: string; uri: string } {
-  const m = /^at:\/\/([^/?#]+)\/([^/?#]+)\/([^/?#]+)$/.exec(uri);
-  const [repository, collection, rkey] = m ? m.slice(1).map(decodeURIComponent) : [];
-  if (!isValidDid(repository) || !isValidNsid(collection) || !isValidRecordKey(rkey)) {
-    throw new UsageProblem(`not an at://<did>/<collection>/<rkey> URI: ${uri}`);
-  }
-  return { repository: repository!, collection: collection!, rkey: rkey!, uri };
-}
-
-/**
- * The record to verify and, when known, where it was published: a file (a
- * bare record, a signRecord answer, or a getRecord answer { uri, value }), or
- * an at:// URI read from --pds.
- */
-async function readRecordInput(arg: string, flags: RecordVerifyFlags): Promise<{ record: unknown; location?: ReturnType<typeof parseAtUri> }> {
-  if (arg.startsWith('at://')) {
-    const location = parseAtUri(arg);
-    if (flags.uri !== undefined && flags.uri !== arg) throw new UsageProblem('--uri differs from the at:// argument');
-    if (!flags.pds) throw new UsageProblem('an at:// record needs --pds URL (the PDS that hosts the repository)');
-    const url = new URL('/xrpc/com.atproto.repo.getRecord', flags.pds);
-    url.searchParams.set('repo', location.repository);
-    url.searchParams.set('collection', location.collection);
-    url.searchParams.set('rkey', location.rkey);
-    const answer = await getJson(url);
-    if (answer.value === undefined) throw new UsageProblem(`${url}: the answer has no value`);
-    if (typeof answer.uri === 'string' && answer.uri !== arg) throw new UsageProblem(`the PDS answered with ${answer.uri}, not ${arg}`);
-    return { record: answer.value, location };
-  }
-  let record: unknown = parseJsonFile(await readBytes(arg), arg);
-  let uri = flags.uri;
-  if (record && typeof record === 'object') {
-    const r = record as Record<string, unknown>;
-    // A signRecord answer, or a getRecord answer (which says where it lives).
-    if ('record' in r && 'receipt' in r) record = r.record;
-    else if ('value' in r && typeof r.uri === 'string') {
-      if (uri !== undefined && uri !== r.uri) throw new UsageProblem(`--uri ${uri} differs from the file's uri ${r.uri}`);
-      uri = r.uri;
-      record = r.value;
-    }
-  }
-  return uri !== undefined ? { record, location: parseAtUri(uri) } : { record };
-}
-
-function readPlcLogs(value: unknown, path: string): Record<string, unknown> {
-  const v = value as Record<string, unknown> | null;
-  const map = v && typeof v === 'object' && 'plcLogs' in v ? v.plcLogs : v;
-  if (!map || typeof map !== 'object' || Array.isArray(map)) throw new UsageProblem(`${path}: expected a JSON map DID → audit log (or a draft with plcLogs)`);
-  return map as Record<string, unknown>;
-}
-
 function parseJsonFile(bytes: Uint8Array, path: string): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
@@ -282,15 +234,48 @@ function parseJsonFile(bytes: Uint8Array, path: string): unknown {
   }
 }
 
-async function getJson(url: URL): Promise<Record<string, unknown>> {
-  let res: Response;
+/** A remote answer the verifier needs; an unreachable remote is a usage/IO problem (exit 2). */
+async function fetchObject(url: URL, what: string): Promise<Record<string, unknown>> {
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    return await getJsonObject(url, { what });
   } catch (e) {
-    throw new UsageProblem(`cannot reach ${url}: ${(e as Error).message}`);
+    if (e instanceof EncumberError) throw new UsageProblem(e.message);
+    throw e;
   }
-  if (!res.ok) throw new UsageProblem(`${url}: HTTP ${res.status}`);
-  return (await res.json()) as Record<string, unknown>;
+}
+
+function atUri(uri: string): AtUri {
+  return usage('record', () => parseAtUri(uri));
+}
+
+/**
+ * The record to verify and, when known, where it was published: a file (a
+ * bare record, a signRecord answer, or a getRecord answer { uri, value }), or
+ * an at:// URI read from --pds.
+ */
+async function readRecordInput(arg: string, flags: RecordVerifyFlags): Promise<{ record: unknown; location?: AtUri }> {
+  if (arg.startsWith('at://')) {
+    const location = atUri(arg);
+    if (flags.uri !== undefined && flags.uri !== arg) throw new UsageProblem('--uri differs from the at:// argument');
+    if (!flags.pds) throw new UsageProblem('an at:// record needs --pds URL (the PDS that hosts the repository)');
+    const url = new URL('/xrpc/com.atproto.repo.getRecord', flags.pds);
+    url.searchParams.set('repo', location.repository);
+    url.searchParams.set('collection', location.collection);
+    url.searchParams.set('rkey', location.rkey);
+    const answer = await fetchObject(url, `the PDS ${url.origin}`);
+    if (answer.value === undefined) throw new UsageProblem(`${url}: the answer has no value`);
+    if (typeof answer.uri === 'string' && answer.uri !== arg) throw new UsageProblem(`the PDS answered with ${answer.uri}, not ${arg}`);
+    return { record: answer.value, location };
+  }
+  const doc = recordFromDocument(parseJsonFile(await readBytes(arg), arg));
+  if (flags.uri !== undefined && doc.uri !== undefined && flags.uri !== doc.uri) throw new UsageProblem(`--uri ${flags.uri} differs from the file's uri ${doc.uri}`);
+  const uri = flags.uri ?? doc.uri;
+  return uri !== undefined ? { record: doc.record, location: atUri(uri) } : { record: doc.record };
+}
+
+/** 32 random bytes for a live attestation (WebCrypto, as in the page). */
+function freshNonce(): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(32));
 }
 
 export async function recordVerify(file: string, flags: RecordVerifyFlags, io: CliIo): Promise<number> {
@@ -298,75 +283,43 @@ export async function recordVerify(file: string, flags: RecordVerifyFlags, io: C
   const { record, location } = await readRecordInput(file, flags);
 
   const remote = /^https?:\/\//.test(flags.identity);
-  const identity = (remote
-    ? await getJson(new URL('/xrpc/dev.encumber.getIdentity', flags.identity))
-    : parseJsonFile(await readBytes(flags.identity), flags.identity)) as unknown as Identity;
-
-  const checks: AttestationCheck[] = [];
-  let evidenceOk = true;
-  let platform: string | undefined;
-  let error: { code: string; message: string } | null = null;
-
-  // Attestation first (when we can have it): from a file, or live with a fresh nonce.
-  let input: { evidence: Uint8Array; binding?: unknown; bindingCid?: string } | undefined;
+  const identityDoc = remote
+    ? await fetchObject(new URL('/xrpc/dev.encumber.getIdentity', flags.identity), 'the enclave')
+    : parseJsonFile(await readBytes(flags.identity), flags.identity);
+  const identity = usage(flags.identity, () => identityFromAnswer(identityDoc));
   const opts = await evidenceOptions(flags);
+  // The attestation: from a file, or live with a fresh nonce.
+  let evidence: EvidenceInput | undefined;
   if (flags.evidence) {
-    input = parseEvidenceFile(await readBytes(flags.evidence));
+    evidence = parseEvidenceFile(await readBytes(flags.evidence), flags.evidence);
   } else if (remote) {
-    const nonce = new Uint8Array(randomBytes(32));
-    const att = await getJson(new URL(`/xrpc/dev.encumber.getAttestation?nonce=${Buffer.from(nonce).toString('hex')}`, flags.identity));
-    input = { evidence: new Uint8Array(Buffer.from(String((att.evidence as { $bytes: string }).$bytes), 'base64')), binding: att.binding, bindingCid: String(att.bindingCid) };
+    const nonce = freshNonce();
+    const answer = await fetchObject(new URL(`/xrpc/dev.encumber.getAttestation?nonce=${toHex(nonce)}`, flags.identity), 'the enclave');
+    evidence = usage('getAttestation', () => evidenceFromAnswer(answer));
     opts.nonce = nonce;
   }
-  if (input) {
-    // The evidence must be about this identity's binding.
-    input.binding ??= identity.binding;
-    input.bindingCid ??= identity.bindingCid;
-    if (input.bindingCid !== identity.bindingCid) {
-      checks.push({ name: 'binding', ok: false, detail: `evidence is for binding ${input.bindingCid}, identity has ${identity.bindingCid}` });
-      evidenceOk = false;
-      error = { code: 'BindingMismatch', message: 'evidence and identity name different bindings' };
-    } else {
-      const ev = await verifyEvidence(input, opts);
-      checks.push(...ev.checks);
-      platform = ev.platform;
-      if (!ev.ok) {
-        evidenceOk = false;
-        error = ev.error;
-      }
-    }
-  } else if (flags.trustIdentity) {
-    checks.push({ name: 'attestation', ok: true, skipped: true, detail: 'NOT CHECKED: you asked to trust the identity file as is (--trust-identity)' });
-  } else {
-    evidenceOk = false;
-    const message = 'no attestation: give --evidence FILE, or --identity URL for a live check with a fresh nonce (or --trust-identity if you already trust this identity file)';
-    checks.push({ name: 'attestation', ok: false, detail: message });
-    error = { code: 'EvidenceMissing', message };
-  }
-
-  let recordOk = false;
-  if (evidenceOk) {
-    const plcLogs = flags.plcLogs ? readPlcLogs(parseJsonFile(await readBytes(flags.plcLogs), flags.plcLogs), flags.plcLogs) : undefined;
-    const rv = verifyPublishedRecord(identity, record, {
-      pin,
-      ...(plcLogs ? { plcLogs } : {}),
-      ...(location ? { location: { repository: location.repository, collection: location.collection, uri: location.uri } } : {}),
-    });
-    checks.push(...rv.checks);
-    recordOk = rv.ok;
-    if (!rv.ok) error = rv.error;
-  }
-  const valid = evidenceOk && recordOk;
-  const policyPinned = isPinned(pin) && recordOk;
+  const plcLogsDoc = flags.plcLogs ? parseJsonFile(await readBytes(flags.plcLogs), flags.plcLogs) : undefined;
+  const plcLogs = flags.plcLogs ? usage(flags.plcLogs, () => plcLogsFromDocument(plcLogsDoc)) : undefined;
+  const report = await verifySignedRecord({
+    ...opts,
+    identity,
+    record,
+    ...(evidence ? { evidence } : {}),
+    ...(flags.trustIdentity ? { trustIdentity: true } : {}),
+    pin,
+    ...(plcLogs ? { plcLogs } : {}),
+    ...(location ? { location: { repository: location.repository, collection: location.collection, uri: location.uri } } : {}),
+  });
+  const checks = [...report.attestation, ...report.record];
   if (flags.json) {
-    io.out(JSON.stringify({ valid, platform: platform ?? null, policyPinned, warnings: warningsOf(checks), checks, error }));
+    io.out(JSON.stringify({ valid: report.valid, platform: report.platform, policyPinned: report.policyPinned, warnings: warningsOf(checks), checks, error: report.error }));
   } else {
     printChecks(io, checks);
     io.out(
-      valid
-        ? `valid: record signed by ${identity.key} under policy ${identity.policyCid}${policyPinned ? ' (pinned)' : ' (policy NOT pinned: pass --policy-cid or --repository)'}`
-        : `invalid: ${error?.code}: ${error?.message}`,
+      report.valid
+        ? `valid: record signed by ${identity.key} under policy ${identity.policyCid}${report.policyPinned ? ' (pinned)' : ' (policy NOT pinned: pass --policy-cid or --repository)'}`
+        : `invalid: ${report.error?.code}: ${report.error?.message}`,
     );
   }
-  return valid ? EXIT_OK : EXIT_INVALID;
+  return report.valid ? EXIT_OK : EXIT_INVALID;
 }

@@ -5,3 +5,4 @@ export * from './handle.ts';
 export * from './nsid.ts';
 export * from './record-key.ts';
 export * from './tid.ts';
+export * from './at-uri.ts';

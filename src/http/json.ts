@@ -1,0 +1,117 @@
+/**
+ * The one JSON-over-HTTP client (the CLI, the page, the member tools and the
+ * PLC directory client): bounded in time and size, no redirects, a typed
+ * `RemoteUnavailable` for every transport failure. An answer with another
+ * status is returned, not thrown: XRPC errors (`{ error, message }`) are
+ * answers the caller shows. Browser-safe (fetch, AbortSignal, TextDecoder).
+ */
+import { EncumberError, type ErrorCode } from '../errors.ts';
+
+export interface HttpJsonOptions {
+  method?: 'GET' | 'POST';
+  /** Sent as JSON (content-type application/json). */
+  body?: unknown;
+  /** Default 10 s. */
+  timeoutMs?: number;
+  /** Default 4 MiB: a larger answer is refused while it is read. */
+  maxBytes?: number;
+  fetch?: typeof fetch;
+  /** The code of transport failures (default RemoteUnavailable; the PLC client says DirectoryUnavailable). */
+  unavailableCode?: ErrorCode;
+  /** What the remote is, for messages ("the enclave", "PLC directory"). */
+  what?: string;
+  /** Extra request options (e.g. the page's `cache: 'no-store'`). */
+  init?: Pick<RequestInit, 'cache'>;
+}
+
+export interface HttpJsonAnswer {
+  status: number;
+  /** The parsed JSON body (undefined for an empty body). */
+  body: unknown;
+}
+
+export const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
+export const DEFAULT_HTTP_MAX_BYTES = 4 * 1024 * 1024;
+
+export async function requestJson(url: URL | string, opts: HttpJsonOptions = {}): Promise<HttpJsonAnswer> {
+  const u = new URL(url);
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
+  const maxBytes = opts.maxBytes ?? DEFAULT_HTTP_MAX_BYTES;
+  const what = opts.what ?? u.origin;
+  const unavailable = (why: string, cause?: unknown) =>
+    new EncumberError(opts.unavailableCode ?? 'RemoteUnavailable', `${what}: ${why}`, cause === undefined ? {} : { cause });
+  const doFetch = opts.fetch ?? fetch;
+  let res: Response;
+  try {
+    res = await doFetch(u, {
+      method: opts.method ?? 'GET',
+      redirect: 'error',
+      signal: AbortSignal.timeout(timeoutMs),
+      headers: { accept: 'application/json', ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+      ...opts.init,
+    });
+  } catch (cause) {
+    const timedOut = (cause as Error)?.name === 'TimeoutError';
+    throw unavailable(timedOut ? `no answer within ${timeoutMs} ms` : `cannot reach ${u.origin} (${(cause as Error)?.message})`, cause);
+  }
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel();
+    throw unavailable(`answer of ${declared} bytes exceeds ${maxBytes}`);
+  }
+  let text: string;
+  try {
+    text = await readLimited(res, maxBytes);
+  } catch (cause) {
+    throw cause instanceof EncumberError ? unavailable(cause.message) : unavailable(`reading the answer failed (${(cause as Error)?.message})`, cause);
+  }
+  if (text === '') return { status: res.status, body: undefined };
+  try {
+    return { status: res.status, body: JSON.parse(text) };
+  } catch (cause) {
+    // An error page need not be JSON; a success must be.
+    if (res.status !== 200) return { status: res.status, body: undefined };
+    throw unavailable('the answer is not JSON', cause);
+  }
+}
+
+/** GET and require 200 with a JSON object; another status is a RemoteUnavailable naming the XRPC error if any. */
+export async function getJsonObject(url: URL | string, opts: HttpJsonOptions = {}): Promise<Record<string, unknown>> {
+  const { status, body } = await requestJson(url, opts);
+  if (status !== 200) throw new EncumberError(opts.unavailableCode ?? 'RemoteUnavailable', `${opts.what ?? new URL(url).origin}: HTTP ${status}${xrpcErrorText(body)}`);
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new EncumberError(opts.unavailableCode ?? 'RemoteUnavailable', `${opts.what ?? new URL(url).origin}: the answer is not a JSON object`);
+  }
+  return body as Record<string, unknown>;
+}
+
+/** ` Code: message` of an XRPC error body, or ''. */
+export function xrpcErrorText(body: unknown): string {
+  const b = body as { error?: unknown; message?: unknown } | undefined;
+  return b && typeof b.error === 'string' ? ` ${b.error}${typeof b.message === 'string' ? `: ${b.message}` : ''}` : '';
+}
+
+async function readLimited(res: Response, maxBytes: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw new EncumberError('TooLarge', `answer exceeds ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder('utf-8').decode(all);
+}
