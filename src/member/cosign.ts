@@ -8,7 +8,7 @@ import { EncumberError } from '../errors.ts';
 import { encodeBase64 } from '../crypto/encoding.ts';
 import { parseRecordJson } from '../data/record.ts';
 import { buildPayload, type IpldRecord } from '../policy/payload.ts';
-import { signRecordBody } from '../server/schemas.ts';
+import { signRecordBody } from '../policy/request.ts';
 import type { MemberKey } from './keys.ts';
 
 export type Draft = z.infer<typeof signRecordBody>;

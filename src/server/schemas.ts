@@ -4,22 +4,8 @@
  */
 import { z } from 'zod';
 
-const MAX_COSIGNATURES = 64;
-
-export const signRecordBody = z.strictObject({
-  repository: z.string().min(1).max(2048),
-  collection: z.string().min(1).max(317),
-  record: z.record(z.string(), z.unknown()),
-  cosignatures: z
-    .array(
-      z.strictObject({
-        issuer: z.string().min(1).max(2048),
-        sig: z.strictObject({ $bytes: z.string().max(200) }),
-      }),
-    )
-    .max(MAX_COSIGNATURES),
-  plcLogs: z.record(z.string().max(2048), z.unknown()).optional(),
-});
+/** The signing request lives with the policy rules (members build it too). */
+export { signRecordBody } from '../policy/request.ts';
 
 /** 1–64 bytes as lowercase or uppercase hex. */
 export const attestationQuery = z.strictObject({

@@ -1,33 +1,24 @@
 /**
  * The page's only network calls, each one the user asked for: the enclave's
  * identity and attestation (with a fresh random nonce made here), and a
- * record from a PDS by its at:// URI. `fetch` is a parameter so tests can
- * stand in for it.
+ * record from a PDS by its at:// URI. All through the project's one
+ * JSON-over-HTTP client (bounded, no redirects); `fetch` is a parameter so
+ * tests can stand in for it.
  */
 import { toHex } from '../crypto/encoding.ts';
+import { parseAtUri } from '../data/syntax/index.ts';
+import { getJsonObject, type HttpJsonOptions } from '../http/json.ts';
+import { evidenceFromAnswer, identityFromAnswer } from '../verifier/inputs.ts';
 import type { Identity } from '../verifier/record.ts';
-import { classifyJson } from './inputs.ts';
 import type { EvidenceSource } from './flow.ts';
 
 type Fetch = typeof fetch;
 
-export class FetchProblem extends Error {}
-
-async function getJson(f: Fetch, url: URL): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await f(url, { headers: { accept: 'application/json' }, cache: 'no-store' });
-  } catch (e) {
-    throw new FetchProblem(`cannot reach ${url.origin}: ${(e as Error).message} (is the URL right, and does the server allow this page's origin?)`);
-  }
-  const text = await res.text();
-  if (!res.ok) throw new FetchProblem(`${url.pathname}: HTTP ${res.status} ${text.slice(0, 200)}`);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new FetchProblem(`${url.pathname}: the answer is not JSON`);
-  }
-}
+const options = (f: Fetch, what: string): HttpJsonOptions => ({
+  fetch: f,
+  what: `${what} (is the URL right, and does the server allow this page's origin?)`,
+  init: { cache: 'no-store' },
+});
 
 /** 32 random bytes from the browser's CSPRNG. */
 export function freshNonce(): Uint8Array {
@@ -41,12 +32,10 @@ export interface LiveCheck {
 
 /** getIdentity, then getAttestation with a nonce nobody has seen before. */
 export async function fetchEnclave(base: string, f: Fetch = fetch, nonce = freshNonce()): Promise<LiveCheck> {
-  const root = new URL(base);
-  const identity = (await getJson(f, new URL('xrpc/dev.encumber.getIdentity', withSlash(root)))) as Identity;
-  if (typeof identity?.key !== 'string') throw new FetchProblem('getIdentity: not an identity (no key)');
-  const att = classifyJson(await getJson(f, new URL(`xrpc/dev.encumber.getAttestation?nonce=${toHex(nonce)}`, withSlash(root))));
-  if (att.kind !== 'evidence') throw new FetchProblem('getAttestation: the answer carries no evidence');
-  return { identity, evidence: { input: att.input, origin: { kind: 'live', url: root.toString(), nonce } } };
+  const root = withSlash(new URL(base));
+  const identity = identityFromAnswer(await getJsonObject(new URL('xrpc/dev.encumber.getIdentity', root), options(f, 'getIdentity')));
+  const answer = await getJsonObject(new URL(`xrpc/dev.encumber.getAttestation?nonce=${toHex(nonce)}`, root), options(f, 'getAttestation'));
+  return { identity, evidence: { input: evidenceFromAnswer(answer), origin: { kind: 'live', url: new URL(base).toString(), nonce } } };
 }
 
 function withSlash(u: URL): URL {
@@ -57,21 +46,14 @@ function withSlash(u: URL): URL {
   return v;
 }
 
-/** at://<repo>/<collection>/<rkey> → its parts (no handle resolution: give the DID). */
-export function parseAtUri(uri: string): { repo: string; collection: string; rkey: string } {
-  const m = /^at:\/\/([^/?#]+)\/([^/?#]+)\/([^/?#]+)$/.exec(uri.trim());
-  if (!m) throw new FetchProblem('an at:// URI is at://<did>/<collection>/<rkey>');
-  return { repo: decodeURIComponent(m[1]!), collection: decodeURIComponent(m[2]!), rkey: decodeURIComponent(m[3]!) };
-}
-
 /** com.atproto.repo.getRecord on the PDS the user named; the record is `value`. */
 export async function fetchRecord(uri: string, pds: string, f: Fetch = fetch): Promise<unknown> {
-  const { repo, collection, rkey } = parseAtUri(uri);
+  const { repository, collection, rkey } = parseAtUri(uri.trim());
   const url = new URL('xrpc/com.atproto.repo.getRecord', withSlash(new URL(pds)));
-  url.searchParams.set('repo', repo);
+  url.searchParams.set('repo', repository);
   url.searchParams.set('collection', collection);
   url.searchParams.set('rkey', rkey);
-  const answer = (await getJson(f, url)) as { value?: unknown };
-  if (answer?.value === undefined) throw new FetchProblem('getRecord: the answer has no value');
+  const answer = await getJsonObject(url, options(f, 'getRecord'));
+  if (answer.value === undefined) throw new Error('getRecord: the answer has no value');
   return answer.value;
 }

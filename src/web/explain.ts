@@ -4,6 +4,8 @@
  * words, by the row that failed and its error code. Pure, no DOM.
  */
 
+import type { ErrorCode } from '../errors.ts';
+
 export type RowStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
 export interface Row {
@@ -80,7 +82,7 @@ export function labelOf(name: string): string {
 }
 
 /** Plain words by error code (attestation), or by the failed row (record). */
-const BY_CODE: Record<string, string> = {
+const BY_CODE: Partial<Record<ErrorCode, string>> = {
   UntrustedRoot:
     'The evidence does not chain to a root you trust. A real AWS Nitro enclave chains to the AWS Nitro root; a dev enclave chains to its own dev root, which you must supply (or explicitly accept).',
   CertificateExpired:
@@ -110,7 +112,13 @@ const BY_CODE: Record<string, string> = {
     'The enclave enforces another policy, or a policy for another repository, than the one you said you trust: its signatures are not your organisation\'s.',
   CheckNotPossible: 'You asked for a check that these inputs do not allow (see the row): it is a failure, not a skip.',
   EvidenceMissing: 'There is no attestation: without it nothing shows which program holds the key.',
-  IdentityMissing: 'There is no identity to check the record against: check the enclave live, or drop its getIdentity answer.',
+  MissingEnclaveSignature: 'The record carries no enclave signature as its last entry: the enclave did not sign it.',
+  EnclaveSignatureInvalid: 'The enclave\'s signature does not verify over this record: it was changed after signing, or not signed by this enclave.',
+  ReceiptInvalid: 'The enclave\'s receipt is missing, for another record or policy, badly signed, or does not cover a co-signer.',
+  InvalidCosignature: 'A co-signature does not verify, or a member signed twice.',
+  UnknownSigner: 'A co-signature is by someone the policy does not name.',
+  InsufficientCosigners: 'Fewer members co-signed than the policy needs.',
+  RemoteUnavailable: 'A server this page asked did not answer usably (see the row).',
   UsageError: 'An input could not be read (see the row).',
 };
 
@@ -127,7 +135,7 @@ const BY_ROW: Record<string, string> = {
   'cosigner-keys': 'A co-signer\'s key is not the one its PLC audit log named at the state the receipt recorded.',
 };
 
-export function plainReason(error: { code: string; check?: string }): string {
+export function plainReason(error: { code: ErrorCode; check?: string }): string {
   if (error.check && BY_ROW[error.check]) return BY_ROW[error.check]!;
   return BY_CODE[error.code] ?? 'A check failed (see the red row).';
 }

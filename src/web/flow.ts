@@ -1,15 +1,15 @@
 /**
- * What the page checks, in order, as a pure function of what it was given:
- * the evidence (live, with the nonce this page sent, or a dropped file), the
- * trust anchors and measurements the user chose, then the signed record
- * against the identity. The same verifier modules as the CLI
- * (`encumber record verify` / `attest verify`), in the same order, so both
- * give the same verdict on the same inputs (test/browser/parity.test.ts).
+ * What the page shows, as a pure function of what it was given: where the
+ * evidence came from and which trust anchors the user chose (the page's own
+ * rows), then the verifier's report (src/verifier/signed-record.ts, the same
+ * function `encumber record verify` calls) split into its sections, and the
+ * warnings a reader must not miss.
  *
  * No DOM, no network, no clock: `at` is a parameter.
  */
-import { verifyEvidence, type EvidenceInput } from '../verifier/evidence.ts';
-import { verifyPublishedRecord, type Identity } from '../verifier/record.ts';
+import type { EvidenceInput } from '../verifier/evidence.ts';
+import type { Identity } from '../verifier/record.ts';
+import { verifySignedRecord } from '../verifier/signed-record.ts';
 import { isPinned, type PolicyPin } from '../verifier/policy-pin.ts';
 import type { MeasurementPin } from '../verifier/measurements.ts';
 import type { SnpCerts } from '../attestation/evidence/snp-cert-table.ts';
@@ -19,6 +19,7 @@ import { detectEvidence } from '../attestation/evidence/detect.ts';
 import { fingerprint, pemCertificates } from '../attestation/bytes.ts';
 import { toHex } from '../crypto/encoding.ts';
 import { rowStatus, type Row } from './explain.ts';
+import type { ErrorCode } from '../errors.ts';
 
 export interface EvidenceSource {
   input: EvidenceInput;
@@ -66,7 +67,7 @@ export interface FlowReport {
   empty: boolean;
   valid: boolean;
   platform: string | null;
-  error: { code: string; message: string; check?: string } | null;
+  error: { code: ErrorCode; message: string; check?: string } | null;
   sections: Section[];
   /** Things that passed only because the user accepted less (dev root, any measurement, ...). */
   warnings: string[];
@@ -125,66 +126,56 @@ function trustAnchors(trust: Trust, evidence: Uint8Array): { roots?: Uint8Array[
 }
 
 export async function runFlow(input: FlowInput): Promise<FlowReport> {
-  const sections: Section[] = [];
   const warnings: string[] = [];
   if (!input.evidence && input.record === undefined) {
-    return { empty: true, valid: false, platform: null, error: null, sections, warnings };
+    return { empty: true, valid: false, platform: null, error: null, sections: [], warnings };
   }
-  const fail = (code: string, message: string, check?: string): FlowReport => ({
+  const att: Section = { id: 'attestation', title: 'Enclave attestation', rows: [] };
+  const sections: Section[] = [att];
+  const refuse = (code: ErrorCode, message: string, check: string): FlowReport => ({
     empty: false,
     valid: false,
-    platform,
-    error: { code, message, ...(check ? { check } : {}) },
+    platform: null,
+    error: { code, message, check },
     sections,
     warnings,
   });
-  let platform: string | null = null;
 
-  // 1. The attestation: the evidence proves key, binding and program, fresh for our nonce.
-  const att: Section = { id: 'attestation', title: 'Enclave attestation', rows: [] };
-  sections.push(att);
-  if (!input.evidence) {
-    const message = 'no attestation: check the enclave live (fresh nonce) or drop its evidence file';
-    att.rows.push({ name: 'attestation', ok: false, detail: message, status: 'fail' });
-    return fail('EvidenceMissing', message, 'attestation');
-  }
+  // The page's own rows: where the evidence came from, and the trust anchors chosen.
   const ev = input.evidence;
-  const evidenceInput: EvidenceInput = { ...ev.input };
-  if (input.identity) {
-    // The evidence must be about this identity's binding.
-    evidenceInput.binding ??= input.identity.binding;
-    evidenceInput.bindingCid ??= input.identity.bindingCid;
+  const nonce = ev?.origin.kind === 'live' ? ev.origin.nonce : input.nonce;
+  let roots: Uint8Array[] | undefined;
+  if (ev) {
+    att.rows.push({
+      name: 'source',
+      ok: true,
+      status: nonce ? 'pass' : 'warn',
+      detail:
+        ev.origin.kind === 'live'
+          ? `live from ${ev.origin.url}, with a fresh random nonce ${toHex(ev.origin.nonce)} made in this browser`
+          : `file ${ev.origin.name}; ${nonce ? `expected nonce ${toHex(nonce)}` : 'NO nonce: freshness is not checked'}`,
+    });
+    if (!nonce) warnings.push('No nonce: this evidence may be an old answer replayed; freshness was not checked.');
+    const anchors = trustAnchors(input.trust, ev.input.evidence);
+    if ('error' in anchors) {
+      att.rows.push({ name: 'trust-anchor', ok: false, detail: anchors.error, status: 'fail' });
+      return refuse('UsageError', anchors.error, 'trust-anchor');
+    }
+    att.rows.push(anchors.row);
+    if (anchors.warning) warnings.push(anchors.warning);
+    roots = anchors.roots;
   }
-  const nonce = ev.origin.kind === 'live' ? ev.origin.nonce : input.nonce;
-  att.rows.push({
-    name: 'source',
-    ok: true,
-    status: nonce ? 'pass' : 'warn',
-    detail:
-      ev.origin.kind === 'live'
-        ? `live from ${ev.origin.url}, with a fresh random nonce ${toHex(ev.origin.nonce)} made in this browser`
-        : `file ${ev.origin.name}; ${nonce ? `expected nonce ${toHex(nonce)}` : 'NO nonce: freshness is not checked'}`,
-  });
-  if (!nonce) warnings.push('No nonce: this evidence may be an old answer replayed; freshness was not checked.');
-  const anchors = trustAnchors(input.trust, ev.input.evidence);
-  if ('error' in anchors) {
-    att.rows.push({ name: 'trust-anchor', ok: false, detail: anchors.error, status: 'fail' });
-    return fail('UsageError', anchors.error, 'trust-anchor');
-  }
-  att.rows.push(anchors.row);
-  if (anchors.warning) warnings.push(anchors.warning);
 
-  if (input.identity && evidenceInput.bindingCid !== input.identity.bindingCid) {
-    const detail = `evidence is for binding ${evidenceInput.bindingCid}, identity has ${input.identity.bindingCid}`;
-    att.rows.push({ name: 'binding', ok: false, detail, status: 'fail' });
-    return fail('BindingMismatch', 'evidence and identity name different bindings', 'binding');
-  }
-  // Without a record, the policy (from the identity) is shown and compared here; with one, by the record verifier.
-  if (input.record === undefined && input.identity) evidenceInput.policy ??= input.identity.policy;
-  const verdict = await verifyEvidence(evidenceInput, {
-    ...(input.record === undefined ? { policyPin: input.pin ?? {} } : {}),
+  // The verifier: attestation, then the record against the attested identity.
+  const report = await verifySignedRecord({
     at: input.at,
-    ...(anchors.roots ? { roots: anchors.roots } : {}),
+    ...(ev ? { evidence: ev.input } : {}),
+    ...(input.identity ? { identity: input.identity } : {}),
+    ...(input.record !== undefined ? { record: input.record } : {}),
+    ...(input.plcLogs ? { plcLogs: input.plcLogs } : {}),
+    ...(input.pin ? { pin: input.pin } : {}),
+    ...(input.recordLocation ? { location: input.recordLocation } : {}),
+    ...(roots ? { roots } : {}),
     ...(nonce ? { nonce } : {}),
     ...(input.allowDebug ? { allowDebug: true } : {}),
     ...(input.measurements ? { measurements: input.measurements } : {}),
@@ -192,35 +183,23 @@ export async function runFlow(input: FlowInput): Promise<FlowReport> {
     ...(input.snpMinTcb !== undefined ? { snpMinTcb: input.snpMinTcb } : {}),
     ...(input.snpVmpl !== undefined ? { snpVmpl: input.snpVmpl } : {}),
   });
-  att.rows.push(...rowsOf(verdict.checks));
-  platform = verdict.platform ?? null;
-  if (!verdict.ok) return fail(verdict.error.code, verdict.error.message, verdict.checks.at(-1)?.name);
-  if (verdict.platform === 'dev') warnings.unshift('DEV PLATFORM: not hardware-backed. This proves nothing about a TEE; anyone holding the dev root can make such evidence.');
+  att.rows.push(...rowsOf(report.attestation));
+  if (input.record !== undefined && (report.record.length > 0 || report.valid)) {
+    sections.push({ id: 'record', title: 'Signed record', rows: rowsOf(report.record) });
+  }
+  const platform = report.platform;
+  if (!report.valid) return { empty: false, valid: false, platform, error: report.error, sections, warnings };
+
+  // What passed only because the user accepted less.
+  if (platform === 'dev') warnings.unshift('DEV PLATFORM: not hardware-backed. This proves nothing about a TEE; anyone holding the dev root can make such evidence.');
   if (input.measurements === 'any') warnings.push('Measurement NOT pinned: you accepted any program, so which code holds the key was not checked.');
   if (input.allowDebug) warnings.push('Debug-mode enclaves were allowed: a debug enclave can be inspected by its host.');
-  if (verdict.platform === 'sev-snp' && input.snpMinTcb === 'none') warnings.push('TCB floor OFF: firmware with published vulnerabilities was accepted.');
-
-  // 2. The record: rebuilt payload, enclave signature, receipt, M-of-N co-signatures, PLC states.
-  const notPinned = 'Policy NOT pinned: you did not say which policy or repository you trust, so any policy this enclave enforces was accepted (the public demo policy too).';
-  if (input.record === undefined) {
-    if (!isPinned(input.pin)) warnings.push(notPinned);
-    return { empty: false, valid: true, platform, error: null, sections, warnings };
+  if (platform === 'sev-snp' && input.snpMinTcb === 'none') warnings.push('TCB floor OFF: firmware with published vulnerabilities was accepted.');
+  if (!isPinned(input.pin)) {
+    warnings.push('Policy NOT pinned: you did not say which policy or repository you trust, so any policy this enclave enforces was accepted (the public demo policy too).');
   }
-  const rec: Section = { id: 'record', title: 'Signed record', rows: [] };
-  sections.push(rec);
-  if (!input.identity) {
-    const message = 'no identity to check the record against: check the enclave live, or drop its getIdentity answer';
-    rec.rows.push({ name: 'identity', ok: false, detail: message, status: 'fail' });
-    return fail('IdentityMissing', message, 'identity');
+  if (input.record !== undefined && !input.plcLogs) {
+    warnings.push('Co-signers\' keys were not re-checked against their PLC logs (give the logs to re-check): they rest on the enclave\'s own check.');
   }
-  const rv = verifyPublishedRecord(input.identity, input.record, {
-    ...(input.plcLogs ? { plcLogs: input.plcLogs } : {}),
-    ...(input.pin ? { pin: input.pin } : {}),
-    ...(input.recordLocation ? { location: input.recordLocation } : {}),
-  });
-  rec.rows.push(...rowsOf(rv.checks));
-  if (!rv.ok) return fail(rv.error.code, rv.error.message, rv.checks.at(-1)?.name);
-  if (!isPinned(input.pin)) warnings.push(notPinned);
-  if (!input.plcLogs) warnings.push('Co-signers\' keys were not re-checked against their PLC logs (give the logs to re-check): they rest on the enclave\'s own check.');
   return { empty: false, valid: true, platform, error: null, sections, warnings };
 }

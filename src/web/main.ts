@@ -10,7 +10,8 @@ import type { SnpCerts } from '../attestation/evidence/snp-cert-table.ts';
 import { parseMinTcbSpec } from '../attestation/sev-snp/tcb-floor.ts';
 import { classifyFile, type Classified } from './inputs.ts';
 import { evidenceTimestamp, runFlow, type FlowInput } from './flow.ts';
-import { fetchEnclave, fetchRecord, parseAtUri, type LiveCheck } from './enclave.ts';
+import { fetchEnclave, fetchRecord, type LiveCheck } from './enclave.ts';
+import { parseAtUri } from '../data/syntax/index.ts';
 import type { PolicyPin } from '../verifier/policy-pin.ts';
 import { renderProblem, renderReport } from './render.ts';
 
@@ -142,8 +143,8 @@ function gather(): FlowInput {
   const trusted = policyPin();
   if (trusted) input.pin = trusted;
   if (record !== undefined && state.recordUri) {
-    const { repo, collection } = parseAtUri(state.recordUri);
-    input.recordLocation = { repository: repo, collection, uri: state.recordUri };
+    const { repository, collection, uri } = parseAtUri(state.recordUri);
+    input.recordLocation = { repository, collection, uri };
   }
   if (Object.keys(snpCerts).length > 0) input.snpCerts = snpCerts;
   return input;
