@@ -3,7 +3,7 @@
  * download) against the real server (`serve`, dev platform, port 0), and
  * the helpers the page tests share.
  *
- * Under CI=true the browser tests must run (.ci/run installs chromium);
+ * Under CI the browser tests must run (.ci/run installs chromium);
  * elsewhere they skip, saying why, when /usr/bin/chromium is absent.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,14 +16,12 @@ import { policyDocument } from '../../src/policy/policy.ts';
 import { buildWeb } from '../../src/web/build.ts';
 import { createMember, cosignBy, draftFor, ORG, withLogs, type Member } from '../support/world.ts';
 import type { CliIo } from '../../src/cli/io.ts';
+import { skipUnlessCi } from '../support/tools.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
 /** false: run; a string: why the browser tests skip here. */
-export const browserSkip: false | string =
-  existsSync(CHROMIUM) || process.env.CI === 'true'
-    ? false
-    : `${CHROMIUM} is absent: browser tests skipped (apt-get install chromium to run them; under CI=true they always run)`;
+export const browserSkip: false | string = skipUnlessCi(existsSync(CHROMIUM) ? null : `${CHROMIUM} is absent (apt-get install chromium)`);
 
 const FLAGS = [
   '--headless',

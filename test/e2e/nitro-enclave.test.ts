@@ -25,7 +25,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +39,7 @@ import type { ImageManifest } from '../../enclave/image/pipeline.ts';
 import defaultPolicy from '../../src/policy/default-policy.json' with { type: 'json' };
 import { buildPrerequisiteMissing, runImageBuild, skipUnlessCi } from '../image/build-runner.ts';
 import { REPO_ROOT } from '../support/fixtures.ts';
+import { hasCommand } from '../support/tools.ts';
 import { ensureNitroQemu } from '../qemu-nitro/build.ts';
 import { startNitroVm, type NitroVm } from '../qemu-nitro/run.ts';
 
@@ -53,7 +53,7 @@ function missingTool(): string | null {
   const build = buildPrerequisiteMissing();
   if (build) return build;
   if (process.getuid?.() !== 0) return 'the test QEMU is built in a debootstrap chroot, which needs root';
-  if (spawnSync('debootstrap', ['--version'], { stdio: 'ignore' }).status !== 0) return 'debootstrap is not installed (apt-get install debootstrap)';
+  if (!hasCommand('debootstrap', '--version')) return 'debootstrap is not installed (apt-get install debootstrap)';
   return null;
 }
 const SKIP = skipUnlessCi(missingTool());

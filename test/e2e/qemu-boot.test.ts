@@ -21,7 +21,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -40,6 +40,7 @@ import { parseMemberKeyFile } from '../../src/member/keys.ts';
 import type { ImageManifest } from '../../enclave/image/pipeline.ts';
 import { buildPrerequisiteMissing, runImageBuild, skipUnlessCi } from '../image/build-runner.ts';
 import { REPO_ROOT } from '../support/fixtures.ts';
+import { hasCommand } from '../support/tools.ts';
 
 const QEMU = 'qemu-system-x86_64';
 /** Appended to cmdline.txt on this test's QEMU command line only (TCG, no KVM). */
@@ -47,8 +48,7 @@ const TCG_CMDLINE = 'no_timer_check tsc_early_khz=2000000';
 const HEALTH_DEADLINE_MS = 240_000;
 /** A hard cap on the guest's life, whatever happens to the test process. */
 const QEMU_LIFETIME_S = 600;
-const hasQemu = spawnSync(QEMU, ['--version'], { stdio: 'ignore' }).status === 0;
-const SKIP = skipUnlessCi(hasQemu ? buildPrerequisiteMissing() : `${QEMU} is not installed (apt-get install qemu-system-x86)`);
+const SKIP = skipUnlessCi(hasCommand(QEMU, '--version') ? buildPrerequisiteMissing() : `${QEMU} is not installed (apt-get install qemu-system-x86)`);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

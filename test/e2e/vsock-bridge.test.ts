@@ -29,14 +29,16 @@ import { fetchAuditLog } from '../../src/plc/directory/client.ts';
 import { EncumberError } from '../../src/errors.ts';
 import type { CliIo } from '../../src/cli/io.ts';
 import { REPO_ROOT } from '../support/fixtures.ts';
+import { hasCommand, skipUnlessCi } from '../support/tools.ts';
 
 const SCRIPTS = join(REPO_ROOT, 'enclave', 'vsock');
-const has = (cmd: string, arg: string) => spawnSync(cmd, [arg], { stdio: 'ignore' }).status === 0;
-const SKIP = !has('socat', '-V')
-  ? 'socat is not installed: .ci/run installs it in CI (locally: apt-get install socat)'
-  : !has('openssl', 'version')
-    ? 'openssl is not installed (needed to make the test certificate)'
-    : false;
+const SKIP = skipUnlessCi(
+  !hasCommand('socat', '-V')
+    ? 'socat is not installed (apt-get install socat; .ci/run installs it)'
+    : !hasCommand('openssl', 'version')
+      ? 'openssl is not installed (needed to make the test certificate)'
+      : null,
+);
 
 const DID = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
 const MARKER = 'SECRET-BODY-MARKER-7f3a9c';

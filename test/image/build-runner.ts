@@ -7,25 +7,21 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../support/fixtures.ts';
+import { hasCommand } from '../support/tools.ts';
 
 export const INPUT_CACHE = process.env.ENCUMBER_INPUT_CACHE || join(REPO_ROOT, 'enclave', 'inputs', 'cache');
 
-const has = (cmd: string, ...args: string[]) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 
 /** Why an image build cannot run here, or null when it can. */
 export function buildPrerequisiteMissing(): string | null {
   if (process.platform !== 'linux' || process.arch !== 'x64') return `the image is built on linux-x64 (the pinned Node runtime); this is ${process.platform}-${process.arch}`;
-  if (!has('dpkg-deb', '--version')) return 'dpkg-deb is not installed (it reads the pinned Debian packages)';
-  if (!has('apt-get', '--version')) return 'apt-get is not installed (it fetches the pinned Debian packages)';
+  if (!hasCommand('dpkg-deb', '--version')) return 'dpkg-deb is not installed (it reads the pinned Debian packages)';
+  if (!hasCommand('apt-get', '--version')) return 'apt-get is not installed (it fetches the pinned Debian packages)';
   return null;
 }
 
-/** Under CI=true a missing prerequisite is a failure, never a skip. */
-export function skipUnlessCi(reason: string | null): string | false {
-  if (!reason) return false;
-  if (process.env.CI) return false;
-  return `${reason} — skipped here; under CI=true this test runs and fails instead`;
-}
+/** Under CI a missing prerequisite is a failure, never a skip (one helper for every test). */
+export { skipUnlessCi } from '../support/tools.ts';
 
 export interface BuildRun {
   code: number | null;

@@ -14,6 +14,7 @@ import { debFileName, debPin, ensureDeb, InputError, loadDebPins, loadNodePin, v
 import { readDebMembers } from '../../enclave/image/deb.ts';
 import { DEB_FILES } from '../../enclave/image/rootfs.ts';
 import { REPO_ROOT } from '../support/fixtures.ts';
+import { hasCommand, skipUnlessCi } from '../support/tools.ts';
 
 test('debian.json: every package pinned by a SHA-256, no kernel (built from source: enclave/kernel/), every package the rootfs takes files from', () => {
   const pins = loadDebPins();
@@ -45,9 +46,9 @@ test('a cached .deb with the wrong digest is refused with expected/actual, and l
   assert.equal(debFileName(pin), 'busybox-static_1%3a1.35.0-4+deb12u1+b1_amd64.deb');
 });
 
-const hasDpkgDeb = spawnSync('dpkg-deb', ['--version'], { stdio: 'ignore' }).status === 0;
+const noDpkgDeb = skipUnlessCi(hasCommand('dpkg-deb', '--version') ? null : 'dpkg-deb is not installed');
 
-test('readDebMembers: files, symlinks and a path past 100 bytes, from a package dpkg-deb builds', { skip: hasDpkgDeb ? false : 'dpkg-deb is not installed' }, async () => {
+test('readDebMembers: files, symlinks and a path past 100 bytes, from a package dpkg-deb builds', { skip: noDpkgDeb }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'encumber-deb-'));
   const root = join(dir, 'root');
   const long = `usr/share/${'d'.repeat(60)}/${'e'.repeat(60)}/file.txt`;

@@ -9,7 +9,7 @@
  *   - flake.lock locks the nixpkgs revision flake.nix names, and the flake exposes bundle, image,
  *     initramfs and eif.
  *
- * Without nix-instantiate the Nix checks skip with a message; under CI=true they run (.ci/run installs nix-bin).
+ * Without nix-instantiate the Nix checks skip with a message; under CI they fail instead (.ci/run installs nix-bin).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,10 +20,10 @@ import { debFileName, loadDebPins, loadNodePin } from '../../enclave/image/input
 import { loadNpmPins } from '../../enclave/image/npm-files.ts';
 import { poolBasename, poolFromApt } from '../../nix/pool.ts';
 import { REPO_ROOT } from '../support/fixtures.ts';
+import { hasCommand, skipUnlessCi } from '../support/tools.ts';
 
 const NIX = 'nix-instantiate';
-const hasNix = spawnSync(NIX, ['--version'], { stdio: 'ignore' }).status === 0;
-const SKIP = hasNix ? false : process.env.CI ? false : `${NIX} is not installed (apt-get install nix-bin) — skipped here; under CI=true this test runs and fails instead`;
+const SKIP = skipUnlessCi(hasCommand(NIX, '--version') ? null : `${NIX} is not installed (apt-get install nix-bin)`);
 
 function nixFiles(dir = REPO_ROOT): string[] {
   const out: string[] = [];

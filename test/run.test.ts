@@ -1,0 +1,22 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { allTestFiles, E2E, tierFiles } from './run.ts';
+
+test('the tiers split the test files: each in exactly one of unit and e2e, together all of them', () => {
+  const files = allTestFiles();
+  const unit = tierFiles('unit', files);
+  const e2e = tierFiles('e2e', files);
+  assert.ok(unit.length > 0 && e2e.length > 0);
+  assert.deepEqual([...unit, ...e2e].sort(), files);
+  assert.deepEqual(tierFiles('all', files), files);
+  assert.ok(unit.includes('test/run.test.ts'));
+  for (const entry of E2E) assert.ok(e2e.some((f) => f === entry || f.startsWith(entry)), entry);
+});
+
+test('a folder entry takes the files under it; an entry that names no file is an error', () => {
+  const files = ['test/a/x.test.ts', 'test/b/y.test.ts', 'test/b/z.test.ts'];
+  assert.deepEqual(tierFiles('e2e', files, ['test/b/']), ['test/b/y.test.ts', 'test/b/z.test.ts']);
+  assert.deepEqual(tierFiles('unit', files, ['test/b/']), ['test/a/x.test.ts']);
+  assert.deepEqual(tierFiles('e2e', files, ['test/a/x.test.ts']), ['test/a/x.test.ts']);
+  assert.throws(() => tierFiles('unit', files, ['test/a/x.test.ts', 'test/gone.test.ts']), /E2E names no test file: test\/gone\.test\.ts/);
+});

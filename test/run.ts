@@ -1,0 +1,93 @@
+/**
+ * The two test tiers, chosen here and nowhere else:
+ *
+ *   unit  `npm test`, `npm run test:pinned-node`: every test/**\/*.test.ts except the end-to-end tier.
+ *   e2e   `npm run test:e2e`: image builds, QEMU boots (plain and nitro-enclave), the browser, the
+ *         PostgreSQL-backed PLC directory and the vsock bridges. `.ci/run` runs both.
+ *
+ *   node --import tsx test/run.ts unit|e2e|all [--list] [node --test options, e.g. --test-reporter=dot]
+ *
+ * The tests run under the Node that runs this script (so test:pinned-node runs them on the pinned Node),
+ * one process per file as `node --test` does. The unit tier runs one file per core; the end-to-end tier
+ * one file at a time (its builds and boots each use every core).
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The end-to-end tier: a folder (ending in "/") or one file, relative to the repository root. */
+export const E2E: readonly string[] = [
+  // Image builds: the reproducible image, its contents, the published measurements, the kernel and OVMF
+  // builds (from source on a cold cache), and `encumber rebuild`, which builds the image itself.
+  'test/image/reproducible.test.ts',
+  'test/image/rootfs-nitro.test.ts',
+  'test/image/measurements.test.ts',
+  'test/image/kernel.test.ts',
+  'test/image/ovmf.test.ts',
+  'test/cli/rebuild.test.ts',
+  // QEMU boots of the built image.
+  'test/e2e/qemu-boot.test.ts',
+  'test/e2e/nitro-enclave.test.ts',
+  // Headless Chromium.
+  'test/browser/page.test.ts',
+  'test/browser/parity.test.ts',
+  // The real PLC directory server on a throwaway PostgreSQL cluster.
+  'test/e2e/plc-directory.test.ts',
+  'test/e2e/plc-directory-freshness.test.ts',
+  'test/e2e/plc-recovery.test.ts',
+  // socat vsock bridges.
+  'test/e2e/vsock-bridge.test.ts',
+];
+
+export type Tier = 'unit' | 'e2e' | 'all';
+
+/** Every *.test.ts under test/, relative to the root, sorted. */
+export function allTestFiles(root = ROOT): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && e.name.endsWith('.test.ts')) out.push(relative(root, p));
+    }
+  };
+  walk(join(root, 'test'));
+  return out.sort();
+}
+
+const inE2e = (file: string, entry: string) => (entry.endsWith('/') ? file.startsWith(entry) : file === entry);
+
+/** The files of a tier; an E2E entry that names no file is an error (a renamed test must not drop out of CI). */
+export function tierFiles(tier: Tier, files: readonly string[], e2e: readonly string[] = E2E): string[] {
+  const stale = e2e.filter((entry) => !files.some((f) => inE2e(f, entry)));
+  if (stale.length > 0) throw new Error(`test/run.ts: E2E names no test file: ${stale.join(', ')}`);
+  if (tier === 'all') return [...files];
+  const isE2e = (f: string) => e2e.some((entry) => inE2e(f, entry));
+  return files.filter((f) => (tier === 'e2e') === isE2e(f));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [tier, ...rest] = argv;
+  if (tier !== 'unit' && tier !== 'e2e' && tier !== 'all') {
+    process.stderr.write('usage: node --import tsx test/run.ts unit|e2e|all [--list] [node --test options]\n');
+    return 2;
+  }
+  const files = tierFiles(tier, allTestFiles());
+  if (rest.includes('--list')) {
+    process.stdout.write(files.join('\n') + '\n');
+    return 0;
+  }
+  const options = rest.filter((a) => a.startsWith('--'));
+  if (!options.some((a) => a.startsWith('--test-reporter'))) options.push('--test-reporter=spec');
+  if (!options.some((a) => a.startsWith('--test-concurrency'))) options.push(`--test-concurrency=${tier === 'unit' ? availableParallelism() : 1}`);
+  const child = spawn(process.execPath, ['--import', 'tsx', '--test', ...options, ...files], { cwd: ROOT, stdio: 'inherit' });
+  return await new Promise<number>((done) => {
+    child.once('close', (code, signal) => done(code ?? (signal ? 1 : 0)));
+  });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exitCode = await main(process.argv.slice(2));
