@@ -1,21 +1,57 @@
 /**
- * The composition root: from configuration to a serving SigningService. The
- * only place that creates the key, picks the attestation provider and wires
- * the PLC source. Nothing here chooses a test double.
+ * The composition root: from a configuration to a serving SigningService.
+ * The only place that constructs one (a test scans src/ and test/ for
+ * `new SigningService(`): it creates the key, picks the attestation provider,
+ * wires the PLC sources and the high-water marks, and starts the service.
+ * Used by `encumber serve`, by the enclave image's entry point (./main.ts)
+ * and by the tests' service fixture (test/support/world.ts).
+ *
+ * Nothing here chooses a test double: a caller that wants one passes it (an
+ * attestor, a directory reader); from a platform name only real providers
+ * are built (./platforms.ts).
  */
+import { readFile } from 'node:fs/promises';
+import { EncumberError } from '../errors.ts';
+import { isDemoPolicy, loadDefaultPolicy } from '../policy/default-policy.ts';
+import { parsePolicyJson, type LoadedPolicy } from '../policy/policy.ts';
+import { MemoryHighWaterStore, type HighWaterStore } from '../policy/high-water.ts';
+import { fetchAuditLog, type DirectoryClientOptions } from '../plc/directory/client.ts';
 import { KeyHolder } from './key-holder.ts';
 import { PlcResolver, type FetchLog } from './plc-resolver.ts';
 import { SigningService } from './service.ts';
 import type { Attestor } from './attestor.ts';
-import type { LoadedPolicy } from '../policy/policy.ts';
-import { MemoryHighWaterStore } from '../policy/high-water.ts';
-import { fetchAuditLog, type DirectoryClientOptions } from '../plc/directory/client.ts';
+import type { Platform } from './documents.ts';
+import { createAttestor } from './platforms.ts';
+import { attestationSelfCheck } from './self-check.ts';
 
-export interface BootOptions {
+/** A platform to open: the hardware interface (or the dev root) is found from these. */
+export interface PlatformConfig {
+  platform: Platform;
+  /** Where the dev root lives (dev platform). */
+  dataDir: string;
+  /** SEV-SNP: a certificate table (auxblob format) used when the host supplies none. */
+  snpCertsFile?: string;
+  /** Where the hardware interfaces are (tests point these at stand-ins). */
+  nsmDevice?: string;
+  tsmReportDir?: string;
+}
+
+export interface ServiceConfig {
   policy: LoadedPolicy;
-  attestor: Attestor;
+  /** The attestation provider: a platform to open, or a ready attestor. */
+  attestor: PlatformConfig | Attestor;
+  /** Run the demo policy (public member keys) on nitro or sev-snp anyway. */
+  allowDemoPolicy?: boolean;
   clock?: () => Date;
+  /** The HTTP directory client's bounds (fetch mode). */
   directory?: DirectoryClientOptions;
+  /**
+   * Reads one DID's audit log from one source (the policy's directory or one
+   * of its mirrors, by URL). Default: the HTTP directory client.
+   */
+  fetchLog?: (source: string, did: string) => Promise<unknown>;
+  /** Where the per-DID high-water marks live (default: in memory, for the key's lifetime). */
+  highWater?: HighWaterStore;
   /** Bounds on outbound work (DESIGN.md "Resource rules"); the defaults suit one enclave. */
   limits?: {
     /** Directory requests in flight, all sources together (default: 64 per source). */
@@ -23,30 +59,113 @@ export interface BootOptions {
     /** Attestations running at once and waiting (default: DEFAULT_ATTESTATION_QUEUE). */
     attestation?: { concurrency?: number; maxQueued?: number };
   };
+  /** Where the key's 32 random bytes come from (default: the CSPRNG); only the key-leak tests pass one. */
+  drawKey?: () => Uint8Array;
+  /** Start-up notes and warnings, one line each (default: none). */
+  log?: (line: string) => void;
 }
 
-export function bootService(opts: BootOptions): SigningService {
-  const { policy } = opts;
-  const highWater = new MemoryHighWaterStore();
+function isAttestor(a: PlatformConfig | Attestor): a is Attestor {
+  return typeof (a as Attestor).attest === 'function';
+}
+
+/**
+ * Build the service and start it. Throws `UsageError` for a configuration
+ * that must not run (the demo policy on hardware without consent; a hardware
+ * platform whose interface is absent).
+ */
+export function bootService(config: ServiceConfig): SigningService {
+  const { policy } = config;
+  const log = config.log ?? (() => {});
+  const platform = config.attestor.platform;
+
+  // The demo policy's member keys are public (test/fixtures/demo): on hardware
+  // an attested key under it would sign anything for the demo repository.
+  if (platform !== 'dev' && isDemoPolicy(policy)) {
+    if (!config.allowDemoPolicy) {
+      throw new EncumberError(
+        'UsageError',
+        `refusing the demo policy ${policy.cid} on ${platform}: its member keys are public, so anyone could get records signed; give --policy FILE (your organisation's policy), or --allow-demo-policy to run the demo anyway`,
+      );
+    }
+    log(`encumber: WARNING: running the demo policy ${policy.cid} on ${platform} (--allow-demo-policy): its member keys are public`);
+  }
+
+  const clock = config.clock ?? (() => new Date());
+  let attestor: Attestor;
+  if (isAttestor(config.attestor)) {
+    attestor = config.attestor;
+  } else {
+    const { platform: p, dataDir, snpCertsFile, nsmDevice, tsmReportDir } = config.attestor;
+    const made = createAttestor(p, {
+      dataDir,
+      now: clock(),
+      ...(snpCertsFile ? { snpCertsFile } : {}),
+      ...(nsmDevice ? { nsmDevice } : {}),
+      ...(tsmReportDir ? { tsmReportDir } : {}),
+    });
+    attestor = made.attestor;
+    for (const note of made.notes) log(note);
+  }
+
+  const highWater = config.highWater ?? new MemoryHighWaterStore();
   const { plc } = policy.policy;
-  const reader = (url: string): FetchLog => (did) => fetchAuditLog(url, did, opts.directory);
+  const read = config.fetchLog ?? ((source: string, did: string) => fetchAuditLog(source, did, config.directory));
+  const reader = (source: string): FetchLog => (did) => read(source, did);
   const resolver = new PlcResolver({
     source: plc.source,
     highWater,
     ...(plc.source === 'fetch'
       ? { fetchLog: reader(plc.directory), mirrors: (plc.mirrors ?? []).map(reader), maxCacheAgeMs: (plc.maxCacheAgeSeconds ?? 0) * 1000 }
       : {}),
-    ...(opts.limits?.directoryFetchesInFlight !== undefined ? { maxFetchesInFlight: opts.limits.directoryFetchesInFlight } : {}),
+    ...(config.limits?.directoryFetchesInFlight !== undefined ? { maxFetchesInFlight: config.limits.directoryFetchesInFlight } : {}),
   });
   const service = new SigningService({
-    key: KeyHolder.generate(),
+    key: config.drawKey ? KeyHolder.generate(config.drawKey) : KeyHolder.generate(),
     policy,
-    attestor: opts.attestor,
+    attestor,
     resolver,
     highWater,
-    clock: opts.clock ?? (() => new Date()),
-    ...(opts.limits?.attestation ? { attestationQueue: opts.limits.attestation } : {}),
+    clock,
+    ...(config.limits?.attestation ? { attestationQueue: config.limits.attestation } : {}),
   });
   service.start();
   return service;
+}
+
+/** The policy from a file, or the embedded demo policy when no file is given. */
+export async function loadPolicy(file?: string): Promise<LoadedPolicy> {
+  if (!file) return loadDefaultPolicy();
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new EncumberError('UsageError', `cannot read policy ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    return parsePolicyJson(text);
+  } catch (e) {
+    if (e instanceof EncumberError) throw new EncumberError('UsageError', `${file}: ${e.code}: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
+
+/**
+ * On a hardware platform, one attestation before the service is exposed
+ * (./self-check.ts): a broken NSM or configfs-tsm stops the start-up here
+ * (the attestor's failure has already failed the service), and the console
+ * gets the identity and the document (public data). The dev platform skips it.
+ */
+export async function checkAttestationAtStart(service: SigningService, log: (line: string) => void): Promise<void> {
+  if (service.platform === 'dev') return;
+  const id = service.identity();
+  log(`encumber: identity: key=${id.key} binding=${id.bindingCid} policy=${id.policyCid} platform=${id.platform}`);
+  try {
+    for (const line of (await attestationSelfCheck(service, service.attestor)).lines) log(line);
+  } catch (e) {
+    service.fail(service.failure ?? { code: 'InternalError', message: String((e as Error)?.message ?? e) });
+    const err = e as EncumberError & { reason?: string };
+    log(`encumber: attestation self-check FAILED: ${err.code ?? 'InternalError'}${err.reason ? ` (${err.reason})` : ''}: ${err.message}`);
+    throw e;
+  }
 }

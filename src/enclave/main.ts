@@ -1,23 +1,51 @@
 /**
- * The enclave program's entry point: only `serve`, nothing of the member or
- * verifier tools. This is what the reproducible bundle (dist/encumber-enclave.mjs)
- * is built from and what runs inside the TEE.
+ * The enclave program's entry point: the signing service and nothing of the
+ * member or verifier tools. This is what the reproducible bundle
+ * (dist/encumber-enclave.mjs) is built from and what runs inside the TEE.
+ *
+ * It reads its few flags itself (./flags.ts, node:util parseArgs: the same
+ * flags as `encumber serve`), so the image carries neither the CLI nor a CLI
+ * framework; the service is built by the composition root (./boot.ts).
+ * Exit status 2 for a flag or configuration that cannot run.
  */
-import { Command, CommanderError } from 'commander';
-import { addServeOptions, serve, type ServeFlags } from '../cli/commands/serve.ts';
-import { processIo, UsageProblem } from '../cli/io.ts';
+import { resolve } from 'node:path';
+import { EncumberError } from '../errors.ts';
+import { bootService, checkAttestationAtStart, loadPolicy } from './boot.ts';
+import { checkServeFlags, FlagError, parseServeArgs, serveUsage } from './flags.ts';
+import { createApp, listen } from '../server/app.ts';
+import { jsonErrorLogger, jsonLogger } from '../server/log.ts';
+import { loadWebAssets } from '../web/assets.ts';
 
-const program = addServeOptions(new Command('encumber-enclave').description('encumber signing service (enclave entry point)'))
-  .exitOverride();
+const log = (line: string) => process.stderr.write(line + '\n');
+
+function usageFailure(e: unknown): never {
+  log(`error: ${(e as Error).message}`);
+  process.exit(2);
+}
 
 try {
-  program.parse(process.argv);
-  await serve(program.opts<ServeFlags>(), processIo);
-} catch (e) {
-  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
-  if (e instanceof UsageProblem) {
-    process.stderr.write(`error: ${e.message}\n`);
-    process.exit(2);
+  const parsed = parseServeArgs(process.argv.slice(2));
+  if (parsed.help) {
+    process.stdout.write(serveUsage('encumber-enclave') + '\n');
+    process.exit(0);
   }
+  const { flags } = parsed;
+  const { platform, port } = checkServeFlags(flags);
+  const service = bootService({
+    policy: await loadPolicy(flags.policy),
+    attestor: { platform, dataDir: resolve(flags.dataDir), ...(flags.snpCerts ? { snpCertsFile: flags.snpCerts } : {}) },
+    ...(flags.allowDemoPolicy ? { allowDemoPolicy: true } : {}),
+    log,
+  });
+  await checkAttestationAtStart(service, log);
+  const app = createApp({ service, logger: flags.quiet ? () => {} : jsonLogger, errorLogger: jsonErrorLogger, web: loadWebAssets });
+  const { url } = await listen(app, flags.host, port);
+  const id = service.identity();
+  log(`encumber ${id.program.version} serving on ${url} (platform ${id.platform}${id.platform === 'dev' ? ': NOT hardware-backed' : ''})`);
+  log(`  enclave key  ${id.key}`);
+  log(`  policy       ${id.policyCid}`);
+  log(`  binding      ${id.bindingCid}`);
+} catch (e) {
+  if (e instanceof FlagError || (e instanceof EncumberError && e.code === 'UsageError')) usageFailure(e);
   throw e;
 }

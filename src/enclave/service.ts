@@ -3,9 +3,15 @@
  * signatures. Given a parsed request it either returns the signed record and
  * receipt or throws a typed error; it signs only after every rule passed.
  *
- * Lifecycle (explicit, one way): booting → serving, or → failed (terminal).
+ * Lifecycle (explicit, one way): booting → serving → failed, and failed is
+ * terminal. Only `serving` answers requests; in any other state every request
+ * is refused with `ServiceNotReady` (HTTP 503). The service fails itself when
+ * its attestor reports a device or infrastructure failure (NSM ioctl,
+ * configfs-tsm, a missing certificate table): it can no longer prove what it
+ * runs, so it stops signing, and `/xrpc/_health` says so. A caller's bad input
+ * never fails it. Only the composition root (./boot.ts) constructs it.
  */
-import { EncumberError } from '../errors.ts';
+import { EncumberError, isInfrastructureCode, type ErrorCode } from '../errors.ts';
 import { parseDidKey } from '../crypto/did-key.ts';
 import { jsonToIpld, ipldToJson } from '../data/json.ts';
 import { parseRecordJson } from '../data/record.ts';
@@ -18,7 +24,7 @@ import { checkCosignaturesBeforePlc, checkRequestScope, decide, type Cosignature
 import { checkHighWater, nextMark, type HighWaterStore } from '../policy/high-water.ts';
 import type { KeyHolder } from './key-holder.ts';
 import type { PlcResolver } from './plc-resolver.ts';
-import type { Attestor } from './attestor.ts';
+import type { AttestationRequest, Attestor } from './attestor.ts';
 import { BoundedQueue } from './limits.ts';
 import {
   BINDING_TYPE,
@@ -27,12 +33,20 @@ import {
   encodeDocument,
   type Binding,
   type EncodedDocument,
+  type Platform,
   type Receipt,
   type SignatureEntry,
   type UnsignedReceipt,
 } from './documents.ts';
 
 export type Lifecycle = 'booting' | 'serving' | 'failed';
+
+/** Why the service failed: the failure's code and, where the error has one, its finer reason (NSM: `reason`). */
+export interface ServiceFailure {
+  code: ErrorCode;
+  reason?: string;
+  message: string;
+}
 
 export const PROGRAM = { name: 'encumber', version: '0.1.0' } as const;
 
@@ -70,6 +84,7 @@ export const DEFAULT_ATTESTATION_QUEUE = { concurrency: 1, maxQueued: 16 } as co
 
 export class SigningService {
   #state: Lifecycle = 'booting';
+  #failure: ServiceFailure | undefined;
   readonly #deps: ServiceDeps;
   readonly #attestations: BoundedQueue;
   readonly binding: EncodedDocument<Binding>;
@@ -97,12 +112,51 @@ export class SigningService {
     this.#state = 'serving';
   }
 
-  fail(): void {
+  /** Why the service is failed (undefined unless it is). */
+  get failure(): ServiceFailure | undefined {
+    return this.#failure;
+  }
+
+  /** The platform this service attests on. */
+  get platform(): Platform {
+    return this.#deps.attestor.platform;
+  }
+
+  /** The attestation provider (the start-up self-check asks it to describe its measurements). */
+  get attestor(): Attestor {
+    return this.#deps.attestor;
+  }
+
+  /** Directory requests in flight now (fetch mode). */
+  get directoryFetchesInFlight(): number {
+    return this.#deps.resolver.fetchesInFlight;
+  }
+
+  /** → failed, for good. The first failure is the one reported. */
+  fail(failure: ServiceFailure = { code: 'InternalError', message: 'stopped by the operator' }): void {
+    if (this.#state === 'failed') return;
     this.#state = 'failed';
+    this.#failure = failure;
   }
 
   #assertServing(): void {
-    if (this.#state !== 'serving') throw new EncumberError('ServiceNotReady', `the service is ${this.#state}`);
+    if (this.#state === 'serving') return;
+    const why = this.#failure ? `: ${this.#failure.code}${this.#failure.reason ? ` (${this.#failure.reason})` : ''}` : '';
+    throw new EncumberError('ServiceNotReady', `the service is ${this.#state}${why}`);
+  }
+
+  /**
+   * The attestor's call. A device or infrastructure failure fails the service
+   * (and still answers this request with the attestor's own error, which the
+   * server logs for the operator); a refusal of the request itself does not.
+   */
+  async #attest(req: AttestationRequest): Promise<Uint8Array> {
+    try {
+      return await this.#deps.attestor.attest(req);
+    } catch (e) {
+      if (isDeviceFailure(e)) this.fail(failureOf(e));
+      throw e;
+    }
   }
 
   identity() {
@@ -125,7 +179,7 @@ export class SigningService {
   async attestation(nonce: Uint8Array) {
     this.#assertServing();
     const evidence = await this.#attestations.run(() =>
-      this.#deps.attestor.attest({
+      this.#attest({
         publicKey: parseDidKey(this.#deps.key.did).compressed,
         bindingBytes: this.binding.bytes,
         bindingCid: this.binding.cid.bytes,
@@ -205,6 +259,24 @@ export class SigningService {
     };
   }
 
+}
+
+/**
+ * What an attestor throws when the platform cannot attest: anything that is
+ * not an EncumberError (a bug or a crashed binding), or an EncumberError with
+ * an infrastructure code (NSM and configfs-tsm failures are InternalError). A
+ * request the attestor refuses (UsageError) is the caller's problem.
+ */
+function isDeviceFailure(e: unknown): boolean {
+  return !(e instanceof EncumberError) || isInfrastructureCode(e.code);
+}
+
+function failureOf(e: unknown): ServiceFailure {
+  const reason = (e as { reason?: unknown } | null)?.reason;
+  const name = (e as { name?: unknown } | null)?.name;
+  const message = String((e as { message?: unknown } | null)?.message ?? e).slice(0, 500);
+  if (e instanceof EncumberError) return { code: e.code, ...(typeof reason === 'string' ? { reason } : {}), message };
+  return { code: 'InternalError', ...(typeof name === 'string' ? { reason: name } : {}), message };
 }
 
 /** `{"$bytes": base64}` read by the data-model rules (the same as inside records). */

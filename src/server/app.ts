@@ -1,8 +1,13 @@
 /**
  * The HTTP API (DESIGN.md "HTTP API"), XRPC style. Limits are enforced before
  * parsing, bodies are validated by zod at the edge, and every error goes
- * through `onError`, which maps codes to statuses in one place.
+ * through `onError`, which maps codes to statuses in one place (./status.ts).
+ *
+ * The verification page is served when the caller hands its files in
+ * (`web`): the page's code sits above the server, so the server never imports
+ * it (src/web/assets.ts loads them for `encumber serve` and the enclave image).
  */
+import { serve as serveHttp } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
@@ -13,7 +18,17 @@ import { attestationQuery, signRecordBody } from './schemas.ts';
 import { statusForCode } from './status.ts';
 import { findProtoKey } from '../data/proto-key.ts';
 import { silentLogger, type LogLine, type Logger } from './log.ts';
-import { loadWebAssets, type WebAssets } from '../web/assets.ts';
+
+export interface WebAsset {
+  type: string;
+  body: Uint8Array;
+}
+
+/** URL path ('/', '/app.js', ...) → file. */
+export type WebAssets = ReadonlyMap<string, WebAsset>;
+
+/** The paths the page's files are served at. */
+export const WEB_PATHS = ['/', '/index.html', '/app.js', '/app.css', '/measurements.json'] as const;
 
 export interface AppOptions {
   service: SigningService;
@@ -22,7 +37,7 @@ export interface AppOptions {
   errorLogger?: Logger;
   /** Largest accepted request body (bytes), checked before reading it. */
   maxBodyBytes?: number;
-  /** The verification page's files, served at `/` (default: src/web, see src/web/assets.ts). */
+  /** The verification page's files, served at `/` (src/web/assets.ts); without them only the API is served. */
   web?: () => Promise<WebAssets>;
 }
 
@@ -76,8 +91,8 @@ export function createApp(opts: AppOptions): Hono<Env> {
 
   // The verification page (src/web) and its assets; identity and attestation are public, so a
   // copy of the page on another origin (npm run build:web) may read them too.
-  const web = opts.web ?? loadWebAssets;
-  for (const path of ['/', '/index.html', '/app.js', '/app.css', '/measurements.json']) {
+  const web = opts.web;
+  if (web) for (const path of WEB_PATHS) {
     app.get(path, async (c) => {
       const file = (await web()).get(path);
       if (!file) return c.json({ error: 'NotFound', message: `no route GET ${path}` }, 404);
@@ -87,7 +102,22 @@ export function createApp(opts: AppOptions): Hono<Env> {
   app.use('/xrpc/dev.encumber.getIdentity', cors);
   app.use('/xrpc/dev.encumber.getAttestation', cors);
 
-  app.get('/xrpc/_health', (c) => c.json({ status: service.state === 'serving' ? 'ok' : service.state }, service.state === 'serving' ? 200 : 503));
+  // 200 only while serving; otherwise 503 with the state and, once failed, the failure's code and reason.
+  app.get('/xrpc/_health', (c) => {
+    const state = service.state;
+    if (state === 'serving') return c.json({ status: 'ok' });
+    const failure = service.failure;
+    c.set('errorCode', 'ServiceNotReady');
+    return c.json(
+      {
+        error: 'ServiceNotReady',
+        message: `the service is ${state}${failure ? `: ${failure.code}${failure.reason ? ` (${failure.reason})` : ''}` : ''}`,
+        state,
+        ...(failure ? { failure: { code: failure.code, ...(failure.reason ? { reason: failure.reason } : {}) } } : {}),
+      },
+      503,
+    );
+  });
 
   app.get('/xrpc/dev.encumber.getIdentity', (c) => c.json(service.identity()));
 
@@ -180,4 +210,23 @@ function internalFailure(err: unknown, c: Context<Env>): LogLine {
 
 function internal(c: Context<Env>) {
   return c.json({ error: 'InternalError', message: 'internal error' }, 500);
+}
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listen on host:port (0: any free port) with Node's HTTP server; resolves once listening. */
+export async function listen(app: Hono<Env>, host: string, port: number): Promise<RunningServer> {
+  const server = await new Promise<ReturnType<typeof serveHttp>>((ok, fail) => {
+    const s = serveHttp({ fetch: app.fetch, port, hostname: host }, () => ok(s));
+    s.once('error', fail);
+  });
+  const addr = server.address();
+  const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`,
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
 }

@@ -1,38 +1,125 @@
 /**
- * The one place where error codes become HTTP statuses. Input problems are
- * 4xx, policy/verification refusals 422, infrastructure failures 503 (fail
- * closed: never sign on doubt), anything unknown 500 with no detail.
+ * The one place where error codes become HTTP statuses. The table is total
+ * over the error-code union: a new code without a status is a type error.
+ *
+ *   400  the request is malformed (input problems)
+ *   413  the request or its record is too large
+ *   422  a policy or verification refusal, with its precise code
+ *   429  a bound on outbound work is reached (src/enclave/limits.ts); retry shortly
+ *   503  infrastructure failed or the service is not serving (fail closed: never sign on doubt)
+ *   500  a failure of the program itself, answered without detail
  */
 import type { ErrorCode } from '../errors.ts';
 
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  InvalidRequest: 400,
-  UsageError: 400,
-  InvalidDataModel: 400,
-  InvalidCbor: 400,
-  InvalidCid: 400,
-  InvalidSyntax: 400,
-  MalformedBase64: 400,
-  TooLarge: 413,
-  RecordTooLarge: 413,
-  InsufficientCosigners: 422,
-  InvalidCosignature: 422,
-  UnknownSigner: 422,
-  InvalidPlcLog: 422,
-  StalePlcLog: 422,
-  CollectionNotAllowed: 422,
-  RepositoryNotAllowed: 422,
-  SignerTombstoned: 422,
-  SignerKeyMissing: 422,
-  MissingPlcLog: 422,
-  // A bound on directory requests or attestations in flight is reached (src/enclave/limits.ts).
-  RateLimited: 429,
-  DirectoryUnavailable: 503,
+const INPUT = 400;
+const TOO_LARGE = 413;
+const REFUSED = 422;
+const RATE_LIMITED = 429;
+const INTERNAL = 500;
+const UNAVAILABLE = 503;
+
+export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
+  // Keys, did:key, signatures: the form is input, a signature that does not verify is a refusal.
+  MalformedBase64: INPUT,
+  MalformedMultibase: INPUT,
+  MalformedDidKey: INPUT,
+  UnsupportedKeyType: INPUT,
+  InvalidPublicKey: INPUT,
+  // Only the enclave's own key is a private key: never the caller's doing.
+  InvalidPrivateKey: INTERNAL,
+  BadSignatureLength: REFUSED,
+  SignatureNotLowS: REFUSED,
+  SignatureOutOfRange: REFUSED,
+  SignatureMismatch: REFUSED,
+
+  // Data model, DAG-CBOR, CIDs.
+  InvalidDataModel: INPUT,
+  InvalidCbor: INPUT,
+  InvalidCid: INPUT,
+  InvalidSyntax: INPUT,
+  TooLarge: TOO_LARGE,
+
+  // did:plc audit-log rules.
+  InvalidPlcLog: REFUSED,
+  InvalidPlcOperation: REFUSED,
+  PlcDidMismatch: REFUSED,
+  PlcCidMismatch: REFUSED,
+  PlcPrevMismatch: REFUSED,
+  PlcBadSignatureEncoding: REFUSED,
+  PlcInvalidSignature: REFUSED,
+  PlcSignatureNotLowS: REFUSED,
+  PlcForkKeyNotHigherPriority: REFUSED,
+  PlcNoRotationKeys: REFUSED,
+  PlcPrevNullified: REFUSED,
+  PlcPrevTombstoned: REFUSED,
+  PlcLateNullification: REFUSED,
+  PlcNullifiedMismatch: REFUSED,
+  PlcCreatedAtOrder: REFUSED,
+  PlcLegacyCreateNotGenesis: REFUSED,
+  PlcTombstoneGenesis: REFUSED,
+  PlcCreatedInFuture: REFUSED,
+  PlcRotationKeysRule: REFUSED,
+
+  // Attestation evidence (verifier side).
+  InvalidEvidence: REFUSED,
+  EvidenceSignatureInvalid: REFUSED,
+  CertificateChainInvalid: REFUSED,
+  CertificateExpired: REFUSED,
+  UntrustedRoot: REFUSED,
+  DebugEnclave: REFUSED,
+  PcrMismatch: REFUSED,
+  NonceMismatch: REFUSED,
+  BindingMismatch: REFUSED,
+  PublicKeyMismatch: REFUSED,
+  EvidenceTooOld: REFUSED,
+  TcbMismatch: REFUSED,
+  TcbBelowFloor: REFUSED,
+  VmplMismatch: REFUSED,
+  ChipIdMismatch: REFUSED,
+  PolicyViolation: REFUSED,
+  MeasurementMismatch: REFUSED,
+  MeasurementNotPinned: REFUSED,
+  EvidenceMissing: REFUSED,
+  UnknownEvidenceFormat: REFUSED,
+  PolicyPinMismatch: REFUSED,
+  CheckNotPossible: REFUSED,
+
+  // Policy decisions and signing requests.
+  InvalidPolicy: REFUSED,
+  InvalidRequest: INPUT,
+  InsufficientCosigners: REFUSED,
+  InvalidCosignature: REFUSED,
+  UnknownSigner: REFUSED,
+  StalePlcLog: REFUSED,
+  CollectionNotAllowed: REFUSED,
+  RepositoryNotAllowed: REFUSED,
+  SignerTombstoned: REFUSED,
+  SignerKeyMissing: REFUSED,
+  MissingPlcLog: REFUSED,
   // Not the caller's fault and may pass once the mirrors catch up; never sign on doubt.
-  PlcSourcesDisagree: 503,
-  ServiceNotReady: 503,
+  PlcSourcesDisagree: UNAVAILABLE,
+  RecordTooLarge: TOO_LARGE,
+  // Booting, or failed (terminal): src/enclave/service.ts.
+  ServiceNotReady: UNAVAILABLE,
+
+  // A published record's enclave parts (verifier side).
+  MissingEnclaveSignature: REFUSED,
+  EnclaveSignatureInvalid: REFUSED,
+  ReceiptInvalid: REFUSED,
+
+  // Infrastructure.
+  DirectoryUnavailable: UNAVAILABLE,
+  RemoteUnavailable: UNAVAILABLE,
+  InternalError: INTERNAL,
+
+  RateLimited: RATE_LIMITED,
+  UsageError: INPUT,
 };
 
+/**
+ * The status of a code. An error whose code is outside the union (only
+ * possible through a cast) is a failure of the program: 500.
+ */
 export function statusForCode(code: ErrorCode): number {
-  return STATUS[code] ?? 500;
+  return Object.hasOwn(STATUS_OF_CODE, code) ? STATUS_OF_CODE[code] : INTERNAL;
 }

@@ -1,5 +1,7 @@
 /**
- * The page's files for the server (src/server/app.ts serves them at `/`).
+ * The page's files for the server: `encumber serve` and the enclave image hand
+ * `loadWebAssets` to src/server/app.ts, which serves them at `/` (the server
+ * does not import the page's code: it sits above the server).
  *
  * From source (`npm start`): built in memory by the same build as
  * `npm run build:web`, once, on the first request, so the page served is
@@ -11,14 +13,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../enclave/program-digest.ts';
+import type { WebAsset, WebAssets } from '../server/app.ts';
 
-export interface WebAsset {
-  type: string;
-  body: Uint8Array;
-}
-
-/** URL path ('/', '/app.js', ...) → file. */
-export type WebAssets = ReadonlyMap<string, WebAsset>;
+export type { WebAsset, WebAssets };
 
 export const WEB_FILES = ['index.html', 'app.js', 'app.css', 'measurements.json'] as const;
 

@@ -18,12 +18,11 @@ import { join } from 'node:path';
 import { K256 } from '../../src/crypto/curves.ts';
 import { encodeBase64 } from '../../src/crypto/encoding.ts';
 import { encodeCbor } from '../../src/data/cbor.ts';
-import { KeyHolder } from '../../src/enclave/key-holder.ts';
-import { PlcResolver, type FetchLog } from '../../src/enclave/plc-resolver.ts';
-import { SigningService } from '../../src/enclave/service.ts';
+import { bootService } from '../../src/enclave/boot.ts';
+import type { FetchLog } from '../../src/enclave/plc-resolver.ts';
+import type { SigningService } from '../../src/enclave/service.ts';
 import type { Attestor } from '../../src/enclave/attestor.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
-import { MemoryHighWaterStore } from '../../src/policy/high-water.ts';
 import { createApp } from '../../src/server/app.ts';
 import { statusForCode } from '../../src/server/status.ts';
 import { REPO_ROOT } from '../support/fixtures.ts';
@@ -55,12 +54,15 @@ class FakeDirectory {
   }
 }
 
+/** The policy's directory and mirrors (never contacted: FakeDirectory answers for them). */
+const SOURCES = ['http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3'];
+
 interface Fixture {
   app: ReturnType<typeof createApp>;
   directory: FakeDirectory;
   /** signRecord calls that reached the service core (its clock is read once per request). */
   requests: () => number;
-  resolver: PlcResolver;
+  service: SigningService;
 }
 
 function fetchFixture(opts: {
@@ -78,31 +80,24 @@ function fetchFixture(opts: {
     signers: opts.signers.map((did) => ({ did, keyId: 'atproto' })),
     threshold: 2,
     collections: [COLLECTION],
-    plc: { directory: 'http://127.0.0.1:1', source: 'fetch' },
+    plc: { directory: SOURCES[0], ...(opts.mirrors ? { mirrors: SOURCES.slice(1, 1 + opts.mirrors) } : {}), source: 'fetch' },
     limits: { maxRecordBytes: 10_000 },
   });
   const directory = new FakeDirectory(new Map((opts.logs ?? []).map((m) => [m.did, m.log])));
-  const highWater = new MemoryHighWaterStore();
-  const resolver = new PlcResolver({
-    source: 'fetch',
-    highWater,
-    fetchLog: directory.source(0),
-    mirrors: Array.from({ length: opts.mirrors ?? 0 }, (_, i) => directory.source(i + 1)),
-    ...(opts.maxFetchesInFlight ? { maxFetchesInFlight: opts.maxFetchesInFlight } : {}),
-  });
   let clockReads = 0;
-  const service = new SigningService({
-    key: KeyHolder.generate(),
+  const service = bootService({
     policy,
     attestor: opts.attestor ?? echoAttestor,
-    resolver,
-    highWater,
+    // Source 0 is the directory, 1.. the mirrors, as the policy lists them.
+    fetchLog: (source, did) => directory.source(SOURCES.indexOf(source))(did),
     clock: () => (clockReads++, tick(1)),
-    ...(opts.attestationQueue ? { attestationQueue: opts.attestationQueue } : {}),
+    limits: {
+      ...(opts.maxFetchesInFlight ? { directoryFetchesInFlight: opts.maxFetchesInFlight } : {}),
+      ...(opts.attestationQueue ? { attestation: opts.attestationQueue } : {}),
+    },
   });
-  service.start();
   const afterBoot = clockReads;
-  return { app: createApp({ service }), directory, requests: () => clockReads - afterBoot, resolver };
+  return { app: createApp({ service }), directory, requests: () => clockReads - afterBoot, service };
 }
 
 async function post(app: Fixture['app'], body: unknown) {
@@ -190,7 +185,7 @@ test('concurrent requests for the same DIDs share one directory request per DID 
     f.directory.release();
   }
   for (const r of await Promise.all(answers)) assert.equal(r.status, 200, JSON.stringify(r.json));
-  assert.equal(f.resolver.fetchesInFlight, 0);
+  assert.equal(f.service.directoryFetchesInFlight, 0);
 });
 
 test('beyond the bound on directory requests in flight: 429 RateLimited at once, and the request starts no fetch', async () => {
@@ -223,7 +218,7 @@ test('beyond the bound on directory requests in flight: 429 RateLimited at once,
   assert.equal((await first!).status, 200);
   assert.equal((await joined!).status, 200);
   // Once the fetches are done the bound is free again.
-  assert.equal(f.resolver.fetchesInFlight, 0);
+  assert.equal(f.service.directoryFetchesInFlight, 0);
   const again = await post(f.app, cosignBy(draftFor('over the bound, later'), alice, carol));
   assert.equal(again.status, 200, JSON.stringify(again.json));
 });

@@ -1,17 +1,18 @@
 /**
  * A small world for service tests: three member DIDs (each with a rotation
  * key and an #atproto key, created with @did-plc/lib), a 2-of-3 policy naming
- * them, and a signing service over it. Everything runs in process.
+ * them, and a signing service over it, built by the composition root
+ * (src/enclave/boot.ts) like the real one. Everything runs in process.
  */
 import { encodeCbor } from '../../src/data/cbor.ts';
 import { generateMemberKey, type MemberKey } from '../../src/member/keys.ts';
 import { addKeyOp, auditEntry, createMemberDid } from '../../src/member/plc-ops.ts';
 import { cosignDraft, type Draft } from '../../src/member/cosign.ts';
 import { parsePolicy, type LoadedPolicy } from '../../src/policy/policy.ts';
-import { MemoryHighWaterStore } from '../../src/policy/high-water.ts';
-import { KeyHolder } from '../../src/enclave/key-holder.ts';
-import { PlcResolver, type FetchLog } from '../../src/enclave/plc-resolver.ts';
-import { SigningService } from '../../src/enclave/service.ts';
+import type { HighWaterStore } from '../../src/policy/high-water.ts';
+import { bootService, type ServiceConfig } from '../../src/enclave/boot.ts';
+import type { SigningService } from '../../src/enclave/service.ts';
+import type { FetchLog } from '../../src/enclave/plc-resolver.ts';
 import type { Attestor } from '../../src/enclave/attestor.ts';
 import type { PlcAuditEntry, PlcOperation } from '../../src/plc/types.ts';
 import { createApp } from '../../src/server/app.ts';
@@ -74,25 +75,42 @@ export const echoAttestor: Attestor = {
 export interface World {
   members: Member[];
   policy: LoadedPolicy;
-  key: KeyHolder;
+  /** The enclave key's did:key. */
+  key: { did: string };
   service: SigningService;
   app: ReturnType<typeof createApp>;
   logs: string[];
 }
 
-export async function createWorld(
-  opts: { policy?: Record<string, unknown>; members?: Member[]; fetchLog?: FetchLog; attestor?: Attestor; drawKey?: () => Uint8Array } = {},
-): Promise<World> {
+export interface WorldOptions {
+  policy?: Record<string, unknown>;
+  members?: Member[];
+  /** Fetch mode: reads a DID's log, the same from every source. */
+  fetchLog?: FetchLog;
+  /** Fetch mode: reads a DID's log from one source (the policy's directory or a mirror, by URL). */
+  fetchFrom?: (source: string, did: string) => Promise<unknown>;
+  attestor?: Attestor;
+  drawKey?: () => Uint8Array;
+  highWater?: HighWaterStore;
+  clock?: () => Date;
+  limits?: ServiceConfig['limits'];
+}
+
+export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   const members = opts.members ?? [await createMember('alice.test'), await createMember('bob.test'), await createMember('carol.test')];
   const policy = parsePolicy(opts.policy ?? policyFor(members));
-  const key = opts.drawKey ? KeyHolder.generate(opts.drawKey) : KeyHolder.generate();
-  const highWater = new MemoryHighWaterStore();
-  const resolver = new PlcResolver({ source: policy.policy.plc.source, highWater, ...(opts.fetchLog ? { fetchLog: opts.fetchLog } : {}) });
-  const service = new SigningService({ key, policy, attestor: opts.attestor ?? echoAttestor, resolver, highWater, clock: () => tick(1) });
-  service.start();
+  const service = bootService({
+    policy,
+    attestor: opts.attestor ?? echoAttestor,
+    clock: opts.clock ?? (() => tick(1)),
+    ...(opts.fetchFrom ? { fetchLog: opts.fetchFrom } : opts.fetchLog ? { fetchLog: (_source: string, did: string) => opts.fetchLog!(did) } : {}),
+    ...(opts.drawKey ? { drawKey: opts.drawKey } : {}),
+    ...(opts.highWater ? { highWater: opts.highWater } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
+  });
   const logs: string[] = [];
   const logger: Logger = (line) => logs.push(JSON.stringify(line));
-  return { members, policy, key, service, app: createApp({ service, logger }), logs };
+  return { members, policy, key: { did: service.identity().key }, service, app: createApp({ service, logger }), logs };
 }
 
 export function draftFor(text = 'hello from the org'): Draft {
