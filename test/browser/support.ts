@@ -6,7 +6,7 @@
  * Under CI the browser tests must run (.ci/run installs chromium);
  * elsewhere they skip, saying why, when /usr/bin/chromium is absent.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +17,7 @@ import { buildWeb } from '../../src/web/build.ts';
 import { createMember, cosignBy, draftFor, ORG, withLogs, type Member } from '../support/world.ts';
 import type { CliIo } from '../../src/cli/io.ts';
 import { skipUnlessCi } from '../support/tools.ts';
+import { tempDir } from '../support/fixtures.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -47,7 +48,7 @@ export interface Browser {
  * external resource.
  */
 export async function launch(allowed: () => string[]): Promise<Browser> {
-  const profile = mkdtempSync(join(tmpdir(), 'encumber-chromium-'));
+  const profile = tempDir('encumber-chromium-');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
@@ -86,7 +87,7 @@ export interface Enclave {
 
 /** The real service on the dev platform, with a 2-of-3 policy and one record it signed. */
 export async function startEnclave(): Promise<Enclave> {
-  const dir = mkdtempSync(join(tmpdir(), 'encumber-web-'));
+  const dir = tempDir('encumber-web-');
   const members = [await createMember('w1.test'), await createMember('w2.test'), await createMember('w3.test')];
   const policyFile = join(dir, 'policy.json');
   writeFileSync(policyFile, JSON.stringify(policyDocument({ repository: ORG, signers: members.map((m) => m.did), threshold: 2 })));
@@ -115,7 +116,7 @@ export async function startEnclave(): Promise<Enclave> {
 
 /** `npm run build:web` into a temp dir; the page's file:// URL. */
 export async function buildStandalone(): Promise<{ url: string; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'encumber-webdist-'));
+  const dir = tempDir('encumber-webdist-');
   for (const f of await buildWeb()) writeFileSync(join(dir, f.name), f.body);
   return { url: pathToFileURL(join(dir, 'index.html')).toString(), dir };
 }

@@ -8,10 +8,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixturePath, readFixtureBytes, readFixtureJson } from '../support/fixtures.ts';
+import { fixturePath, readFixtureBytes, readFixtureJson, tempDir } from '../support/fixtures.ts';
 import { runCli } from '../support/cli.ts';
 import { encodeSnpCertTable, joinSnpEvidence } from '../../src/attestation/evidence/snp-cert-table.ts';
 import { BELOW_FLOOR_AT_EXPECTED, BELOW_FLOOR_AT_VLEK } from '../attestation/sev-snp/helpers.ts';
@@ -70,7 +69,7 @@ test('--min-tcb SPEC replaces the table; a malformed SPEC or --vmpl is a usage e
 });
 
 test('rebuild --compare refuses SEV-SNP evidence below the floor before building; --vmpl and --min-tcb reach it', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'snp-floor-rebuild-'));
+  const dir = tempDir('snp-floor-rebuild-');
   const withTable = (name: string, leaf: 'vcek' | 'vlek', inter: 'ask' | 'asvk') => {
     const file = join(dir, `${name}.bin`);
     const table = encodeSnpCertTable({

@@ -8,10 +8,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixturePath, readFixtureBytes, readFixtureJson } from '../support/fixtures.ts';
+import { fixturePath, readFixtureBytes, readFixtureJson, tempDir } from '../support/fixtures.ts';
 import { runCli } from '../support/cli.ts';
 import { encodeSnpCertTable, joinSnpEvidence } from '../../src/attestation/evidence/snp-cert-table.ts';
 import { parseSnpReport } from '../../src/attestation/sev-snp/index.ts';
@@ -47,7 +46,7 @@ test('VLEK reports pass inside their certificate window', async () => {
 });
 
 test('measurement pinning, --certs, and evidence that carries its own certificate table', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'snp-cli-'));
+  const dir = tempDir('snp-cli-');
   const name = 'milan-v2-vcek-virtee';
   const report = readFixtureBytes('sev-snp', name, 'report.bin');
   const measurement = Buffer.from(parseSnpReport(report).measurement).toString('hex');
@@ -89,7 +88,7 @@ test('measurement pinning, --certs, and evidence that carries its own certificat
 });
 
 test('a binding given with --binding must match report_data (SHA-256 of the binding in the first half)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'snp-bind-'));
+  const dir = tempDir('snp-bind-');
   const binding = { $type: 'dev.encumber.binding', version: 1, key: 'did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme', policy: { $link: 'bafyreidzzcnnx4jcqu5xgdqjozk5xuagy4qfqw2bkqklmzf4igiwyysxwq' }, program: { name: 'encumber', version: '0.1.0' }, platform: 'sev-snp', createdAt: '2026-01-01T00:00:00.000Z' };
   writeFileSync(join(dir, 'binding.json'), JSON.stringify(binding));
   const r = await runCli(['attest', 'verify', fixturePath('sev-snp', 'milan-v2-vcek-virtee', 'report.bin'), '--binding', join(dir, 'binding.json'), '--at', expected.at, '--any-measurement', '--min-tcb', 'none', '--json']);

@@ -5,10 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixturePath, listFixtures, readFixtureBytes } from '../support/fixtures.ts';
+import { fixturePath, listFixtures, readFixtureBytes, tempDir } from '../support/fixtures.ts';
 import { runCli } from '../support/cli.ts';
 import { verifyNitroDocument, AWS_NITRO_ROOT_G1_DER } from '../../src/attestation/nitro/index.ts';
 import { loadOrCreateDevRoot, devAttestor } from '../../src/enclave/platforms.ts';
@@ -79,7 +78,7 @@ import { readFileSync } from 'node:fs';
 const require_ = (f: string) => readFileSync(f);
 
 test('a dev attestation verifies only with its dev root, and binds key, binding and nonce', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'encumber-att-'));
+  const dir = tempDir('encumber-att-');
   const { root, pemPath } = loadOrCreateDevRoot(dir, new Date());
   const key = KeyHolder.generate();
   const binding = { $type: 'dev.encumber.binding', version: 1, key: key.did, policy: cidForValue({ p: 1 }), program: { name: 'encumber', version: '0.1.0' }, platform: 'dev', createdAt: new Date().toISOString() };

@@ -4,11 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.ts';
-import { REPO_ROOT } from '../support/fixtures.ts';
+import { REPO_ROOT, tempDir } from '../support/fixtures.ts';
 import { createMember } from '../support/world.ts';
 import { verifyAuditLog } from '../../src/plc/verify.ts';
 import { auditEntry } from '../../src/member/plc-ops.ts';
@@ -18,7 +17,7 @@ import { decodeBase64 } from '../../src/crypto/encoding.ts';
 import { parseMemberKeyFile } from '../../src/member/keys.ts';
 import defaultPolicy from '../../src/policy/default-policy.json' with { type: 'json' };
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'encumber-cli-'));
+const tmp = () => tempDir('encumber-cli-');
 const demo = (f: string) => join(REPO_ROOT, 'test', 'fixtures', 'demo', f);
 
 test('member keygen writes a 0600 key file and refuses to overwrite it', async () => {

@@ -7,12 +7,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { runCli } from '../support/cli.ts';
-import { fixturePath, readFixtureBytes, REPO_ROOT } from '../support/fixtures.ts';
+import { fixturePath, readFixtureBytes, REPO_ROOT, tempDir } from '../support/fixtures.ts';
 import { buildPrerequisiteMissing, runImageBuild, skipUnlessCi } from '../image/build-runner.ts';
 import { devAttestor, loadOrCreateDevRoot } from '../../src/enclave/platforms.ts';
 import { encodeSnpCertTable, joinSnpEvidence } from '../../src/attestation/evidence/snp-cert-table.ts';
@@ -25,7 +24,7 @@ const SNP_INITRD = new TextEncoder().encode('synthetic initramfs');
 const SNP_CMDLINE = 'console=ttyS0 panic=-1 encumber.platform=sev-snp';
 
 function syntheticSnpBuild(manifest: unknown = { snp: { cmdline: SNP_CMDLINE } }, firmware = true): string {
-  const dir = mkdtempSync(join(tmpdir(), 'snp-build-'));
+  const dir = tempDir('snp-build-');
   if (firmware) writeFileSync(join(dir, 'OVMF.fd'), syntheticOvmf({ pages: 4 }));
   writeFileSync(join(dir, 'bzImage'), SNP_KERNEL);
   writeFileSync(join(dir, 'initramfs.cpio.gz'), SNP_INITRD);
@@ -41,7 +40,7 @@ function builtImage(): Promise<{ buildDir: string; manifest: any }> {
   imageBuild ??= (async () => {
     let buildDir = join(REPO_ROOT, 'build', 'out');
     if (!process.env.CI || !existsSync(join(buildDir, 'manifest.json'))) {
-      buildDir = mkdtempSync(join(tmpdir(), 'encumber-rebuild-test-'));
+      buildDir = tempDir('encumber-rebuild-test-');
       const run = await runImageBuild(REPO_ROOT, ['--out', buildDir]);
       assert.equal(run.code, 0, run.stderr);
     }
@@ -53,7 +52,7 @@ function builtImage(): Promise<{ buildDir: string; manifest: any }> {
 describe('Nitro and dev: the PCRs of a real image build', () => {
   test('a dev attestation of the rebuilt bundle compares equal; a different bundle does not', { skip }, async () => {
     const { buildDir } = await builtImage();
-    const dir = mkdtempSync(join(tmpdir(), 'rebuild-cmp-'));
+    const dir = tempDir('rebuild-cmp-');
     const { root, pemPath } = loadOrCreateDevRoot(join(dir, 'data'), new Date());
     const bundle = readFileSync(join(buildDir, 'encumber-enclave.mjs'));
     const attest = (digest: Uint8Array) =>
@@ -126,7 +125,7 @@ test('SEV-SNP --compare: a real report verifies, and its measurement is not this
   const name = 'milan-v2-vcek-virtee';
   // Checked before AMD-SB-3019 (2025-02-03) raised the Milan TCB floor above this report's microcode.
   const at = '2025-01-15T00:00:00Z';
-  const tmp = mkdtempSync(join(tmpdir(), 'rebuild-snp-'));
+  const tmp = tempDir('rebuild-snp-');
   const evidence = join(tmp, 'evidence.bin');
   const table = encodeSnpCertTable({ vcek: readFixtureBytes('sev-snp', name, 'vcek.der'), ask: readFixtureBytes('sev-snp', name, 'ask.der'), ark: readFixtureBytes('sev-snp', name, 'ark.der') });
   writeFileSync(evidence, joinSnpEvidence(readFixtureBytes('sev-snp', name, 'report.bin'), table));

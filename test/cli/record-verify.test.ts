@@ -1,17 +1,17 @@
 /** `encumber record verify` with identity and record files: valid, tampered, usage errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.ts';
 import { cosignBy, createWorld, draftFor, withLogs } from '../support/world.ts';
+import { tempDir } from '../support/fixtures.ts';
 
 test('record verify: a signed record is valid; a tampered one is not; the answer of signRecord is accepted too', async () => {
   const w = await createWorld();
   const [alice, bob] = w.members as [any, any];
   const answer = await w.service.signRecord(withLogs(cosignBy(draftFor('cli verify'), alice, bob), w.members) as never);
-  const dir = mkdtempSync(join(tmpdir(), 'encumber-rv-'));
+  const dir = tempDir('encumber-rv-');
   const idFile = join(dir, 'identity.json');
   writeFileSync(idFile, JSON.stringify(w.service.identity()));
   writeFileSync(join(dir, 'answer.json'), JSON.stringify(answer));

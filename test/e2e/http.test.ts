@@ -5,8 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { serve, type RunningServer } from '../../src/cli/commands/serve.ts';
@@ -16,6 +15,7 @@ import { devMeasurements } from '../../src/cli/commands/measure.ts';
 import { policyDocument } from '../../src/policy/policy.ts';
 import { ORG, cosignBy, createMember, draftFor, rotateSigningKey, withLogs, type Member } from '../support/world.ts';
 import type { CliIo } from '../../src/cli/io.ts';
+import { tempDir } from '../support/fixtures.ts';
 
 const quietIo: CliIo = { out: () => {}, err: () => {}, readInput: async () => '' };
 let dir: string;
@@ -30,7 +30,7 @@ async function start(policy: Record<string, unknown>, name: string): Promise<Run
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'encumber-http-'));
+  dir = tempDir('encumber-http-');
   members = [await createMember('h1.test'), await createMember('h2.test'), await createMember('h3.test')];
   const signers = members.map((m) => m.did);
   supplied = await start({ ...policyDocument({ repository: ORG, signers, threshold: 2 }), limits: { maxRecordBytes: 2000 } }, 'supplied');

@@ -4,12 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCpio, type CpioEntry } from '../../enclave/image/cpio.ts';
 import { gzipDeterministic } from '../../enclave/image/gzip.ts';
 import { explainDifferences } from '../../enclave/image/diff.ts';
+import { tempDir } from '../support/fixtures.ts';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const ramdisk = (initMode: number, nodeBytes: string, extra: CpioEntry[] = []) =>
@@ -27,13 +27,13 @@ const ramdisk = (initMode: number, nodeBytes: string, extra: CpioEntry[] = []) =
   );
 
 test('same files: empty report', () => {
-  const [a, b] = [mkdtempSync(join(tmpdir(), 'encumber-diff-')), mkdtempSync(join(tmpdir(), 'encumber-diff-'))];
+  const [a, b] = [tempDir('encumber-diff-'), tempDir('encumber-diff-')];
   for (const d of [a, b]) writeFileSync(join(d, 'x.cpio.gz'), ramdisk(0o755, 'n'));
   assert.equal(explainDifferences(a, b, ['x.cpio.gz']), '');
 });
 
 test('a differing ramdisk: the entries and fields that differ, entries only on one side, a missing artifact', () => {
-  const root = mkdtempSync(join(tmpdir(), 'encumber-diff-'));
+  const root = tempDir('encumber-diff-');
   const [a, b] = [join(root, 'a'), join(root, 'b')];
   mkdirSync(a);
   mkdirSync(b);

@@ -7,13 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { debFileName, debPin, ensureDeb, InputError, loadDebPins, loadNodePin, verifyNodeRuntime } from '../../enclave/image/inputs.ts';
 import { readDebMembers } from '../../enclave/image/deb.ts';
 import { DEB_FILES } from '../../enclave/image/rootfs.ts';
-import { REPO_ROOT } from '../support/fixtures.ts';
+import { REPO_ROOT, tempDir } from '../support/fixtures.ts';
 import { hasCommand, skipUnlessCi } from '../support/tools.ts';
 
 test('debian.json: every package pinned by a SHA-256, no kernel (built from source: enclave/kernel/), every package the rootfs takes files from', () => {
@@ -34,7 +33,7 @@ test('node.json agrees with package.json (exact) and package-lock.json (version,
 });
 
 test('a cached .deb with the wrong digest is refused with expected/actual, and left for a person to look at', () => {
-  const cache = mkdtempSync(join(tmpdir(), 'encumber-inputs-'));
+  const cache = tempDir('encumber-inputs-');
   const pin = debPin(loadDebPins(), 'busybox-static');
   const file = join(cache, debFileName(pin));
   writeFileSync(file, 'not the package');
@@ -49,7 +48,7 @@ test('a cached .deb with the wrong digest is refused with expected/actual, and l
 const noDpkgDeb = skipUnlessCi(hasCommand('dpkg-deb', '--version') ? null : 'dpkg-deb is not installed');
 
 test('readDebMembers: files, symlinks and a path past 100 bytes, from a package dpkg-deb builds', { skip: noDpkgDeb }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'encumber-deb-'));
+  const dir = tempDir('encumber-deb-');
   const root = join(dir, 'root');
   const long = `usr/share/${'d'.repeat(60)}/${'e'.repeat(60)}/file.txt`;
   mkdirSync(join(root, 'DEBIAN'), { recursive: true });

@@ -7,11 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../support/fixtures.ts';
+import { REPO_ROOT, tempDir } from '../support/fixtures.ts';
 import { measurementsFromManifest } from '../../enclave/image/measurements.ts';
 import { parseMeasurements } from '../../src/verifier/measurements.ts';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { buildPrerequisiteMissing, runImageBuild, skipUnlessCi } from './build-runner.ts';
 
 test('attestation/measurements.json equals the measurements of a fresh build', { skip: skipUnlessCi(buildPrerequisiteMissing()) }, async () => {
@@ -20,7 +19,7 @@ test('attestation/measurements.json equals the measurements of a fresh build', {
   // Under CI, .ci/run has just built build/out from this checkout; elsewhere build afresh (build/out may be stale).
   let outDir = join(REPO_ROOT, 'build', 'out');
   if (!process.env.CI || !existsSync(join(outDir, 'manifest.json'))) {
-    outDir = mkdtempSync(join(tmpdir(), 'encumber-measure-'));
+    outDir = tempDir('encumber-measure-');
     const run = await runImageBuild(REPO_ROOT, ['--out', outDir]);
     assert.equal(run.code, 0, run.stderr);
   }

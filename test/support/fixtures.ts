@@ -2,7 +2,8 @@
  * Locate the shared fixtures in place (../shared beside the repo root) and
  * read them; nothing is copied into the repository.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -23,4 +24,22 @@ export function readFixtureBytes(...parts: string[]): Uint8Array {
 
 export function listFixtures(...parts: string[]): string[] {
   return readdirSync(fixturePath(...parts)).sort();
+}
+
+const tempDirs: string[] = [];
+
+/**
+ * A fresh directory under the system temp directory, removed (with what is in it) when the test process
+ * exits: `node --test` runs each file in its own process, so a file's directories go when the file ends.
+ * ENCUMBER_KEEP_TEMP=1 keeps them for a post-mortem.
+ */
+export function tempDir(prefix = 'encumber-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (tempDirs.length === 0 && !process.env.ENCUMBER_KEEP_TEMP) {
+    process.once('exit', () => {
+      for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  tempDirs.push(dir);
+  return dir;
 }
