@@ -13,6 +13,7 @@ import { KeyUsageFlags } from '@peculiar/asn1-x509';
 import { EncumberError } from '../../errors.ts';
 import { bytesEqual, certificatePem, fingerprint, pemCertificates } from '../bytes.ts';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.ts';
+import { NITRO_PROFILE } from '../nitro/profile.ts';
 import { buildCertificate, keyIdentifier, simpleName } from './x509-build.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -47,11 +48,13 @@ export class DevRoot {
   readonly certificate: Uint8Array;
   readonly #secretKey: Uint8Array;
   readonly #parsed: ParsedCertificate;
+  /** The root's P-384 public key, uncompressed. */
+  readonly #point: Uint8Array;
 
   private constructor(certificate: Uint8Array, secretKey: Uint8Array) {
     let parsed: ParsedCertificate;
     try {
-      parsed = parseCertificate(certificate, { index: 0, path: 'devRoot' });
+      parsed = parseCertificate(certificate, { index: 0, path: 'devRoot' }, NITRO_PROFILE);
     } catch (cause) {
       usage(`dev root certificate does not parse: ${(cause as Error).message}`, cause);
     }
@@ -62,10 +65,11 @@ export class DevRoot {
     } catch (cause) {
       usage('dev root private key is not a valid P-384 scalar', cause);
     }
-    if (!bytesEqual(publicKey, parsed.publicKey)) usage('dev root private key does not match its certificate');
+    if (parsed.key.type !== 'p384' || !bytesEqual(publicKey, parsed.key.point)) usage('dev root private key does not match its certificate');
     this.certificate = certificate;
     this.#secretKey = secretKey;
     this.#parsed = parsed;
+    this.#point = publicKey;
   }
 
   /** A new self-signed root valid from `now` (to the second) for `validityDays`. */
@@ -120,10 +124,10 @@ export class DevRoot {
   }
   /** Uncompressed P-384 public key of the root. */
   get publicKey(): Uint8Array {
-    return this.#parsed.publicKey.slice();
+    return this.#point.slice();
   }
   get keyIdentifier(): Uint8Array {
-    return keyIdentifier(this.#parsed.publicKey);
+    return keyIdentifier(this.#point);
   }
 
   /** Sign a certificate's tbs bytes (ECDSA P-384 / SHA-384, DER): what the issuer needs, nothing more. */

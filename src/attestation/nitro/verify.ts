@@ -16,19 +16,13 @@
 import { CheckLog, reject } from '../checks.ts';
 import { fingerprint, toHex } from '../bytes.ts';
 import type { AttestationCheck, AttestationFailure } from '../types.ts';
-import { parseCertificateMemo, type ParsedCertificate } from '../x509/certificate.ts';
-import {
-  chainPath,
-  checkChainConstraints,
-  checkChainSignatures,
-  checkValidityAt,
-  findTrustedRoot,
-  iso,
-  type Window,
-} from '../x509/chain.ts';
+import { parseCertificate, type ParsedCertificate } from '../x509/certificate.ts';
+import { chainSignaturesSync, checkChainLength, checkLink, checkRole, checkTrustedRoot, checkValidityAt, iso, type Window } from '../x509/chain.ts';
+import { chainMemo } from '../x509/memo.ts';
 import { parseCoseSign1, verifyCoseSignature } from './cose.ts';
 import { parseAttestationDocument } from './document.ts';
 import { normalizeOptions, type NitroVerifyOptions } from './options.ts';
+import { chainPaths, NITRO_PROFILE } from './profile.ts';
 import { checkDebug, checkField, checkFreshness, checkPcrs, isDebug } from './policy.ts';
 
 export interface NitroAttestation {
@@ -93,19 +87,26 @@ export function verifyNitroShaped(bytes: Uint8Array, options: NitroVerifyOptions
       (d) => `module ${d.moduleId}, ${iso(d.timestamp)}, ${d.pcrs.size} PCRs, ${d.cabundle.length + 1} certificates`,
     );
 
-    // 4. The chain starts at a pinned root (byte-equal DER).
+    // 4. The chain starts at a pinned root (SHA-256 of its DER).
+    const ders = [...doc.cabundle, doc.certificate];
+    const paths = chainPaths(ders.length);
+    const pins = opts.roots.map(fingerprint);
     const rootIndex = log.step(
       'trusted-root',
-      () => findTrustedRoot(doc.cabundle[0]!, opts.roots),
-      () => `cabundle[0] is the pinned root sha256 ${fingerprint(doc.cabundle[0]!)}`,
+      () => checkTrustedRoot(ders[0]!, pins, paths[0]!),
+      (i) => `cabundle[0] is the pinned root sha256 ${pins[i]}`,
     );
+
+    // A chain that passed rules 5–7 before, unchanged and still inside its validity window, is not checked again.
+    const known = chainMemo.get(ders, NITRO_PROFILE, opts.at);
 
     // 5. Every certificate parses: v3, P-384 key, ecdsa-with-SHA384.
     const chain = log.step(
       'certificates',
-      (): ParsedCertificate[] => {
-        const ders = [...doc.cabundle, doc.certificate];
-        return ders.map((der, index) => parseCertificateMemo(der, { index, path: chainPath(index, ders.length) }));
+      (): readonly ParsedCertificate[] => {
+        if (known) return known;
+        checkChainLength(ders.length, NITRO_PROFILE, paths);
+        return ders.map((der, index) => parseCertificate(der, { index, path: paths[index]! }, NITRO_PROFILE));
       },
       (c) => `${c.length} certificates, leaf ${c[c.length - 1]!.subjectText}`,
     );
@@ -114,18 +115,30 @@ export function verifyNitroShaped(bytes: Uint8Array, options: NitroVerifyOptions
     // 6. Each certificate is issued and signed by the one before it.
     log.step(
       'chain-signatures',
-      () => checkChainSignatures(chain),
+      () => {
+        if (known) return;
+        const signed = chainSignaturesSync(chain, NITRO_PROFILE);
+        for (let i = 1; i < chain.length; i++) checkLink(chain, i, NITRO_PROFILE, signed[i]!, paths);
+      },
       () => `${chain.length - 1} signature(s) verify from the root down to the leaf`,
     );
 
     // 7. CA flags, key usage, path length, no unknown critical extensions.
-    log.step('chain-constraints', () => checkChainConstraints(chain), () => 'CA constraints hold; the leaf is not a CA');
+    log.step(
+      'chain-constraints',
+      () => {
+        if (known) return;
+        for (let i = 0; i < chain.length; i++) checkRole(chain, i, NITRO_PROFILE, paths);
+        chainMemo.set(ders, NITRO_PROFILE, chain);
+      },
+      () => 'CA constraints hold; the leaf is not a CA',
+    );
 
     // 8. The COSE signature, by the leaf's key.
     log.step(
       'cose-signature',
       () => {
-        if (!verifyCoseSignature(cose, leaf.publicKey)) {
+        if (leaf.key.type !== 'p384' || !verifyCoseSignature(cose, leaf.key.point)) {
           reject('EvidenceSignatureInvalid', 'the COSE_Sign1 signature does not verify with the leaf certificate key', {
             path: 'signature',
           });
@@ -138,7 +151,7 @@ export function verifyNitroShaped(bytes: Uint8Array, options: NitroVerifyOptions
     const validity = log.step(
       'validity',
       () => {
-        const window = checkValidityAt(chain, opts.at);
+        const window = checkValidityAt(chain, opts.at, paths);
         if (doc.timestamp < window.notBefore || doc.timestamp > window.notAfter) {
           reject('InvalidEvidence', `document timestamp ${iso(doc.timestamp)} lies outside its chain's validity`, {
             path: 'timestamp',

@@ -2,11 +2,25 @@
  * The AMD extensions of a VCEK or VLEK certificate: the product name, the TCB
  * the key was derived for (one INTEGER per component), the chip's hwID (VCEK)
  * and the cloud provider's name (VLEK). Decoded strictly from the extension's
- * DER value; a malformed one throws (the caller turns it into InvalidEvidence).
+ * DER value (the raw value the one X.509 parser keeps by OID); a malformed one
+ * throws (the caller turns it into InvalidEvidence).
  */
 import { readTlv } from '../x509/der.ts';
-import { OID_AMD } from './oids.ts';
 import type { TcbParts } from './products.ts';
+
+/** AMD VCEK/VLEK extensions, under 1.3.6.1.4.1.3704.1 (AMD pub. 57230, "VCEK Certificate and KDS Interface Specification"). */
+const AMD = '1.3.6.1.4.1.3704.1';
+export const OID_AMD = {
+  structVersion: `${AMD}.1`,
+  productName: `${AMD}.2`,
+  blSpl: `${AMD}.3.1`,
+  teeSpl: `${AMD}.3.2`,
+  snpSpl: `${AMD}.3.3`,
+  ucodeSpl: `${AMD}.3.8`,
+  fmcSpl: `${AMD}.3.9`,
+  hwId: `${AMD}.4`,
+  cspId: `${AMD}.5`,
+} as const;
 
 export interface AmdExtensions {
   /** e.g. 'Milan-B0', 'Genoa'. */

@@ -6,7 +6,7 @@
  */
 import { reject } from '../checks.ts';
 import { bytesEqual, toHex } from '../bytes.ts';
-import type { SnpCertificate } from './certificate.ts';
+import type { SnpCertificate } from './profile.ts';
 import { decodeTcb, hwIdBytes, productOfCpuid, type SnpProduct, type TcbParts } from './products.ts';
 import type { SnpReport } from './report.ts';
 

@@ -8,7 +8,8 @@ export { SNP_PRODUCTS, productOfCpuid, decodeTcb, type SnpProduct, type TcbParts
 export { SNP_TCB_FLOOR, floorsInForce, parseMinTcbSpec, type SnpMinTcb, type TcbMinimum, type Floor as SnpTcbFloor } from './tcb-floor.ts';
 export { SNP_ARK_SHA256, SNP_ROOT_PINS, type SnpRootPin } from './roots.ts';
 export { snpReportData, SNP_REPORT_DATA_BYTES } from './report-data.ts';
-export { clearSnpVerifyMemo } from './memo.ts';
+export { clearChainMemo as clearSnpVerifyMemo } from '../x509/memo.ts';
+export { SNP_PROFILE, parseSnpCertificate, type SnpCertificate } from './profile.ts';
 export { snpLaunchMeasurement, ovmfHash, MAX_VCPUS, type SnpMeasureParams } from './measure.ts';
 export { parseOvmf, OVMF_GUIDS, SECTION_TYPES, PAGE_SIZE, type OvmfLayout, type SevSection, type SectionKind } from './ovmf.ts';
 export { sevHashesTable, sevHashesPage, cmdlineSha256, SEV_HASHES_GUIDS, SEV_HASHES_TABLE_BYTES, type SevHashesInputs, type HashedInput } from './hashes-table.ts';

@@ -14,20 +14,21 @@
  *   migration-agent → vmpl → measurement → report-data
  */
 import { CheckLog, reject } from '../checks.ts';
-import { toHex } from '../bytes.ts';
+import { fingerprint, toHex } from '../bytes.ts';
 import type { AttestationCheck, AttestationFailure } from '../types.ts';
-import { iso, type Window } from '../x509/chain.ts';
+import { chainSignatures, checkLink, checkRole, checkTrustedRoot, checkValidityAt, iso, type Window } from '../x509/chain.ts';
+import { parseCertificate } from '../x509/certificate.ts';
+import { chainMemo } from '../x509/memo.ts';
+import { subtle, verifyEcdsaP384 } from '../x509/webcrypto.ts';
 import type { SnpGuestPolicy, SnpKeyType } from './bits.ts';
-import { checkArk, checkEndorsementKey, checkIntermediate, checkPinnedArk, checkValidity, requireSignature, type SnpChain } from './chain.ts';
 import { checkChipId, checkProduct, checkTcb } from './identity.ts';
 import { SNP_REPORT_BYTES } from './layout.ts';
-import { parseSnpCertificateMemo, signedByMemo } from './memo.ts';
 import { normalizeSnpOptions, type SnpCertificates, type SnpCertSlot, type SnpVerifyOptions } from './options.ts';
 import { checkDebug, checkMeasurement, checkMigrationAgent, checkReportData, checkVmpl } from './policy.ts';
 import { tcbText, type SnpProduct, type TcbParts } from './products.ts';
+import { checkArkName, checkEndorsementKeyName, checkIntermediateName, SNP_PROFILE, withAmdExtensions, type SnpCertificate } from './profile.ts';
 import { checkTcbFloor } from './tcb-floor.ts';
 import { parseSnpReport, type SnpReport } from './report.ts';
-import { subtle, verifyEcdsaP384 } from './webcrypto.ts';
 
 export interface SnpAttestation {
   platform: 'sev-snp';
@@ -113,27 +114,39 @@ export async function verifySnpReport(report: Uint8Array, options: SnpVerifyOpti
     const paths = ['certs.ark', `certs.${picked.intermediate[0]}`, `certs.${picked.leaf[0]}`] as const;
 
     // 4. The ARK is one of the pinned AMD roots (SHA-256 of its DER).
-    const arkSha = log.step('trusted-root', () => checkPinnedArk(picked.ark, opts.trustedArks), (sha) => `certs.ark is the pinned AMD root sha256 ${sha}`);
+    const arkSha = log.step(
+      'trusted-root',
+      () => {
+        checkTrustedRoot(picked.ark, opts.trustedArks, paths[0]);
+        return fingerprint(picked.ark);
+      },
+      (sha) => `certs.ark is the pinned AMD root sha256 ${sha}`,
+    );
 
-    // 5. Each certificate parses: v3, RSASSA-PSS/SHA-384, RSA-4096 or P-384 key, well-formed AMD extensions.
+    // A chain that passed SNP_PROFILE's rules before, unchanged and still inside its validity window, is not checked again.
+    const ders = [picked.ark, picked.intermediate[1], picked.leaf[1]];
+    const known = chainMemo.get(ders, SNP_PROFILE, opts.at);
+
+    // 5. Each certificate parses: v3, RSASSA-PSS/SHA-384, RSA-4096 or P-384 key, one CN, well-formed AMD extensions.
     const chain = log.step(
       'certificates',
-      (): SnpChain => ({
-        ark: parseSnpCertificateMemo(picked.ark, { index: 0, path: paths[0] }),
-        intermediate: parseSnpCertificateMemo(picked.intermediate[1], { index: 1, path: paths[1] }),
-        leaf: parseSnpCertificateMemo(picked.leaf[1], { index: 2, path: paths[2] }),
-        paths,
-      }),
-      (c) => `${c.ark.subjectCn} → ${c.intermediate.subjectCn} → ${c.leaf.subjectCn}`,
+      (): SnpCertificate[] =>
+        (known ?? ders.map((der, index) => parseCertificate(der, { index, path: paths[index]! }, SNP_PROFILE))).map((c, index) =>
+          withAmdExtensions(c, { index, path: paths[index]! }),
+        ),
+      (c) => c.map((x) => x.subjectCn).join(' → '),
     );
-    const { ark, intermediate, leaf } = chain;
+    const [ark, intermediate, leaf] = chain as [SnpCertificate, SnpCertificate, SnpCertificate];
 
     // The four signatures are independent computations: start them together, judge them in rule order.
-    const signatures = {
-      ark: signedByMemo(ark, ark),
-      intermediate: signedByMemo(intermediate, ark),
-      leaf: signedByMemo(leaf, intermediate),
-      report: leaf.key.type === 'p384' ? verifyEcdsaP384(leaf.key.point, r.signature, r.signed) : Promise.resolve(false),
+    const signed = known ? [true, true, true] : chainSignatures(chain, SNP_PROFILE);
+    const reportSigned = leaf.key.type === 'p384' ? verifyEcdsaP384(leaf.key.point, r.signature, r.signed) : Promise.resolve(false);
+
+    /** SNP_PROFILE's rules for position i (role, then issuer and signature), unless the chain is known. */
+    const position = async (i: number): Promise<void> => {
+      if (known) return;
+      checkRole(chain, i, SNP_PROFILE, paths);
+      checkLink(chain, i, SNP_PROFILE, await signed[i]!, paths);
     };
 
     // 6. The ARK: a self-issued RSA CA named ARK-<product>, self-signed.
@@ -141,8 +154,8 @@ export async function verifySnpReport(report: Uint8Array, options: SnpVerifyOpti
       log,
       'ark-signature',
       async () => {
-        const p = checkArk(ark);
-        requireSignature(await signatures.ark, 0, paths[0], paths[0]);
+        const p = checkArkName(ark, paths[0]);
+        await position(0);
         return p;
       },
       (p) => `ARK-${p} is self-signed (RSASSA-PSS, SHA-384)`,
@@ -153,8 +166,8 @@ export async function verifySnpReport(report: Uint8Array, options: SnpVerifyOpti
       log,
       'intermediate-signature',
       async () => {
-        const role = checkIntermediate(intermediate, ark, product, r.signingKey, paths[1]);
-        requireSignature(await signatures.intermediate, 1, paths[1], paths[0]);
+        const role = checkIntermediateName(intermediate, product, r.signingKey, paths[1]);
+        await position(1);
         return role;
       },
       (role) => `${intermediate.subjectCn} (${role.toUpperCase()}) is signed by ARK-${product}`,
@@ -165,21 +178,29 @@ export async function verifySnpReport(report: Uint8Array, options: SnpVerifyOpti
       log,
       'endorsement-key-signature',
       async () => {
-        checkEndorsementKey(leaf, intermediate, r.signingKey, paths[2]);
-        requireSignature(await signatures.leaf, 2, paths[2], paths[1]);
+        checkEndorsementKeyName(leaf, r.signingKey, paths[2]);
+        await position(2);
       },
       () => `${leaf.subjectCn} is signed by ${intermediate.subjectCn} (${role.toUpperCase()})`,
     );
 
     // 9. Every certificate is valid at `at`.
-    const validity = log.step('validity', () => checkValidity(chain, opts.at), (w) => `all certificates valid at ${iso(opts.at)} (chain valid ${iso(w.notBefore)} .. ${iso(w.notAfter)})`);
+    const validity = log.step(
+      'validity',
+      () => {
+        const w = checkValidityAt(chain, opts.at, paths);
+        if (!known) chainMemo.set(ders, SNP_PROFILE, chain);
+        return w;
+      },
+      (w) => `all certificates valid at ${iso(opts.at)} (chain valid ${iso(w.notBefore)} .. ${iso(w.notAfter)})`,
+    );
 
     // 10. The report signature: ECDSA P-384 / SHA-384 over bytes 0x000..0x29F, by the VCEK/VLEK key.
     await stepAsync(
       log,
       'report-signature',
       async () => {
-        if (!(await signatures.report)) {
+        if (!(await reportSigned)) {
           reject('EvidenceSignatureInvalid', `the report signature does not verify with the key of ${paths[2]}`, { path: 'signature' });
         }
       },
@@ -236,7 +257,7 @@ export async function verifySnpReport(report: Uint8Array, options: SnpVerifyOpti
 }
 
 /** 13. chip-id: a VCEK's row; a VLEK's is recorded as not applicable. */
-function checkChipIdRow(log: CheckLog, r: SnpReport, leaf: SnpChain['leaf'], path: string, product: SnpProduct): void {
+function checkChipIdRow(log: CheckLog, r: SnpReport, leaf: SnpCertificate, path: string, product: SnpProduct): void {
   if (r.signingKey === 'vlek') {
     log.skip('chip-id', `signed by a VLEK${leaf.amd.cspId ? ` (${leaf.amd.cspId})` : ''}: bound to a cloud provider, not to a chip`);
     return;

@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHex } from '../../../src/attestation/bytes.ts';
-import { parseSnpCertificate } from '../../../src/attestation/sev-snp/certificate.ts';
+import { parseSnpCertificate } from '../../../src/attestation/sev-snp/profile.ts';
 import { decodeAmdExtension, type AmdExtensions } from '../../../src/attestation/sev-snp/amd-extensions.ts';
-import { OID_AMD } from '../../../src/attestation/sev-snp/oids.ts';
+import { OID_AMD } from '../../../src/attestation/sev-snp/amd-extensions.ts';
 import { parseSnpReport } from '../../../src/attestation/sev-snp/index.ts';
 import { EncumberError } from '../../../src/errors.ts';
 import { SNP_CASES, snpCerts, snpReport, snpRoot } from './helpers.ts';

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { toHex } from '../../../src/attestation/bytes.ts';
 import { decodeGuestPolicy, decodeTcb, parseSnpReport, productOfCpuid, snpReportData, verifySnpReport, type SnpReport, type SnpVerifyOptions } from '../../../src/attestation/sev-snp/index.ts';
-import { parseSnpCertificate, type SnpCertificate } from '../../../src/attestation/sev-snp/certificate.ts';
+import { parseSnpCertificate, type SnpCertificate } from '../../../src/attestation/sev-snp/profile.ts';
 import { checkChipId, checkProduct, checkTcb } from '../../../src/attestation/sev-snp/identity.ts';
 import { checkDebug, checkMigrationAgent, checkReportData, checkVmpl } from '../../../src/attestation/sev-snp/policy.ts';
 import { EncumberError } from '../../../src/errors.ts';

@@ -13,7 +13,7 @@ import { PSS_SALT_BYTES } from './oids.ts';
 /** WebCrypto, or an InternalError: without it nothing can be verified (an environment problem, not bad evidence). */
 export function subtle(): SubtleCrypto {
   const s = globalThis.crypto?.subtle;
-  if (!s) throw new EncumberError('InternalError', 'WebCrypto (globalThis.crypto.subtle) is unavailable: SEV-SNP verification needs it (Node ≥ 20, or a browser page served over https)');
+  if (!s) throw new EncumberError('InternalError', 'WebCrypto (globalThis.crypto.subtle) is unavailable: RSA-PSS certificates and SEV-SNP reports need it (Node ≥ 20, or a browser page served over https)');
   return s;
 }
 
