@@ -2,8 +2,7 @@
  * The DID state at the canonical head. A legacy `create` head is presented in
  * the current shape, the way the directory normalises it.
  */
-import type { PlcService, PlcState, PlcWarning } from './types.ts';
-import type { VerifiedNode } from './verify.ts';
+import type { PlcService, PlcState, PlcWarning, VerifiedNode } from './types.ts';
 
 export function stateFromHead(
   did: string,

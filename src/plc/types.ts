@@ -95,3 +95,18 @@ export interface PlcVerifyOptions {
 export type PlcVerdict =
   | { ok: true; state: PlcState }
   | { ok: false; error: EncumberError<PlcErrorCode> };
+
+/** One verified entry, as the walk keeps it. */
+export interface VerifiedNode {
+  index: number;
+  cid: string;
+  createdAt: string;
+  createdAtMs: number;
+  op: PlcAnyOperation;
+  /** The rotation keys this op establishes (may sign the next op). */
+  keys: readonly string[];
+  /** Index, in the keys that were allowed to sign this op, of the key that did. */
+  signerIndex: number;
+  /** That key (tried first for the next op). */
+  signerKey: string;
+}

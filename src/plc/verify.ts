@@ -20,6 +20,7 @@ import { findSigner } from './signer.ts';
 import { findProtoKey } from '../data/proto-key.ts';
 import { stateFromHead } from './state.ts';
 import type {
+  VerifiedNode,
   PlcAnyOperation,
   PlcAuditEntry,
   PlcState,
@@ -33,20 +34,6 @@ export const NULLIFICATION_WINDOW_MS = 72 * 60 * 60 * 1000;
 const DEFAULT_MAX_ENTRIES = 10_000;
 const DEFAULT_SKEW_MS = 5 * 60 * 1000;
 
-/** One verified entry, as the walk keeps it. */
-export interface VerifiedNode {
-  index: number;
-  cid: string;
-  createdAt: string;
-  createdAtMs: number;
-  op: PlcAnyOperation;
-  /** The rotation keys this op establishes (may sign the next op). */
-  keys: readonly string[];
-  /** Index, in the keys that were allowed to sign this op, of the key that did. */
-  signerIndex: number;
-  /** That key (tried first for the next op). */
-  signerKey: string;
-}
 
 function fail(code: PlcErrorCode, index: number, message: string, extra: { expected?: unknown; actual?: unknown; path?: string } = {}): never {
   throw new EncumberError(code, `entry ${index}: ${message}`, { index, ...extra });

@@ -12,6 +12,7 @@ import { classifyFile, type Classified } from './inputs.ts';
 import { evidenceTimestamp, runFlow, type FlowInput } from './flow.ts';
 import { fetchEnclave, fetchRecord, type LiveCheck } from './enclave.ts';
 import { parseAtUri } from '../data/syntax/index.ts';
+import { requestJson } from '../http/json.ts';
 import type { PolicyPin } from '../verifier/policy-pin.ts';
 import { renderProblem, renderReport } from './render.ts';
 
@@ -234,10 +235,10 @@ async function addFiles(list: FileList | File[]): Promise<void> {
 async function offerPublishedMeasurements(): Promise<void> {
   if (!/^https?:$/.test(location.protocol)) return;
   try {
-    const res = await fetch(new URL('measurements.json', location.href), { cache: 'no-store' });
-    if (!res.ok) return;
-    const text = await res.text();
-    parseMeasurements(JSON.parse(text));
+    const res = await requestJson(new URL('measurements.json', location.href), { init: { cache: 'no-store' } });
+    if (res.status !== 200) return;
+    parseMeasurements(res.body);
+    const text = JSON.stringify(res.body, null, 2);
     const btn = $<HTMLButtonElement>('use-published');
     btn.hidden = false;
     btn.addEventListener('click', () => {
@@ -323,7 +324,7 @@ async function start(): Promise<void> {
     const base = new URL('./', location.href).toString();
     $('enclave-url').value = base;
     void offerPublishedMeasurements();
-    const probe = await fetch(new URL('xrpc/_health', base), { cache: 'no-store' }).then((r) => r.ok, () => false);
+    const probe = await requestJson(new URL('xrpc/_health', base), { init: { cache: 'no-store' } }).then((r) => r.status === 200, () => false);
     if (probe) return checkEnclave();
     $('fetch-status').textContent = 'No enclave answers at this page\'s origin: enter the enclave URL above.';
   }

@@ -18,6 +18,7 @@ import { verifySignature } from '../../crypto/verify.ts';
 import { parseDidKey } from '../../crypto/did-key.ts';
 import { isEncumberError } from '../../errors.ts';
 import { fetchAuditLog } from '../../plc/directory/client.ts';
+import { getJsonObject } from '../../http/json.ts';
 import { auditReceiptHead, type HeadAudit } from '../../plc/freshness.ts';
 import { verifyAuditLog } from '../../plc/verify.ts';
 import type { PlcAuditEntry } from '../../plc/types.ts';
@@ -52,9 +53,7 @@ async function trustedEnclave(flags: AuditFlags, io: CliIo): Promise<TrustedEncl
   if (/^https?:\/\//.test(flags.identity)) {
     const url = new URL('/xrpc/dev.encumber.getIdentity', flags.identity);
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      id = (await res.json()) as Record<string, unknown>;
+      id = await getJsonObject(url, { what: `the enclave at ${url.origin}` });
     } catch (e) {
       throw new UsageProblem(`cannot read the identity at ${url}: ${(e as Error).message}`);
     }

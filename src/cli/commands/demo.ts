@@ -6,6 +6,7 @@
  * enclave signs; a verifier checks the attestation (fresh nonce, dev root
  * passed explicitly) and the record. Then four bad drafts are refused.
  */
+import { requestJson } from '../../http/json.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,12 +63,8 @@ export async function demo(io: CliIo): Promise<number> {
     const server = await serve({ policy: policyFile, port: '0', host: '127.0.0.1', platform: 'dev', dataDir: join(work, 'data'), quiet: true }, io);
     try {
       const submit = async (draft: Draft) => {
-        const res = await fetch(`${server.url}/xrpc/dev.encumber.signRecord`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(draft),
-        });
-        return { status: res.status, body: (await res.json()) as Record<string, any> };
+        const res = await requestJson(`${server.url}/xrpc/dev.encumber.signRecord`, { method: 'POST', body: draft, what: 'the enclave' });
+        return { status: res.status, body: res.body as Record<string, any> };
       };
       const logsOf = (...ms: DemoMember[]) => Object.fromEntries(ms.map((m) => [m.did, m.log]));
       const draft = (text: string): Draft => ({

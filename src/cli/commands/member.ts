@@ -11,6 +11,17 @@ import { ipldToJson } from '../../data/json.ts';
 import { verifyAuditLog } from '../../plc/verify.ts';
 import type { PlcOperation } from '../../plc/types.ts';
 import { EXIT_INVALID, EXIT_OK, UsageProblem, readJsonInput, type CliIo } from '../io.ts';
+import { requestJson, xrpcErrorText, type HttpJsonAnswer, type HttpJsonOptions } from '../../http/json.ts';
+
+/** A request whose transport failure is a usage/IO problem (exit 2) naming the remote and a hint. */
+async function send(url: URL, opts: HttpJsonOptions, hint = ''): Promise<HttpJsonAnswer> {
+  try {
+    return await requestJson(url, opts);
+  } catch (e) {
+    if (e instanceof EncumberError) throw new UsageProblem(`${e.message}${hint}`);
+    throw e;
+  }
+}
 
 
 async function readKey(io: CliIo, path: string) {
@@ -67,9 +78,9 @@ export async function memberAddKey(
   if (flags.directory) {
     const url = new URL(encodeURIComponent(flags.did), flags.directory.endsWith('/') ? flags.directory : flags.directory + '/');
     io.err(`submitting to ${url} …`);
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(op) });
-    if (!res.ok) {
-      io.err(`the directory refused the operation: HTTP ${res.status} ${await res.text()}`);
+    const res = await send(url, { method: 'POST', body: op, what: `the PLC directory ${url.origin}` });
+    if (res.status !== 200) {
+      io.err(`the directory refused the operation: HTTP ${res.status}${xrpcErrorText(res.body) || (res.body === undefined ? '' : ` ${JSON.stringify(res.body)}`)}`);
       return EXIT_INVALID;
     }
     io.err('accepted by the directory');
@@ -159,15 +170,10 @@ export async function submit(draftPath: string, flags: { enclave: string; out?: 
   const draft = parseOrUsage(await readJsonInput(io, draftPath, 'draft', { strict: true }));
   const url = new URL('/xrpc/dev.encumber.signRecord', flags.enclave);
   io.err(`submitting to ${url} …`);
-  let res: Response;
-  try {
-    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(draft) });
-  } catch (e) {
-    throw new UsageProblem(`cannot reach the enclave at ${url}: ${(e as Error).message} (is it running? try: npm start)`);
-  }
-  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  const res = await send(url, { method: 'POST', body: draft, what: `the enclave at ${url.origin}` }, ' (is it running? try: npm start)');
+  const body = (res.body ?? {}) as Record<string, unknown>;
   if (res.status !== 200) {
-    io.err(`refused: HTTP ${res.status} ${String(body.error)}: ${String(body.message)}`);
+    io.err(`refused: HTTP ${res.status}${xrpcErrorText(body)}`);
     return EXIT_INVALID;
   }
   await output(io, body, flags.out);
