@@ -8,10 +8,11 @@
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const out = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1]! : 'dist/encumber-enclave.mjs';
+const out = resolve(root, process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1]! : 'dist/encumber-enclave.mjs');
 
 await build({
   absWorkingDir: root,
@@ -30,5 +31,5 @@ await build({
   define: { 'process.env.ENCUMBER_BUNDLE': '"1"' },
   logLevel: 'warning',
 });
-const bytes = readFileSync(`${root}/${out}`);
-console.log(`${out}  ${bytes.length} bytes  sha384 ${createHash('sha384').update(bytes).digest('hex')}`);
+const bytes = readFileSync(out);
+console.log(`${relative(root, out)}  ${bytes.length} bytes  sha384 ${createHash('sha384').update(bytes).digest('hex')}`);

@@ -1,36 +1,50 @@
 /**
  * The `encumber` command line. Parsing by commander; each command lives in
  * src/cli/commands and returns its exit code.
+ *
+ * Commands are declared here (name, options, help) and their modules are
+ * imported only when the command runs, so `encumber --help` or `plc verify`
+ * never loads the server, the attestation verifiers or the image code. `serve`
+ * takes its options from its own module (the enclave entry point shares them),
+ * so that module is imported before parsing when the command line names serve.
  */
 import { Command, CommanderError } from 'commander';
+import pkg from '../../package.json' with { type: 'json' };
 import { EXIT_OK, EXIT_USAGE, UsageProblem, processIo, type CliIo } from './io.ts';
-import { plcVerify, type PlcVerifyFlags } from './commands/plc-verify.ts';
-import { audit, type AuditFlags } from './commands/audit.ts';
-import { keyInspect } from './commands/key-inspect.ts';
-import { cosign, draftNew, memberAddKey, memberKeygen, submit } from './commands/member.ts';
-import { addServeOptions, serve, type ServeFlags } from './commands/serve.ts';
-import { demo } from './commands/demo.ts';
-import { measure, type MeasureFlags } from './commands/measure.ts';
-import { rebuild, type RebuildFlags } from './commands/rebuild.ts';
-import { attestVerify, recordVerify, type AttestFlags, type RecordVerifyFlags } from './commands/verify.ts';
+import type { PlcVerifyFlags } from './commands/plc-verify.ts';
+import type { AuditFlags } from './commands/audit.ts';
+import type { ServeFlags } from './commands/serve.ts';
+import type { MeasureFlags } from './commands/measure.ts';
+import type { RebuildFlags } from './commands/rebuild.ts';
+import type { AttestFlags, RecordVerifyFlags } from './commands/verify.ts';
 
-function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+type ServeModule = typeof import('./commands/serve.ts');
+
+/** The command a command line runs: its first word (`help <command>` names one too). The program itself has no option taking a value. */
+function commandName(argv: string[]): string | undefined {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  return words[0] === 'help' ? words[1] : words[0];
+}
+
+function buildProgram(io: CliIo, setExit: (code: number) => void, serveModule: ServeModule | undefined): Command {
   const program = new Command('encumber')
     .description('An encumbered atproto signing key: M-of-N did:plc co-signing inside a TEE')
-    .version('0.1.0')
+    .version(pkg.version)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
 
-  addServeOptions(program.command('serve').description('start the signing service (npm start = dev platform, embedded demo policy)'))
-    .action(async (flags: ServeFlags) => {
-      await serve(flags, io);
-      setExit(-1); // keep running
-    });
+  const serveCommand = program.command('serve').description('start the signing service (npm start = dev platform, embedded demo policy)');
+  (serveModule ? serveModule.addServeOptions(serveCommand) : serveCommand).action(async (flags: ServeFlags) => {
+    // main() loads the module whenever commander can dispatch here; this guards that promise.
+    if (!serveModule) throw new Error('serve: its module was not loaded before parsing');
+    await serveModule.serve(flags, io);
+    setExit(-1); // keep running
+  });
 
   program
     .command('demo')
     .description('the whole flow on one machine: 3 members, 2 co-sign, the enclave signs, a verifier checks; then bad drafts are refused')
-    .action(async () => setExit(await demo(io)));
+    .action(async () => setExit(await (await import('./commands/demo.ts')).demo(io)));
 
   program
     .command('measure')
@@ -42,7 +56,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--guest-features <hex,...>', 'sev-snp: SEV_FEATURES of the VMSAs (default 0x1)')
     .option('--build-dir <dir>', 'sev-snp: the image build to measure: OVMF.fd, bzImage, initramfs.cpio.gz, manifest.json snp.cmdline (default build/out)')
     .option('--out <file>', 'write the JSON here')
-    .action(async (flags: MeasureFlags) => setExit(await measure(flags, io)));
+    .action(async (flags: MeasureFlags) => setExit(await (await import('./commands/measure.ts')).measure(flags, io)));
 
   program
     .command('rebuild')
@@ -62,7 +76,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--at <iso>', 'check the evidence at this time (default: now)')
     .option('--build-dir <dir>', 'use this earlier build instead of rebuilding')
     .option('--json', 'print { equal, checks }')
-    .action(async (flags: RebuildFlags) => setExit(await rebuild(flags, io)));
+    .action(async (flags: RebuildFlags) => setExit(await (await import('./commands/rebuild.ts')).rebuild(flags, io)));
 
   const plc = program.command('plc').description('did:plc audit logs');
   plc
@@ -73,7 +87,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--json', 'print one JSON object { valid, did, head, error }')
     .option('--spec-strict', 'also reject empty or duplicate rotationKeys (creation-time rules)')
     .option('--at <iso>', 'reject entries created after this time (plus 5 min skew)')
-    .action(async (file: string, flags: PlcVerifyFlags) => setExit(await plcVerify(file, flags, io)));
+    .action(async (file: string, flags: PlcVerifyFlags) => setExit(await (await import('./commands/plc-verify.ts')).plcVerify(file, flags, io)));
 
   program
     .command('audit')
@@ -83,7 +97,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--identity <url|file>', 'the enclave (URL) or its getIdentity answer (file) whose attestation you verified: the key the receipt must verify with')
     .option('--key <did:key>', 'or: the enclave key, known from elsewhere (a key named by the audited file itself is never used)')
     .option('--json', 'print one JSON object { fresh, signedAt, signature, signatureDetail, heads }')
-    .action(async (file: string, flags: AuditFlags) => setExit(await audit(file, flags, io)));
+    .action(async (file: string, flags: AuditFlags) => setExit(await (await import('./commands/audit.ts')).audit(file, flags, io)));
 
   const attest = program.command('attest').description('attestation evidence');
   attest
@@ -104,7 +118,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--policy-cid <cid>', 'trust only this policy (the binding must name it)')
     .option('--repository <did>', 'trust only a policy for this repository (needs --binding with a getIdentity answer)')
     .option('--json', 'print { valid, platform, scope, policyPinned, warnings, checks, error }')
-    .action(async (file: string, flags: AttestFlags) => setExit(await attestVerify(file, flags, io)));
+    .action(async (file: string, flags: AttestFlags) => setExit(await (await import('./commands/verify.ts')).attestVerify(file, flags, io)));
 
   const record = program.command('record').description('published records');
   record
@@ -128,7 +142,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--pds <url>', 'for an at:// record: the PDS to read it from')
     .option('--uri <at-uri>', 'where the record file was published: its repository must be the policy\'s')
     .option('--json', 'print { valid, platform, policyPinned, warnings, checks, error }')
-    .action(async (file: string, flags: RecordVerifyFlags) => setExit(await recordVerify(file, flags, io)));
+    .action(async (file: string, flags: RecordVerifyFlags) => setExit(await (await import('./commands/verify.ts')).recordVerify(file, flags, io)));
 
   const key = program.command('key').description('keys');
   key
@@ -136,14 +150,14 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .description('show the curve and compressed public key of a did:key')
     .argument('<didkey>', 'did:key:z...')
     .option('--json', 'print JSON')
-    .action((didKey: string, flags: { json?: boolean }) => setExit(keyInspect(didKey, flags, io)));
+    .action(async (didKey: string, flags: { json?: boolean }) => setExit((await import('./commands/key-inspect.ts')).keyInspect(didKey, flags, io)));
 
   const member = program.command('member').description('member tools (run on members\' machines, not in the enclave)');
   member
     .command('keygen')
     .description('create a k256 member key file (private: keep it 0600)')
     .option('--out <file>', 'write the key file here (refuses to overwrite); default: print it')
-    .action(async (flags: { out?: string }) => setExit(await memberKeygen(flags, io)));
+    .action(async (flags: { out?: string }) => setExit(await (await import('./commands/member.ts')).memberKeygen(flags, io)));
   member
     .command('add-key')
     .description('build and sign the PLC operation that adds a member key under a key id; prints it, sends it only with --directory')
@@ -154,7 +168,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--key-id <id>', 'verification method id', 'encumber')
     .option('--directory <url>', 'submit the operation to this PLC directory')
     .option('--out <file>', 'write the operation here')
-    .action(async (flags) => setExit(await memberAddKey(flags, io)));
+    .action(async (flags) => setExit(await (await import('./commands/member.ts')).memberAddKey(flags, io)));
 
   program
     .command('draft')
@@ -164,7 +178,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--text <text>', 'post text (makes an app.bsky.feed.post record)')
     .option('--record <file>', 'or: the record JSON')
     .option('--out <file>', 'write the draft here')
-    .action(async (flags) => setExit(await draftNew(flags, io)));
+    .action(async (flags) => setExit(await (await import('./commands/member.ts')).draftNew(flags, io)));
   program
     .command('cosign')
     .description('show the payload a draft asks you to sign, ask for confirmation (unless --yes), then add your co-signature (rewrites the draft file unless --out); drafts with duplicate JSON keys are refused')
@@ -174,21 +188,22 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--plc-log <file>', 'attach your audit log (for policies with plc.source = supplied)')
     .option('--out <file>', 'write the co-signed draft here')
     .option('--yes', 'sign without asking (the payload is still printed); needed when stdin is not a terminal')
-    .action(async (draft: string, flags) => setExit(await cosign(draft, flags, io)));
+    .action(async (draft: string, flags) => setExit(await (await import('./commands/member.ts')).cosign(draft, flags, io)));
   program
     .command('submit')
     .description('send a co-signed draft to the enclave (signRecord); prints the signed record')
     .argument('<draft>', 'draft JSON file, or -')
     .requiredOption('--enclave <url>', 'enclave base URL, e.g. http://127.0.0.1:8080')
     .option('--out <file>', 'write the answer here')
-    .action(async (draft: string, flags) => setExit(await submit(draft, flags, io)));
+    .action(async (draft: string, flags) => setExit(await (await import('./commands/member.ts')).submit(draft, flags, io)));
 
   return program;
 }
 
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   let code = EXIT_OK;
-  const program = buildProgram(io, (c) => (code = c));
+  const serveModule = commandName(argv) === 'serve' ? await import('./commands/serve.ts') : undefined;
+  const program = buildProgram(io, (c) => (code = c), serveModule);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

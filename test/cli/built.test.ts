@@ -1,0 +1,158 @@
+/**
+ * The command line as it is installed: bin/encumber.js running the esbuild
+ * output of scripts/build-cli.ts (dist/cli/), never the TypeScript sources.
+ *
+ * The build under test goes to a temporary checkout-shaped directory
+ * (bin/encumber.js copied, dist/cli/ built, no node_modules anywhere above it),
+ * so a run that needed tsx or any other package at run time fails there.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { fixturePath, REPO_ROOT, tempDir } from '../support/fixtures.ts';
+
+/** The environment of a fresh shell: no NODE_OPTIONS (a --import tsx there would hide a missing build). */
+const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+
+function buildCli(outdir: string): void {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts', 'build-cli.ts'), '--out', outdir], { cwd: REPO_ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+/** A directory shaped like a checkout: bin/encumber.js, src/ (empty: the staleness check walks it), dist/cli/ if built. */
+function installed(build: boolean): string {
+  const dir = tempDir('encumber-built-');
+  mkdirSync(join(dir, 'bin'));
+  mkdirSync(join(dir, 'src'));
+  copyFileSync(join(REPO_ROOT, 'bin', 'encumber.js'), join(dir, 'bin', 'encumber.js'));
+  if (build) buildCli(join(dir, 'dist', 'cli'));
+  return dir;
+}
+
+function run(dir: string, args: string[]) {
+  return spawnSync(process.execPath, [join(dir, 'bin', 'encumber.js'), ...args], { cwd: dir, env, encoding: 'utf8' });
+}
+
+function filesOf(dir: string): Map<string, Buffer> {
+  return new Map(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f))]));
+}
+
+const dir = installed(true);
+
+test('the built command line runs with no node_modules: --help lists the commands, exit 0, nothing on stderr', () => {
+  assert.equal(existsSync(join(dir, 'node_modules')), false);
+  const r = run(dir, ['--help']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Usage: encumber/);
+  for (const c of ['serve', 'plc', 'attest', 'record', 'measure', 'rebuild', 'member']) assert.match(r.stdout, new RegExp(`\\n  ${c}\\b`));
+  assert.equal(r.stderr, '');
+});
+
+test('the built command line verifies audit logs: valid exit 0, invalid exit 1 with the error code, --json', () => {
+  const valid = run(dir, ['plc', 'verify', fixturePath('plc', 'valid', 'log_nullification_nontrivial.json')]);
+  assert.equal(valid.status, 0, valid.stderr);
+  assert.match(valid.stdout, /^valid: did:plc:/);
+  const invalid = run(dir, ['plc', 'verify', fixturePath('plc', 'invalid', 'log_invalid_sig_der.json'), '--json']);
+  assert.equal(invalid.status, 1, invalid.stderr);
+  const j = JSON.parse(invalid.stdout) as { valid: boolean; error: { code: string } };
+  assert.equal(j.valid, false);
+  assert.equal(j.error.code, 'PlcInvalidSignature');
+  assert.equal(run(dir, ['plc', 'verify']).status, 2);
+});
+
+test('serve takes its options from its module (loaded before parsing): serve --help lists them', () => {
+  const r = run(dir, ['serve', '--help']);
+  assert.equal(r.status, 0, r.stderr);
+  for (const o of ['--policy', '--port', '--platform', '--data-dir']) assert.match(r.stdout, new RegExp(o));
+  assert.match(run(dir, ['help', 'serve']).stdout, /--port/);
+});
+
+test('neither the bin nor the built files import tsx (rebuild spawns the TypeScript image build, a separate process)', () => {
+  const importsTsx = /(\bfrom|\bimport\(?)\s*["']tsx(\/[^"']*)?["']/;
+  assert.match('import{register as r}from"tsx/esm/api"', importsTsx);
+  for (const [name, bytes] of filesOf(join(dir, 'dist', 'cli'))) assert.doesNotMatch(bytes.toString('utf8'), importsTsx, name);
+  assert.doesNotMatch(readFileSync(join(REPO_ROOT, 'bin', 'encumber.js'), 'utf8'), importsTsx);
+});
+
+test('no build: the bin says which command builds it and exits 2', () => {
+  const bare = installed(false);
+  const r = run(bare, ['--help']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /dist\/cli\/main\.js is missing\): run `npm run build`/);
+  assert.equal(r.stdout, '');
+});
+
+test('a source file newer than the build: a warning naming it and the rebuild command, then the command runs', () => {
+  const stale = installed(true);
+  assert.equal(run(stale, ['--help']).stderr, '');
+  const edited = join(stale, 'src', 'plc', 'verify.ts');
+  mkdirSync(join(stale, 'src', 'plc'));
+  writeFileSync(edited, '// edited\n');
+  const later = new Date(Date.now() + 60_000);
+  utimesSync(edited, later, later);
+  const r = run(stale, ['--help']);
+  assert.equal(r.status, 0);
+  assert.match(r.stderr, /warning: src\/plc\/verify\.ts changed after the command line was built.*`npm run build`/);
+  assert.match(r.stdout, /Usage: encumber/);
+});
+
+test('the command-line build is deterministic: two builds are byte-identical', () => {
+  const again = tempDir('encumber-built-');
+  buildCli(join(again, 'cli'));
+  const a = filesOf(join(dir, 'dist', 'cli'));
+  const b = filesOf(join(again, 'cli'));
+  assert.deepEqual([...b.keys()], [...a.keys()]);
+  for (const [name, bytes] of a) assert.ok(bytes.equals(b.get(name)!), `${name} differs between two builds`);
+});
+
+test('the enclave bundle is deterministic: two builds are byte-identical', () => {
+  const out = tempDir('encumber-bundle-');
+  for (const name of ['a.mjs', 'b.mjs']) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'enclave', 'build-bundle.ts'), '--out', join(out, name)], { cwd: REPO_ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  }
+  assert.ok(readFileSync(join(out, 'a.mjs')).equals(readFileSync(join(out, 'b.mjs'))));
+});
+
+/**
+ * Which modules a command line loads, from source: a resolve hook (registered after tsx, so it sees what tsx
+ * resolved) appends every module URL to a file.
+ */
+function modulesLoaded(args: string[]): string[] {
+  const out = tempDir('encumber-modules-');
+  const log = join(out, 'modules.txt');
+  const hook = join(out, 'hook.mjs');
+  writeFileSync(
+    hook,
+    `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(${JSON.stringify(log)}, r.url + '\\n');
+  return r;
+}
+`,
+  );
+  const register = join(out, 'register.mjs');
+  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hook).href)});\n`);
+  const main = pathToFileURL(join(REPO_ROOT, 'src', 'cli', 'main.ts')).href;
+  const script = `const { main } = await import(${JSON.stringify(main)}); process.exitCode = await main(${JSON.stringify(args)}, { out() {}, err() {}, readInput: (p) => import('node:fs/promises').then((f) => f.readFile(p, 'utf8')) });`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', pathToFileURL(register).href, '--input-type=module', '-e', script], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+  assert.ok(r.status === 0 || r.status === 1, r.stderr);
+  return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+}
+
+/** What only serve, the attestation/record verifiers and the image tools need. */
+const HEAVY = [/\/node_modules\/hono\//, /\/node_modules\/@hono\//, /\/src\/server\//, /\/src\/attestation\//, /\/src\/verifier\//, /\/src\/enclave\//, /\/enclave\/image\//, /\/src\/cli\/commands\/(serve|verify|measure|rebuild|demo)\.ts$/];
+
+test('--help imports no command module; plc verify imports its own and none of the heavy ones', () => {
+  const help = modulesLoaded(['--help']);
+  assert.ok(help.some((u) => u.endsWith('/src/cli/main.ts')), 'the hook saw main.ts');
+  assert.deepEqual(help.filter((u) => u.includes('/src/cli/commands/')), []);
+  for (const h of HEAVY) assert.deepEqual(help.filter((u) => h.test(u)), [], String(h));
+  const plc = modulesLoaded(['plc', 'verify', fixturePath('plc', 'valid', 'log_nullification_nontrivial.json')]);
+  assert.ok(plc.some((u) => u.endsWith('/src/cli/commands/plc-verify.ts')));
+  for (const h of HEAVY) assert.deepEqual(plc.filter((u) => h.test(u)), [], String(h));
+});
