@@ -1,0 +1,180 @@
+/**
+ * Every error code an endpoint can answer with is listed in its lexicon:
+ * - ENDPOINT_ERRORS (src/server/endpoint-errors.ts) equals each lexicon's
+ *   `errors`, and names exactly the query/procedure lexicons;
+ * - a catalogue of failing requests, per endpoint, drives the app in process
+ *   and checks each answer's `error` is the expected code and is listed;
+ * - every listed code is produced by some request of the catalogue, or is
+ *   named below with the test that drives it where this file cannot.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as plc from '@did-plc/lib';
+import { ENDPOINTS, ENDPOINT_ERRORS, type Endpoint } from '../../src/server/endpoint-errors.ts';
+import { DEFAULT_ATTESTATION_QUEUE } from '../../src/enclave/service.ts';
+import { fetchAuditLog } from '../../src/plc/directory/client.ts';
+import { auditEntry } from '../../src/member/plc-ops.ts';
+import { plcSigner } from '../../src/member/keys.ts';
+import { cidForValue } from '../../src/data/cid.ts';
+import type { Attestor } from '../../src/enclave/attestor.ts';
+import {
+  COLLECTION,
+  cosignBy,
+  createMember,
+  createWorld,
+  draftFor,
+  policyFor,
+  rotateSigningKey,
+  tick,
+  withLogs,
+  type Member,
+  type World,
+} from '../support/world.ts';
+import { lexiconDocs, lexiconErrors, procedure, query, type Answer } from './support.ts';
+
+/** Codes this file cannot drive in process, each with the test that does. */
+const DRIVEN_ELSEWHERE: Partial<Record<Endpoint, Record<string, string>>> = {
+  'dev.encumber.getIdentity': {
+    InternalError: 'identity() has no failure path once serving; every 500 answers InternalError (test/server/internal-errors.test.ts)',
+  },
+  'dev.encumber.signRecord': {
+    RateLimited: 'needs a bound on directory requests in flight (test/server/resource-bounds.test.ts)',
+    PlcSourcesDisagree: 'needs a directory and a mirror (test/e2e/plc-directory-freshness.test.ts)',
+  },
+};
+
+const produced = new Map<Endpoint, Set<string>>(ENDPOINTS.map((e) => [e, new Set()]));
+
+function expectCode(endpoint: Endpoint, answer: Answer, code: string): void {
+  assert.equal(answer.json.error, code, `${endpoint}: ${answer.status} ${JSON.stringify(answer.json)}`);
+  assert.ok((ENDPOINT_ERRORS[endpoint] as readonly string[]).includes(answer.json.error), `${code} is not listed for ${endpoint}`);
+  assert.equal(typeof answer.json.message, 'string');
+  assert.ok(answer.status >= 400);
+  produced.get(endpoint)!.add(code);
+}
+
+test('ENDPOINT_ERRORS names exactly the query/procedure lexicons, and equals each lexicon\'s errors', () => {
+  const xrpc = lexiconDocs.filter((d) => ['query', 'procedure'].includes((d.defs.main as { type: string }).type)).map((d) => d.id);
+  assert.deepEqual([...xrpc].sort(), [...ENDPOINTS].sort());
+  for (const endpoint of ENDPOINTS) {
+    const listed = lexiconErrors(endpoint);
+    assert.equal(new Set(listed).size, listed.length, `${endpoint}: a code listed twice in the lexicon`);
+    assert.deepEqual([...listed].sort(), [...ENDPOINT_ERRORS[endpoint]].sort(), endpoint);
+  }
+});
+
+test('getIdentity: a service that is not serving', async () => {
+  const w = await createWorld();
+  w.service.fail();
+  expectCode('dev.encumber.getIdentity', await query(w.app, 'dev.encumber.getIdentity'), 'ServiceNotReady');
+});
+
+test('getAttestation: bad nonces, a parameter too many, a failed or busy attestor, a service not serving', async () => {
+  const ep = 'dev.encumber.getAttestation';
+  const w = await createWorld();
+  for (const params of [{}, { nonce: 'abc' }, { nonce: 'zz' }, { nonce: 'ab'.repeat(65) }, { nonce: 'ab', extra: '1' }]) {
+    expectCode(ep, await query(w.app, ep, params), 'InvalidRequest');
+  }
+
+  const broken: Attestor = { platform: 'dev', attest: async () => { throw new TypeError('device gone'); } };
+  expectCode(ep, await query((await createWorld({ attestor: broken })).app, ep, { nonce: 'ab' }), 'InternalError');
+
+  // A held attestor: `concurrency` run, `maxQueued` wait, the next is refused.
+  const held: (() => void)[] = [];
+  const slow: Attestor = { platform: 'dev', attest: () => new Promise((ok) => held.push(() => ok(new Uint8Array([0xa0])))) };
+  const busy = await createWorld({ attestor: slow });
+  const accepted = DEFAULT_ATTESTATION_QUEUE.concurrency + DEFAULT_ATTESTATION_QUEUE.maxQueued;
+  const pending = Array.from({ length: accepted }, () => query(busy.app, ep, { nonce: 'ab' }));
+  expectCode(ep, await query(busy.app, ep, { nonce: 'ab' }), 'RateLimited');
+  // Release them one by one as the queue hands each to the attestor.
+  for (let released = 0; released < accepted; ) {
+    const release = held.shift();
+    if (release) {
+      release();
+      released++;
+    }
+    await new Promise((ok) => setImmediate(ok));
+  }
+  for (const answer of await Promise.all(pending)) assert.equal(answer.status, 200);
+
+  w.service.fail();
+  expectCode(ep, await query(w.app, ep, { nonce: 'ab' }), 'ServiceNotReady');
+});
+
+test('signRecord: the catalogue of refusals, each with its code', async () => {
+  const ep = 'dev.encumber.signRecord';
+  const w = await createWorld();
+  const [alice, bob, carol] = w.members as [Member, Member, Member];
+  const good = withLogs(cosignBy(draftFor('catalogue'), alice, bob), w.members);
+  const sign = (body: unknown, contentType?: string) => procedure(w.app, ep, body, contentType);
+  const expect = async (body: unknown, code: string, contentType?: string) => expectCode(ep, await sign(body, contentType), code);
+
+  // The request itself.
+  await expect('{"not json', 'InvalidRequest');
+  await expect(good, 'InvalidRequest', 'text/plain');
+  await expect({ ...good, extra: true }, 'InvalidRequest');
+  await expect({ ...good, record: { $type: COLLECTION, n: 1.5 } }, 'InvalidRequest');
+  await expect(JSON.stringify({ ...good, pad: 'x'.repeat(1024 * 1024) }), 'TooLarge');
+  await expect(withLogs(cosignBy(draftFor('x'.repeat(20_000)), alice, bob), w.members), 'RecordTooLarge');
+
+  // Scope and co-signatures, before any PLC work.
+  await expect({ ...good, repository: 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa' }, 'RepositoryNotAllowed');
+  const like = 'app.bsky.feed.like';
+  await expect(withLogs(cosignBy({ ...draftFor(), collection: like, record: { $type: like, createdAt: '2026-01-01T00:00:00.000Z' } }, alice, bob), w.members), 'CollectionNotAllowed');
+  const outsider = await createMember('mallory.test');
+  await expect(withLogs(cosignBy(draftFor('catalogue'), alice, outsider), [...w.members, outsider]), 'UnknownSigner');
+  await expect(withLogs(cosignBy(draftFor('catalogue'), alice), w.members), 'InsufficientCosigners');
+  const shortSig = { ...good, cosignatures: [good.cosignatures[0]!, { issuer: bob.did, sig: { $bytes: 'AAAA' } }] };
+  await expect(shortSig, 'InvalidCosignature');
+  const twice = { ...good, cosignatures: [good.cosignatures[0]!, good.cosignatures[0]!] };
+  await expect(twice, 'InvalidCosignature');
+  // Forged: bob's entry signed by carol's key (well-formed, fails against bob's PLC key).
+  const forged = cosignBy(draftFor('catalogue'), alice, { ...carol, did: bob.did });
+  await expect(withLogs(forged, w.members), 'InvalidCosignature');
+
+  // The co-signers' PLC state.
+  await expect({ ...good, plcLogs: { [alice.did]: alice.log } }, 'MissingPlcLog');
+  const tampered = structuredClone(alice.log) as any[];
+  tampered[0].operation.alsoKnownAs = ['at://mallory.test'];
+  await expect({ ...good, plcLogs: { [alice.did]: tampered, [bob.did]: bob.log } }, 'InvalidPlcLog');
+  const tomb = await plc.tombstoneOp(cidForValue(carol.lastOp) as never, plcSigner(carol.rotationKey) as never);
+  const tombLog = [...carol.log, auditEntry(carol.did, tomb as never, tick())];
+  await expect({ ...cosignBy(draftFor('catalogue'), alice, carol), plcLogs: { [alice.did]: alice.log, [carol.did]: tombLog } }, 'SignerTombstoned');
+
+  // Stale: once a newer head of bob's is used, his older log is refused.
+  const before = { ...bob, log: [...bob.log] };
+  await rotateSigningKey(bob);
+  assert.equal((await sign(withLogs(cosignBy(draftFor('rotated'), alice, bob), w.members))).status, 200);
+  await expect(withLogs(cosignBy(draftFor('stale'), alice, before), [alice, before]), 'StalePlcLog');
+
+  // A keyId the members' PLC state does not have.
+  const noKey = await createWorld({ members: w.members, policy: policyFor(w.members, { signers: w.members.map((m) => ({ did: m.did, keyId: 'encumber' })) }) });
+  expectCode(ep, await procedure(noKey.app, ep, withLogs(cosignBy(draftFor('k'), alice, carol), w.members)), 'SignerKeyMissing');
+
+  // Fetch mode: a directory that answers 503, and a directory client that throws something untyped.
+  const fetchPolicy = policyFor(w.members, { plc: { directory: 'https://plc.example', source: 'fetch' } });
+  const down = await createWorld({
+    members: w.members,
+    policy: fetchPolicy,
+    fetchLog: (did) => fetchAuditLog('https://plc.example', did, { fetch: async () => new Response('', { status: 503 }) }),
+  });
+  expectCode(ep, await procedure(down.app, ep, cosignBy(draftFor('f'), alice, carol)), 'DirectoryUnavailable');
+  const untyped = await createWorld({ members: w.members, policy: fetchPolicy, fetchLog: async () => { throw new TypeError('bug'); } });
+  expectCode(ep, await procedure(untyped.app, ep, cosignBy(draftFor('f'), alice, carol)), 'InternalError');
+
+  // Not serving.
+  w.service.fail();
+  await expect(good, 'ServiceNotReady');
+});
+
+test('every listed code is produced by the catalogue or named with the test that drives it', () => {
+  for (const endpoint of ENDPOINTS) {
+    const elsewhere = DRIVEN_ELSEWHERE[endpoint] ?? {};
+    for (const code of Object.keys(elsewhere)) {
+      assert.ok((ENDPOINT_ERRORS[endpoint] as readonly string[]).includes(code), `${endpoint}: ${code} is exempted but not listed`);
+      assert.ok(!produced.get(endpoint)!.has(code), `${endpoint}: ${code} is produced here; drop its exemption`);
+    }
+    const missing = ENDPOINT_ERRORS[endpoint].filter((c) => !produced.get(endpoint)!.has(c) && !(c in elsewhere));
+    assert.deepEqual(missing, [], `${endpoint}: listed codes no request produced`);
+  }
+});
