@@ -54,8 +54,15 @@ function importClosure(entry: string): Set<string> {
   return new Set([...[...seen].map(rel), ...bare]);
 }
 
+/** The enclave bundle's entry, as enclave/build-bundle.ts names it. */
+function enclaveEntry(): string {
+  const m = /entryPoints:\s*\[\s*'([^']+)'/.exec(readFileSync(join(REPO_ROOT, 'enclave', 'build-bundle.ts'), 'utf8'));
+  assert.ok(m, 'enclave/build-bundle.ts names one entry point');
+  return join(REPO_ROOT, m[1]!);
+}
+
 test('the enclave entry point imports neither the CLI nor commander', () => {
-  const closure = importClosure(join(REPO_ROOT, 'src', 'enclave', 'main.ts'));
+  const closure = importClosure(enclaveEntry());
   assert.ok(closure.has('src/enclave/boot.ts'), 'the scan follows imports');
   const cli = [...closure].filter((f) => f.startsWith('src/cli/') || f === 'commander' || f.startsWith('commander/'));
   assert.deepEqual(cli, []);
