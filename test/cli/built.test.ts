@@ -1,6 +1,6 @@
 /**
  * The command line as it is installed: bin/encumber.js running the esbuild
- * output of scripts/build-cli.ts (dist/cli/), never the TypeScript sources.
+ * output of tools/build-cli.ts (dist/cli/), never the TypeScript sources.
  *
  * The build under test goes to a temporary checkout-shaped directory
  * (bin/encumber.js copied, dist/cli/ built, no node_modules anywhere above it),
@@ -9,16 +9,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fixturePath, REPO_ROOT, tempDir } from '../support/fixtures.ts';
+import { runCli } from '../support/cli.ts';
 
 /** The environment of a fresh shell: no NODE_OPTIONS (a --import tsx there would hide a missing build). */
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
 function buildCli(outdir: string): void {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts', 'build-cli.ts'), '--out', outdir], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'tools', 'build-cli.ts'), '--out', outdir], { cwd: REPO_ROOT, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 }
 
@@ -77,26 +78,34 @@ test('neither the bin nor the built files import tsx (rebuild spawns the TypeScr
   assert.doesNotMatch(readFileSync(join(REPO_ROOT, 'bin', 'encumber.js'), 'utf8'), importsTsx);
 });
 
+test('run from dist/cli/ the command line finds the checkout as from source: measure gives the same source-tree digest', async () => {
+  // A checkout whose src/ and lockfile are this repository's, with the build above copied in (not linked: a
+  // module's URL is its real path, and REPO_ROOT is taken from it).
+  const twin = tempDir('encumber-built-');
+  mkdirSync(join(twin, 'bin'));
+  mkdirSync(join(twin, 'dist', 'cli'), { recursive: true });
+  copyFileSync(join(REPO_ROOT, 'bin', 'encumber.js'), join(twin, 'bin', 'encumber.js'));
+  for (const f of readdirSync(join(dir, 'dist', 'cli'))) copyFileSync(join(dir, 'dist', 'cli', f), join(twin, 'dist', 'cli', f));
+  symlinkSync(join(REPO_ROOT, 'src'), join(twin, 'src'));
+  symlinkSync(join(REPO_ROOT, 'package-lock.json'), join(twin, 'package-lock.json'));
+  const built = run(twin, ['measure']);
+  assert.equal(built.status, 0, built.stderr);
+  const fromSource = await runCli(['measure']);
+  assert.equal(fromSource.code, 0);
+  type Entry = { name: string; bundleSha384: string };
+  const sourceTree = (json: string) => (JSON.parse(json) as { dev: Entry[] }).dev.find((e) => e.name.includes('source tree'));
+  const a = sourceTree(built.stdout.slice(0, built.stdout.indexOf('\n}\n') + 2));
+  const b = sourceTree(fromSource.out.find((l) => l.startsWith('{'))!);
+  assert.ok(a && b);
+  assert.deepEqual(a, b);
+});
+
 test('no build: the bin says which command builds it and exits 2', () => {
   const bare = installed(false);
   const r = run(bare, ['--help']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /dist\/cli\/main\.js is missing\): run `npm run build`/);
   assert.equal(r.stdout, '');
-});
-
-test('a source file newer than the build: a warning naming it and the rebuild command, then the command runs', () => {
-  const stale = installed(true);
-  assert.equal(run(stale, ['--help']).stderr, '');
-  const edited = join(stale, 'src', 'plc', 'verify.ts');
-  mkdirSync(join(stale, 'src', 'plc'));
-  writeFileSync(edited, '// edited\n');
-  const later = new Date(Date.now() + 60_000);
-  utimesSync(edited, later, later);
-  const r = run(stale, ['--help']);
-  assert.equal(r.status, 0);
-  assert.match(r.stderr, /warning: src\/plc\/verify\.ts changed after the command line was built.*`npm run build`/);
-  assert.match(r.stdout, /Usage: encumber/);
 });
 
 test('the command-line build is deterministic: two builds are byte-identical', () => {
@@ -155,4 +164,19 @@ test('--help imports no command module; plc verify imports its own and none of t
   const plc = modulesLoaded(['plc', 'verify', fixturePath('plc', 'valid', 'log_nullification_nontrivial.json')]);
   assert.ok(plc.some((u) => u.endsWith('/src/cli/commands/plc-verify.ts')));
   for (const h of HEAVY) assert.deepEqual(plc.filter((u) => h.test(u)), [], String(h));
+});
+
+test('a source file newer than the build: a warning naming it and the rebuild command, then the command runs', () => {
+  // Last: it edits the checkout the tests above ran in.
+  const stale = dir;
+  assert.equal(run(stale, ['--help']).stderr, '');
+  const edited = join(stale, 'src', 'plc', 'verify.ts');
+  mkdirSync(join(stale, 'src', 'plc'));
+  writeFileSync(edited, '// edited\n');
+  const later = new Date(Date.now() + 60_000);
+  utimesSync(edited, later, later);
+  const r = run(stale, ['--help']);
+  assert.equal(r.status, 0);
+  assert.match(r.stderr, /warning: src\/plc\/verify\.ts changed after the command line was built.*`npm run build`/);
+  assert.match(r.stdout, /Usage: encumber/);
 });

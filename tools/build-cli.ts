@@ -5,7 +5,7 @@
  * Deterministic like the enclave bundle: no timestamps, no absolute paths, no
  * source maps; chunk names are content hashes.
  *
- *   node --import tsx scripts/build-cli.ts [--out dist/cli]
+ *   node --import tsx tools/build-cli.ts [--out dist/cli]
  *
  * Runtime paths stay those of the source tree: every chunk sits two levels
  * below the repository (dist/cli/), exactly as src/<folder>/<file>.ts does, so
