@@ -37,10 +37,6 @@ const DRIVEN_ELSEWHERE: Partial<Record<Endpoint, Record<string, string>>> = {
   'dev.encumber.getIdentity': {
     InternalError: 'identity() has no failure path once serving; every 500 answers InternalError (test/server/internal-errors.test.ts)',
   },
-  'dev.encumber.signRecord': {
-    RateLimited: 'needs a bound on directory requests in flight (test/server/resource-bounds.test.ts)',
-    PlcSourcesDisagree: 'needs a directory and a mirror (test/e2e/plc-directory-freshness.test.ts)',
-  },
 };
 
 const produced = new Map<Endpoint, Set<string>>(ENDPOINTS.map((e) => [e, new Set()]));
@@ -161,6 +157,27 @@ test('signRecord: the catalogue of refusals, each with its code', async () => {
   expectCode(ep, await procedure(down.app, ep, cosignBy(draftFor('f'), alice, carol)), 'DirectoryUnavailable');
   const untyped = await createWorld({ members: w.members, policy: fetchPolicy, fetchLog: async () => { throw new TypeError('bug'); } });
   expectCode(ep, await procedure(untyped.app, ep, cosignBy(draftFor('f'), alice, carol)), 'InternalError');
+
+  // Fetch mode with a mirror: the directory serves bob's newest log, the mirror the one before.
+  const mirrored = policyFor(w.members, { plc: { directory: 'https://plc.example', mirrors: ['https://mirror.example'], source: 'fetch' } });
+  const logOf = (did: string) => w.members.find((m) => m.did === did)!.log;
+  const disagree = await createWorld({
+    members: w.members,
+    policy: mirrored,
+    fetchFrom: async (source, did) => (source.includes('mirror') && did === bob.did ? before.log : logOf(did)),
+  });
+  expectCode(ep, await procedure(disagree.app, ep, cosignBy(draftFor('m'), alice, bob)), 'PlcSourcesDisagree');
+
+  // Fetch mode, one directory request in flight at most: a request that needs two is refused at once.
+  const held: (() => void)[] = [];
+  const bounded = await createWorld({
+    members: w.members,
+    policy: fetchPolicy,
+    limits: { directoryFetchesInFlight: 1 },
+    fetchLog: (did) => new Promise((ok) => held.push(() => ok(logOf(did)))),
+  });
+  expectCode(ep, await procedure(bounded.app, ep, cosignBy(draftFor('b'), alice, carol)), 'RateLimited');
+  assert.equal(held.length, 0, 'the refused request started a fetch');
 
   // Not serving.
   w.service.fail();
