@@ -3,11 +3,11 @@
  * `loadWebAssets` to src/server/app.ts, which serves them at `/` (the server
  * does not import the page's code: it sits above the server).
  *
- * From source (`npm start`): built in memory by the same build as
+ * From source (run through tsx): built in memory by the same build as
  * `npm run build:web`, once, on the first request, so the page served is
  * always the one in this checkout (and src/web is part of the dev program
- * digest). From the enclave bundle: dist/web/ next to it when it was built,
- * else a short page saying how to get it. esbuild is reached by a dynamic
+ * digest). From the enclave bundle or the built CLI: dist/web/ when it was
+ * built, else a short page saying how to get it. esbuild is reached by a dynamic
  * import the bundler does not follow, so the bundle never includes it.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -53,11 +53,18 @@ async function fromSource(): Promise<WebAssets> {
   return toAssets(await buildWeb());
 }
 
+/**
+ * This module is running as TypeScript from src/ (tsx), not from a bundle: the
+ * enclave bundle and the built CLI (dist/) serve dist/web, which `npm run build`
+ * writes, because they cannot load the page's build script.
+ */
+const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
+
 let memo: Promise<WebAssets> | undefined;
 
 /** The page's files, loaded once (a failed build is retried on the next request). */
 export function loadWebAssets(): Promise<WebAssets> {
-  memo ??= (process.env.ENCUMBER_BUNDLE === '1' ? Promise.resolve(fromDist(join(REPO_ROOT, 'dist', 'web'))) : fromSource()).catch((e: unknown) => {
+  memo ??= (RUNNING_FROM_SOURCE ? fromSource() : Promise.resolve(fromDist(join(REPO_ROOT, 'dist', 'web')))).catch((e: unknown) => {
     memo = undefined;
     throw e;
   });
