@@ -35,7 +35,6 @@ export async function buildLib(outDir = join(REPO, 'dist', 'lib'), opts: { types
     legalComments: 'none',
     logLevel: 'warning',
   });
-  if (opts.types === false) return;
   console.log(`build:lib: ${Object.keys(LIB_ENTRIES).length} entries → ${outDir} (${Date.now() - started} ms)`);
   if (opts.types === false) return;
   const t = Date.now();
