@@ -28,7 +28,6 @@ import {
   tick,
   withLogs,
   type Member,
-  type World,
 } from '../support/world.ts';
 import { lexiconDocs, lexiconErrors, procedure, query, type Answer } from './support.ts';
 
@@ -68,7 +67,8 @@ test('getIdentity: a service that is not serving', async () => {
 test('getAttestation: bad nonces, a parameter too many, a failed or busy attestor, a service not serving', async () => {
   const ep = 'dev.encumber.getAttestation';
   const w = await createWorld();
-  for (const params of [{}, { nonce: 'abc' }, { nonce: 'zz' }, { nonce: 'ab'.repeat(65) }, { nonce: 'ab', extra: '1' }]) {
+  const badNonces: Record<string, string>[] = [{}, { nonce: 'abc' }, { nonce: 'zz' }, { nonce: 'ab'.repeat(65) }, { nonce: 'ab', extra: '1' }];
+  for (const params of badNonces) {
     expectCode(ep, await query(w.app, ep, params), 'InvalidRequest');
   }
 

@@ -14,7 +14,7 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { attestationQuery, signRecordBody } from '../../src/server/schemas.ts';
 import { cosignBy, createWorld, draftFor, withLogs, type World } from '../support/world.ts';
 import {
