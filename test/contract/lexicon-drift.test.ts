@@ -16,6 +16,8 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { z } from 'zod';
 import { attestationQuery, signRecordBody } from '../../src/server/schemas.ts';
+import { policySchema } from '../../src/policy/schema.ts';
+import { parsePolicy } from '../../src/policy/policy.ts';
 import { cosignBy, createWorld, draftFor, withLogs, type World } from '../support/world.ts';
 import {
   assertValidDocument,
@@ -198,3 +200,60 @@ for (const [name, params] of badParams) {
     assert.equal(res.json.error, 'InvalidRequest');
   });
 }
+
+test('the policy: the zod schema names the same fields as the lexicon, at every level, with the same ones required', () => {
+  const pairs: [string, z.ZodObject, string][] = [
+    ['policy', policySchema as unknown as z.ZodObject, 'lex:dev.encumber.policy#main'],
+    ['signer', policySchema.shape.signers.element as unknown as z.ZodObject, 'lex:dev.encumber.policy#signer'],
+    ['plc', policySchema.shape.plc as unknown as z.ZodObject, 'lex:dev.encumber.policy#plc'],
+    ['limits', policySchema.shape.limits as unknown as z.ZodObject, 'lex:dev.encumber.policy#limits'],
+  ];
+  for (const [name, schema, uri] of pairs) {
+    const d = def(uri);
+    const fields = zodFields(schema);
+    // `$type` names the document; lexicon objects carry it implicitly.
+    assert.deepEqual(fields.keys.filter((k) => k !== '$type'), Object.keys(d.properties).sort(), name);
+    assert.deepEqual(fields.required.filter((k) => k !== '$type'), [...(d.required ?? [])].sort(), name);
+  }
+});
+
+const B32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/** Policies outside the lexicon's bounds: parsePolicy (the zod schema) refuses each with InvalidPolicy. */
+const badPolicies: [string, (p: Record<string, any>) => unknown][] = [
+  ['no signers (minLength 1)', (p) => ({ ...p, signers: [] })],
+  ['65 signers (maxLength 64)', (p) => ({ ...p, signers: Array.from({ length: 65 }, (_, i) => ({ did: `did:plc:${'a'.repeat(22)}${B32[i % 32]}${B32[Math.floor(i / 32)]}`, keyId: 'atproto' })) })],
+  ['no collections (minLength 1)', (p) => ({ ...p, collections: [] })],
+  ['65 collections (maxLength 64)', (p) => ({ ...p, collections: Array.from({ length: 65 }, (_, i) => `com.example.c${i}`) })],
+  ['threshold 0 (minimum 1)', (p) => ({ ...p, threshold: 0 })],
+  ['version 2 (const 1)', (p) => ({ ...p, version: 2 })],
+  ['maxRecordBytes 63 (minimum 64)', (p) => ({ ...p, limits: { maxRecordBytes: 63 } })],
+  ['maxRecordBytes 1000001 (maximum 1000000)', (p) => ({ ...p, limits: { maxRecordBytes: 1_000_001 } })],
+  ['keyId empty (minLength 1)', (p) => ({ ...p, signers: p.signers.map((s: object) => ({ ...s, keyId: '' })) })],
+  ['keyId of 65 characters (maxLength 64)', (p) => ({ ...p, signers: p.signers.map((s: object) => ({ ...s, keyId: 'k'.repeat(65) })) })],
+  ['maxCacheAgeSeconds 3601 (maximum 3600)', (p) => ({ ...p, plc: { ...p.plc, source: 'fetch', maxCacheAgeSeconds: 3601 } })],
+  ['9 mirrors (maxLength 8)', (p) => ({ ...p, plc: { ...p.plc, source: 'fetch', mirrors: Array.from({ length: 9 }, (_, i) => `https://m${i}.example`) } })],
+  ['plc without source', (p) => ({ ...p, plc: { directory: p.plc.directory } })],
+  ['limits missing', ({ limits: _, ...p }) => p],
+];
+
+for (const [name, make] of badPolicies) {
+  test(`policy outside the lexicon refused by the zod schema: ${name}`, () => {
+    const policy = make(identity.json.policy);
+    assert.equal(lexicons.validate('lex:dev.encumber.policy', jsonToLex(policy as never)).success, false, 'the lexicon accepts it');
+    assert.throws(() => parsePolicy(policy), (e: { code?: string }) => e.code === 'InvalidPolicy');
+  });
+}
+
+test('the edges of the policy lexicon are accepted by both (64 signers and collections, 1000000 bytes, 3600 s, 8 mirrors)', () => {
+  const p = identity.json.policy;
+  const edge = {
+    ...p,
+    signers: Array.from({ length: 64 }, (_, i) => ({ did: `did:plc:${'a'.repeat(22)}${B32[i % 32]}${B32[Math.floor(i / 32)]}`, keyId: 'k'.repeat(64) })),
+    collections: Array.from({ length: 64 }, (_, i) => `com.example.c${i}`),
+    limits: { maxRecordBytes: 1_000_000 },
+    plc: { directory: 'https://plc.example', source: 'fetch', maxCacheAgeSeconds: 3600, mirrors: Array.from({ length: 8 }, (_, i) => `https://m${i}.example`) },
+  };
+  assertValidDocument('dev.encumber.policy', edge);
+  assert.doesNotThrow(() => parsePolicy(edge));
+});
