@@ -150,7 +150,7 @@ test('a tampered record: the enclave signature row is red', { skip }, async () =
   tampered.text = 'checked in a browser, and changed afterwards';
   await act(page, () => page.fill('#record', JSON.stringify(tampered)));
   const v = await readVerdict(page);
-  onlyFailure(v, 'enclave-signature', 'InvalidRequest');
+  onlyFailure(v, 'enclave-signature', 'EnclaveSignatureInvalid');
   assert.match(v.reason, /changed after signing/);
   assert.equal(row(v, 'nonce').status, 'pass', 'the attestation itself still holds');
   await screenshotResults(page, 'verification-fail.png');

@@ -103,7 +103,7 @@ before(async () => {
     { name: 'dev: nothing pinned', ...dev, measurements: undefined, expect: { valid: false, code: 'MeasurementNotPinned' } },
     // `record verify --evidence FILE` takes no --nonce (a file is not fresh): neither side checks one here.
     { name: 'record: signed 2 of 3, logs re-checked', ...dev, nonce: undefined, record, identity, plcLogs: logs, expect: { valid: true, code: null } },
-    { name: 'record: tampered', ...dev, nonce: undefined, record: tampered, identity, plcLogs: logs, expect: { valid: false, code: 'InvalidRequest' } },
+    { name: 'record: tampered', ...dev, nonce: undefined, record: tampered, identity, plcLogs: logs, expect: { valid: false, code: 'EnclaveSignatureInvalid' } },
     { name: 'nitro: real AWS document, now (expired)', evidence: aws, measurements: 'any', expect: { valid: false, code: 'CertificateExpired' } },
     { name: 'nitro: real AWS document at its own time', evidence: aws, measurements: 'any', at: docTime(aws), expect: { valid: true, code: null } },
     { name: 'nitro: pinned PCR0 at its own time', evidence: aws, measurements: awsPin, at: docTime(aws), expect: { valid: true, code: null } },
