@@ -259,14 +259,17 @@ export async function generateVectors(): Promise<Record<string, Json[]>> {
   if (bindingVectors[0].cid !== identity.bindingCid) throw new Error('binding CID differs from the identity');
 
   // ---- signed records: valid, and tampered with their expected codes ------------------------------
-  const recordCase = (comment: string, tags: string[], record: Json, expected: Json, opts: { identity?: Json; plcLogs?: Json } = {}) => ({
+  const recordCase = (comment: string, tags: string[], record: Json, expected: Json, opts: { identity?: Json; plcLogs?: Json; location?: Json } = {}) => ({
     comment,
     tags,
     identity: opts.identity ?? identity,
     record,
     ...(opts.plcLogs ? { plcLogs: opts.plcLogs } : {}),
+    ...(opts.location ? { location: opts.location } : {}),
     expected,
   });
+  const tamperedLog = clone(bob.log);
+  tamperedLog[0].operation.alsoKnownAs = ['at://mallory.example'];
   const ok = { valid: true, cid: signed.cid, cosigners: [alice.did, bob.did] };
   const bad = (error: string) => ({ valid: false, error });
   const recordVectors: Json[] = [
@@ -299,6 +302,24 @@ export async function generateVectors(): Promise<Record<string, Json[]>> {
       identity: { ...identity, binding: { ...identity.binding, createdAt: '2026-02-01T00:00:01.000Z' } },
     }),
     recordCase('record $type not in the policy\'s collections (co-signed and signed as that collection)', ['collection'], compose({ ...post, $type: 'app.bsky.feed.like' }, [alice, bob]), bad('CollectionNotAllowed')),
+    recordCase('published where its at:// URI says: the policy\'s repository, its $type\'s collection', ['valid', 'location'], valid, ok, {
+      location: { repository: ORG, collection: COLLECTION },
+    }),
+    recordCase('published in another repository', ['location'], valid, bad('RepositoryNotAllowed'), {
+      location: { repository: OUTSIDER, collection: COLLECTION },
+    }),
+    recordCase('published in another collection than its $type', ['location'], valid, bad('CollectionNotAllowed'), {
+      location: { repository: ORG, collection: 'app.bsky.feed.like' },
+    }),
+    recordCase('audit logs given, but none for one co-signer', ['plc-logs'], valid, bad('MissingPlcLog'), {
+      plcLogs: { [alice.did]: alice.log },
+    }),
+    recordCase('a co-signer\'s audit log altered (its operation no longer matches its signature)', ['plc-logs'], valid, bad('InvalidPlcLog'), {
+      plcLogs: { [alice.did]: alice.log, [bob.did]: tamperedLog },
+    }),
+    recordCase('a co-signer\'s audit log is another DID\'s log', ['plc-logs'], valid, bad('InvalidPlcLog'), {
+      plcLogs: { [alice.did]: alice.log, [bob.did]: carol.log },
+    }),
     recordCase('the enclave entry re-signed over an edited text, co-signatures left as they were', ['cosigner'], resignEnclave(edit((r) => (r.text = 'edited, enclave re-signed'))), bad('InvalidCosignature')),
   ];
 

@@ -125,7 +125,8 @@ test('policy.json: the policy CID, or the refusal code', () => {
 const records = load('signed-record.json');
 for (const c of records) {
   test(`signed-record.json: ${c.comment} → ${c.expected.valid ? 'valid' : c.expected.error}`, () => {
-    const verdict = verifyPublishedRecord(c.identity as Identity, c.record, c.plcLogs ? { plcLogs: c.plcLogs } : {});
+    const opts = { ...(c.plcLogs ? { plcLogs: c.plcLogs } : {}), ...(c.location ? { location: c.location } : {}) };
+    const verdict = verifyPublishedRecord(c.identity as Identity, c.record, opts);
     if (c.expected.valid) {
       assert.ok(verdict.ok, verdict.ok ? '' : `${verdict.error.code}: ${verdict.error.message}`);
       assert.equal(verdict.cid, c.expected.cid);
