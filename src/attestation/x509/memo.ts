@@ -16,8 +16,6 @@ import { toHex } from '../../crypto/encoding.ts';
 import type { ParsedCertificate } from './certificate.ts';
 import type { ChainProfile } from './profile.ts';
 
-const LIMIT = 256;
-
 interface Entry {
   chain: readonly ParsedCertificate[];
   notBefore: number;
@@ -36,8 +34,9 @@ function chainKey(ders: readonly Uint8Array[], profile: ChainProfile): string {
   return `${profile.name}:${toHex(h.digest())}`;
 }
 
-class ChainMemo {
+export class ChainMemo {
   readonly #entries = new Map<string, Entry>();
+  constructor(readonly limit = 256) {}
 
   /** The verified chain, if these exact DERs passed this profile before and `at` lies inside their window. */
   get(ders: readonly Uint8Array[], profile: ChainProfile, at: number): readonly ParsedCertificate[] | undefined {
@@ -48,7 +47,7 @@ class ChainMemo {
   /** Remember a chain that passed every rule of `profile`. */
   set(ders: readonly Uint8Array[], profile: ChainProfile, chain: readonly ParsedCertificate[]): void {
     const key = chainKey(ders, profile);
-    if (this.#entries.size >= LIMIT && !this.#entries.has(key)) this.#entries.delete(this.#entries.keys().next().value!);
+    if (this.#entries.size >= this.limit && !this.#entries.has(key)) this.#entries.delete(this.#entries.keys().next().value!);
     const notBefore = Math.max(...chain.map((c) => c.notBefore));
     const notAfter = Math.min(...chain.map((c) => c.notAfter));
     this.#entries.set(key, { chain: Object.freeze([...chain]), notBefore, notAfter });
