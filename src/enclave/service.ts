@@ -151,6 +151,8 @@ export class SigningService {
    * server logs for the operator); a refusal of the request itself does not.
    */
   async #attest(req: AttestationRequest): Promise<Uint8Array> {
+    // Requests still queued when the device failed do not reach it.
+    this.#assertServing();
     try {
       return await this.#deps.attestor.attest(req);
     } catch (e) {

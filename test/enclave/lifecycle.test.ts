@@ -108,6 +108,28 @@ test('failed is terminal: the attestor answering again does not bring the servic
   assert.deepEqual((await health(w)).body.failure, { code: 'InternalError', reason: 'DeviceFailed' });
 });
 
+test('attestations queued behind the one that met the failure do not reach the device', async () => {
+  let calls = 0;
+  let release!: () => void;
+  const gate = new Promise<void>((go) => (release = go));
+  const w = await createWorld({
+    attestor: {
+      platform: 'dev',
+      attest: async () => {
+        calls++;
+        await gate;
+        throw new NsmError('DeviceFailed', 'NSM ioctl failed: EIO', { errno: 'EIO' });
+      },
+    },
+    limits: { attestation: { concurrency: 1, maxQueued: 4 } },
+  });
+  const pending = ['00', '01', '02'].map((n) => w.app.request(`/xrpc/dev.encumber.getAttestation?nonce=${n}`));
+  release();
+  const statuses = (await Promise.all(pending.map(async (r) => (await r).status))).sort();
+  assert.deepEqual(statuses, [500, 503, 503]);
+  assert.equal(calls, 1);
+});
+
 test("a caller's bad input does not fail the service", async () => {
   const w = await createWorld();
   const [alice, bob] = w.members as [any, any];
