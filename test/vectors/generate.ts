@@ -10,12 +10,14 @@
  * and PLC logs in test/fixtures/demo, a fixed enclave key, a fixed clock, and
  * RFC 6979 signatures, so a run with no format change rewrites the same bytes.
  *
- * The valid signed record and its identity come from the real service
- * (signRecord and getIdentity over the in-process app). Tampered variants are
- * edited copies; where a variant must get past earlier rules, the generator
- * re-signs the parts with the enclave key (and the co-signers' keys) exactly
- * as the service would, and checks that on the valid record it reproduces the
- * service's answer byte for byte.
+ * The identity and the valid signed record come from the real service
+ * (getIdentity and signRecord over the in-process app); the service signs
+ * through OpenSSL with random nonces, so the enclave's two signatures (payload
+ * and receipt) are re-made here with RFC 6979, and the generator refuses to
+ * write unless the rest of its record equals the service's answer. Tampered
+ * variants are edited copies; where a variant must get past earlier rules,
+ * the generator re-signs the parts with the enclave key (and the co-signers'
+ * keys) exactly as the service would.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
