@@ -11,6 +11,7 @@
 import { p384 } from '@noble/curves/nist.js';
 import { KeyUsageFlags } from '@peculiar/asn1-x509';
 import { EncumberError } from '../../errors.ts';
+import { decodePem, encodePem } from '../../crypto/encoding.ts';
 import { bytesEqual, certificatePem, fingerprint, pemCertificates } from '../bytes.ts';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.ts';
 import { NITRO_PROFILE } from '../nitro/profile.ts';
@@ -97,9 +98,8 @@ export class DevRoot {
   static import(persisted: PersistedDevRoot): DevRoot {
     const [der, ...rest] = pemCertificates(persisted.certificate);
     if (!der || rest.length > 0) usage('dev root: expected exactly one certificate');
-    const m = /-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s]+)-----END PRIVATE KEY-----/.exec(persisted.privateKey ?? '');
-    if (!m) usage('dev root: expected a PKCS#8 "PRIVATE KEY" PEM block');
-    const pkcs8 = Uint8Array.from(atob(m[1]!.replace(/\s+/g, '')), (c) => c.charCodeAt(0));
+    const [pkcs8, ...others] = decodePem(persisted.privateKey ?? '', 'PRIVATE KEY');
+    if (!pkcs8 || others.length > 0) usage('dev root: expected exactly one PKCS#8 "PRIVATE KEY" PEM block');
     const prefix = pkcs8.subarray(0, PKCS8_P384_PREFIX.length);
     if (pkcs8.length !== PKCS8_P384_PREFIX.length + 48 || !bytesEqual(prefix, PKCS8_P384_PREFIX)) {
       usage('dev root: the private key is not a P-384 PKCS#8 key in the form exportWithPrivateKey writes');
@@ -140,10 +140,7 @@ export class DevRoot {
     const pkcs8 = new Uint8Array(PKCS8_P384_PREFIX.length + 48);
     pkcs8.set(PKCS8_P384_PREFIX, 0);
     pkcs8.set(this.#secretKey, PKCS8_P384_PREFIX.length);
-    let bin = '';
-    for (const b of pkcs8) bin += String.fromCharCode(b);
-    const lines = btoa(bin).match(/.{1,64}/g)!.join('\n');
-    return { certificate: this.pem, privateKey: `-----BEGIN PRIVATE KEY-----\n${lines}\n-----END PRIVATE KEY-----\n` };
+    return { certificate: this.pem, privateKey: encodePem(pkcs8, 'PRIVATE KEY') };
   }
 
   toJSON(): { certificate: string; sha256: string } {
