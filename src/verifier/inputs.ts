@@ -8,6 +8,7 @@
 import { EncumberError } from '../errors.ts';
 import { decodeBase64 } from '../crypto/encoding.ts';
 import type { EvidenceInput } from './evidence.ts';
+import type { SnpCertName } from '../attestation/evidence/snp-cert-table.ts';
 import type { Identity } from './record.ts';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -55,3 +56,12 @@ export function plcLogsFromDocument(value: unknown): Record<string, unknown> {
   if (!isObject(map)) throw invalid('expected a JSON map DID → audit log (or a draft with plcLogs)');
   return map;
 }
+
+/** SEV-SNP certificates by file name (the layout of AMD's KDS downloads and of the shared fixtures). */
+export const SNP_CERT_FILES: Readonly<Record<string, SnpCertName>> = {
+  'vcek.der': 'vcek',
+  'vlek.der': 'vlek',
+  'ask.der': 'ask',
+  'asvk.der': 'ask',
+  'ark.der': 'ark',
+};

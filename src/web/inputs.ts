@@ -9,9 +9,10 @@
  * Pure: no DOM, no network.
  */
 import { detectEvidence } from '../attestation/evidence/detect.ts';
-import { parseSnpCertTable, type SnpCertName, type SnpCerts } from '../attestation/evidence/snp-cert-table.ts';
-import { decodeBase64, decodePem } from '../crypto/encoding.ts';
+import { parseSnpCertTable, type SnpCerts } from '../attestation/evidence/snp-cert-table.ts';
+import { decodePem } from '../crypto/encoding.ts';
 import type { EvidenceInput } from '../verifier/evidence.ts';
+import { evidenceFromAnswer, isAttestationAnswer, isIdentityAnswer, SNP_CERT_FILES } from '../verifier/inputs.ts';
 import type { Identity } from '../verifier/record.ts';
 import { parseMeasurements, type Measurements } from '../verifier/measurements.ts';
 
@@ -25,32 +26,17 @@ export type Classified =
   | { kind: 'plc-logs'; logs: Record<string, unknown>; summary: string }
   | { kind: 'unknown'; summary: string };
 
-const SNP_CERT_FILES: Record<string, SnpCertName> = {
-  'vcek.der': 'vcek',
-  'vlek.der': 'vlek',
-  'ask.der': 'ask',
-  'asvk.der': 'ask',
-  'ark.der': 'ark',
-};
-
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** `$bytes`: canonical standard base64, unpadded or (hand-made files) exactly padded. */
-function bytesOf(b64: string): Uint8Array {
-  return decodeBase64(b64, 'optional');
-}
 
 export function classifyJson(value: unknown): Classified {
   if (!isObject(value)) return { kind: 'unknown', summary: 'JSON, but not an object this page knows' };
-  const evidence = value.evidence;
-  if (isObject(evidence) && typeof evidence.$bytes === 'string') {
-    const input: EvidenceInput = { evidence: bytesOf(evidence.$bytes) };
-    if (value.binding !== undefined) input.binding = value.binding;
-    if (typeof value.bindingCid === 'string') input.bindingCid = value.bindingCid;
-    return { kind: 'evidence', input, summary: `getAttestation answer (${String(value.platform ?? '?')}, ${input.evidence.length} bytes of evidence)` };
+  if (isAttestationAnswer(value)) {
+    const input = evidenceFromAnswer(value);
+    return { kind: 'evidence', input, summary: `getAttestation answer (${String((value as Record<string, unknown>).platform ?? '?')}, ${input.evidence.length} bytes of evidence)` };
   }
-  if (typeof value.key === 'string' && value.policy !== undefined && typeof value.bindingCid === 'string' && typeof value.policyCid === 'string') {
-    return { kind: 'identity', identity: value as unknown as Identity, summary: `getIdentity answer: key ${value.key}, platform ${String(value.platform)}` };
+  if (isIdentityAnswer(value)) {
+    return { kind: 'identity', identity: value, summary: `getIdentity answer: key ${value.key}, platform ${String(value.platform)}` };
   }
   if ('record' in value && 'receipt' in value) {
     return { kind: 'record', record: value.record, summary: 'signRecord answer (its record)' };

@@ -5,12 +5,12 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { detectEvidence } from '../../attestation/evidence/detect.ts';
-import { parseSnpCertTable, type SnpCertName, type SnpCerts } from '../../attestation/evidence/snp-cert-table.ts';
+import { parseSnpCertTable, type SnpCerts } from '../../attestation/evidence/snp-cert-table.ts';
 import { fromHex, toHex } from '../../crypto/encoding.ts';
 import { EncumberError } from '../../errors.ts';
 import { getJsonObject } from '../../http/json.ts';
 import { verifyEvidence, type EvidenceInput, type EvidenceOptions, type EvidenceVerdict } from '../../verifier/evidence.ts';
-import { evidenceFromAnswer, identityFromAnswer, plcLogsFromDocument, recordFromDocument } from '../../verifier/inputs.ts';
+import { evidenceFromAnswer, identityFromAnswer, plcLogsFromDocument, recordFromDocument, SNP_CERT_FILES } from '../../verifier/inputs.ts';
 import { verifySignedRecord } from '../../verifier/signed-record.ts';
 import { parseMeasurements, type MeasurementPin } from '../../verifier/measurements.ts';
 import { POLICY_PIN_CHECK, type PolicyPin } from '../../verifier/policy-pin.ts';
@@ -133,14 +133,6 @@ function usage<T>(path: string, read: () => T): T {
   }
 }
 
-const CERT_FILES: Record<string, SnpCertName> = {
-  'vcek.der': 'vcek',
-  'vlek.der': 'vlek',
-  'ask.der': 'ask',
-  'asvk.der': 'ask',
-  'ark.der': 'ark',
-};
-
 /**
  * Certificates for an SNP report that carries none: --certs DIR or FILE...
  * (DER files named vcek/vlek/ask/asvk/ark.der, or a certificate table), else
@@ -154,7 +146,7 @@ async function snpCertsFor(reportFile: string, given: string[]): Promise<SnpCert
     if (!info) throw new UsageProblem(`--certs: ${src} does not exist`);
     const files = info.isDirectory() ? (await readdir(src)).map((f) => join(src, f)) : [src];
     for (const f of files) {
-      const name = CERT_FILES[basename(f)];
+      const name = SNP_CERT_FILES[basename(f)];
       if (name) certs[name] = await readBytes(f);
       else if (!info.isDirectory()) {
         try {
