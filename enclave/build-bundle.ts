@@ -16,7 +16,7 @@ const out = resolve(root, process.argv.includes('--out') ? process.argv[process.
 
 await build({
   absWorkingDir: root,
-  entryPoints: ['src/enclave/main.ts'],
+  entryPoints: ['src/main/enclave.ts'],
   bundle: true,
   platform: 'node',
   target: 'node20',

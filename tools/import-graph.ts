@@ -29,6 +29,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['enclave'],
   ['server'],
   ['web'],
+  // Program entry points that are not the CLI (the enclave image's).
+  ['main'],
   ['cli'],
 ];
 

@@ -3,15 +3,15 @@
  * member or verifier tools. This is what the reproducible bundle
  * (dist/encumber-enclave.mjs) is built from and what runs inside the TEE.
  *
- * It reads its few flags itself (./flags.ts, node:util parseArgs: the same
+ * It reads its few flags itself (src/enclave/flags.ts, node:util parseArgs: the same
  * flags as `encumber serve`), so the image carries neither the CLI nor a CLI
- * framework; the service is built by the composition root (./boot.ts).
+ * framework; the service is built by the composition root (src/enclave/boot.ts).
  * Exit status 2 for a flag or configuration that cannot run.
  */
 import { resolve } from 'node:path';
 import { EncumberError } from '../errors.ts';
-import { bootService, checkAttestationAtStart, loadPolicy } from './boot.ts';
-import { checkServeFlags, FlagError, parseServeArgs, serveUsage } from './flags.ts';
+import { bootService, checkAttestationAtStart, loadPolicy } from '../enclave/boot.ts';
+import { checkServeFlags, FlagError, parseServeArgs, serveUsage } from '../enclave/flags.ts';
 import { createApp, listen } from '../server/app.ts';
 import { jsonErrorLogger, jsonLogger } from '../server/log.ts';
 import { loadWebAssets } from '../web/assets.ts';
