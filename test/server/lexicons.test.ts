@@ -24,7 +24,7 @@ test('lexicon documents are well-formed and named after their id', () => {
   }
 });
 
-test('each query/procedure lexicon is a live route; error names are codes the server can produce', async () => {
+test('each query/procedure lexicon is a live route (its errors: test/contract/endpoint-errors.test.ts)', async () => {
   const w = await createWorld();
   for (const { doc } of lexicons) {
     const main = doc.defs.main;
