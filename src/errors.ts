@@ -79,6 +79,25 @@ export type AttestationErrorCode =
   /** The verifier asked for a check the inputs do not allow (never a silent skip). */
   | 'CheckNotPossible';
 
+/** SEV-SNP launch-measurement calculation (src/attestation/sev-snp/measure.ts): bad firmware or parameters. */
+export type SnpMeasureErrorCode =
+  /** The firmware is empty or not a whole number of 4 KiB pages. */
+  | 'FirmwareSize'
+  /** No OVMF footer GUID table in the last 50 bytes of the firmware. */
+  | 'FirmwareFooterMissing'
+  /** The footer table, or an entry in it, is malformed. */
+  | 'FirmwareTableInvalid'
+  /** A footer-table entry the launch needs is absent (SEV metadata, SEV-ES reset block, hashes table). */
+  | 'FirmwareEntryMissing'
+  /** The SEV metadata ("ASEV") is absent, out of bounds or of another version. */
+  | 'SevMetadataInvalid'
+  /** A SEV metadata section of a type the calculation does not know. */
+  | 'UnknownSectionType'
+  /** A kernel was given but the firmware has no kernel-hashes section (not an AmdSev build). */
+  | 'KernelHashesUnsupported'
+  /** A parameter out of range: vCPU count, CPU model, signature, guest features, digest length. */
+  | 'InvalidMeasureInput';
+
 /** Policy decisions and signing requests (src/policy, src/enclave, src/server). */
 export type PolicyErrorCode =
   | 'InvalidPolicy'
@@ -126,6 +145,7 @@ export type ErrorCode =
   | DataErrorCode
   | PlcErrorCode
   | AttestationErrorCode
+  | SnpMeasureErrorCode
   | PolicyErrorCode
   | RecordErrorCode
   | InfrastructureErrorCode

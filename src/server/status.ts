@@ -113,6 +113,15 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   InternalError: INTERNAL,
 
   RateLimited: RATE_LIMITED,
+  // The SEV-SNP measurement calculation's inputs (firmware, parameters): never reached by a request today.
+  FirmwareSize: INPUT,
+  FirmwareFooterMissing: INPUT,
+  FirmwareTableInvalid: INPUT,
+  FirmwareEntryMissing: INPUT,
+  SevMetadataInvalid: INPUT,
+  UnknownSectionType: INPUT,
+  KernelHashesUnsupported: INPUT,
+  InvalidMeasureInput: INPUT,
   UsageError: INPUT,
 };
 

@@ -103,6 +103,14 @@ const CLASS = {
   RemoteUnavailable: 'unavailable',
   InternalError: 'internal',
   RateLimited: 'rate-limited',
+  FirmwareSize: 'input',
+  FirmwareFooterMissing: 'input',
+  FirmwareTableInvalid: 'input',
+  FirmwareEntryMissing: 'input',
+  SevMetadataInvalid: 'input',
+  UnknownSectionType: 'input',
+  KernelHashesUnsupported: 'input',
+  InvalidMeasureInput: 'input',
   UsageError: 'input',
 } as const satisfies Record<ErrorCode, Class>;
 
