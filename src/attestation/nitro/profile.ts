@@ -1,11 +1,13 @@
 /**
  * The AWS Nitro PKI as a chain profile: [root, ...intermediates, leaf], every
  * certificate an ECDSA P-384 key signed with ecdsa-with-SHA384. The root is
- * pinned by its DER (its self-signature is not what makes it trusted); CA
- * keyUsage is checked when present. Our dev CA issues the same shape.
+ * pinned (SHA-256 of its DER; its self-signature is not what makes it trusted); CA
+ * keyUsage is checked when present; the root, the cabundle and the leaf make
+ * 2..9 certificates. Our dev CA issues the same shape.
  */
 import { OID_BASIC_CONSTRAINTS, OID_KEY_USAGE } from '../x509/oids.ts';
 import { ECDSA_P384_SHA384, type ChainProfile } from '../x509/profile.ts';
+import { NITRO_LIMITS } from './limits.ts';
 
 export const NITRO_PROFILE: ChainProfile = Object.freeze<ChainProfile>({
   name: 'nitro',
@@ -18,7 +20,7 @@ export const NITRO_PROFILE: ChainProfile = Object.freeze<ChainProfile>({
   requireCaKeyUsage: false,
   rootSelfSigned: false,
   minLength: 2,
-  maxLength: 9,
+  maxLength: NITRO_LIMITS.maxCabundle + 1,
   understoodCritical: new Set([OID_BASIC_CONSTRAINTS, OID_KEY_USAGE]),
 });
 
