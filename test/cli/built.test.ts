@@ -43,13 +43,15 @@ function filesOf(dir: string): Map<string, Buffer> {
 
 const dir = installed(true);
 
-test('the built command line runs with no node_modules: --help lists the commands, exit 0, nothing on stderr', () => {
+test('the built command line runs with no node_modules: --help lists the commands, exit 0, nothing on stderr; --version is package.json\'s', () => {
   assert.equal(existsSync(join(dir, 'node_modules')), false);
   const r = run(dir, ['--help']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /Usage: encumber/);
   for (const c of ['serve', 'plc', 'attest', 'record', 'measure', 'rebuild', 'member']) assert.match(r.stdout, new RegExp(`\\n  ${c}\\b`));
   assert.equal(r.stderr, '');
+  const version = run(dir, ['--version']);
+  assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version);
 });
 
 test('the built command line verifies audit logs: valid exit 0, invalid exit 1 with the error code, --json', () => {
