@@ -174,8 +174,8 @@ export function parseCertificate(input: Uint8Array, where: CertPosition, profile
   }
   if (!Number.isFinite(notBefore) || !Number.isFinite(notAfter) || notBefore > notAfter) bad('validity window is empty or unreadable');
 
-  const issuerCn = commonName(der, issuerTlv, 'issuer', bad);
-  const subjectCn = commonName(der, subjectTlv, 'subject', bad);
+  const issuerCn = commonName(der, issuerTlv, 'issuer', bad, profile.requireCommonName);
+  const subjectCn = commonName(der, subjectTlv, 'subject', bad, profile.requireCommonName);
   if (profile.requireCommonName && (issuerCn === undefined || subjectCn === undefined)) {
     bad(`${issuerCn === undefined ? 'issuer' : 'subject'} must have exactly one CN`);
   }
@@ -242,8 +242,12 @@ function publicKey(der: Uint8Array, spkiTlv: Tlv, bad: Bad): { key: PublicKey; s
   }
 }
 
-/** The single CN of a Name, or undefined when it has none or several: Name ::= SEQUENCE OF SET OF { type OID, value string }. */
-function commonName(der: Uint8Array, name: Tlv, which: string, bad: Bad): string | undefined {
+/**
+ * The single CN of a Name, or undefined when it has none or several: Name ::= SEQUENCE OF SET OF { type OID, value
+ * string }. A CN that is not a UTF8String, PrintableString or IA5String is malformed when the profile needs the CN,
+ * and simply not read otherwise.
+ */
+function commonName(der: Uint8Array, name: Tlv, which: string, bad: Bad, required: boolean): string | undefined {
   const cns: string[] = [];
   try {
     for (const rdn of children(der, name)) {
@@ -257,7 +261,7 @@ function commonName(der: Uint8Array, name: Tlv, which: string, bad: Bad): string
       }
     }
   } catch (cause) {
-    return bad(`${which} name is malformed: ${(cause as Error).message}`, cause);
+    return required ? bad(`${which} name is malformed: ${(cause as Error).message}`, cause) : undefined;
   }
   return cns.length === 1 ? cns[0] : undefined;
 }
