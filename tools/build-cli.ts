@@ -69,9 +69,6 @@ const result = await build({
   write: false,
   // CommonJS dependencies inside an ESM bundle need a require().
   banner: { js: "import { createRequire as __encumberRequire } from 'node:module'; const require = __encumberRequire(import.meta.url);" },
-  // Built code serves the verification page from dist/web (built beside it by `npm run build:cli`), not by
-  // importing src/web/build.ts at run time as the source tree does (src/web/assets.ts).
-  define: { 'process.env.ENCUMBER_CLI_BUILD': '"1"' },
   logLevel: 'warning',
 });
 

@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -80,9 +80,11 @@ test('neither the bin nor the built files import tsx (rebuild spawns the TypeScr
   assert.doesNotMatch(readFileSync(join(REPO_ROOT, 'bin', 'encumber.js'), 'utf8'), importsTsx);
 });
 
-test('run from dist/cli/ the command line finds the checkout as from source: measure gives the same source-tree digest', async () => {
-  // A checkout whose src/ and lockfile are this repository's, with the build above copied in (not linked: a
-  // module's URL is its real path, and REPO_ROOT is taken from it).
+/**
+ * A checkout whose src/ and lockfile are this repository's, with the build above copied in (not linked: a
+ * module's URL is its real path, and REPO_ROOT is taken from it).
+ */
+function twinCheckout(): string {
   const twin = tempDir('encumber-built-');
   mkdirSync(join(twin, 'bin'));
   mkdirSync(join(twin, 'dist', 'cli'), { recursive: true });
@@ -90,6 +92,11 @@ test('run from dist/cli/ the command line finds the checkout as from source: mea
   for (const f of readdirSync(join(dir, 'dist', 'cli'))) copyFileSync(join(dir, 'dist', 'cli', f), join(twin, 'dist', 'cli', f));
   symlinkSync(join(REPO_ROOT, 'src'), join(twin, 'src'));
   symlinkSync(join(REPO_ROOT, 'package-lock.json'), join(twin, 'package-lock.json'));
+  return twin;
+}
+
+test('run from dist/cli/ the command line finds the checkout as from source: measure gives the same source-tree digest', async () => {
+  const twin = twinCheckout();
   const built = run(twin, ['measure']);
   assert.equal(built.status, 0, built.stderr);
   const fromSource = await runCli(['measure']);
@@ -100,6 +107,32 @@ test('run from dist/cli/ the command line finds the checkout as from source: mea
   const b = sourceTree(fromSource.out.find((l) => l.startsWith('{'))!);
   assert.ok(a && b);
   assert.deepEqual(a, b);
+});
+
+test('serve from the build answers on loopback and serves the page from dist/web (it cannot build it from src/web)', async () => {
+  const twin = twinCheckout();
+  const web = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'web', 'build.ts'), '--out', join(twin, 'dist', 'web')], { cwd: REPO_ROOT, encoding: 'utf8' });
+  assert.equal(web.status, 0, web.stderr);
+  const child = spawn(process.execPath, [join(twin, 'bin', 'encumber.js'), 'serve', '--port', '0', '--quiet', '--data-dir', join(twin, '.data')], { cwd: twin, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    let log = '';
+    const url = await new Promise<string>((ok, fail) => {
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        log += d;
+        const m = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
+        if (m) ok(m[1]!);
+      });
+      child.once('exit', (code) => fail(new Error(`serve exited (${code}): ${log}`)));
+    });
+    const page = await fetch(`${url}/`);
+    assert.equal(page.status, 200);
+    assert.equal(await page.text(), readFileSync(join(twin, 'dist', 'web', 'index.html'), 'utf8'));
+    const identity = await fetch(`${url}/xrpc/dev.encumber.getIdentity`);
+    assert.equal(identity.status, 200);
+    assert.equal(((await identity.json()) as { platform: string }).platform, 'dev');
+  } finally {
+    child.kill();
+  }
 });
 
 test('no build: the bin says which command builds it and exits 2', () => {
