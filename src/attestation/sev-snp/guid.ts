@@ -20,7 +20,7 @@ export function guidEqual(bytes: Uint8Array, at: number, guid: Uint8Array): bool
 }
 
 export function guidString(bytes: Uint8Array, at = 0): string {
-  // A copy (a Node Buffer's slice is a view: reversing it would change the caller's bytes).
+  // A copy (a Node buffer's slice is a view: reversing it would change the caller's bytes).
   const c = new Uint8Array(bytes.subarray(at, at + 16));
   c.subarray(0, 4).reverse();
   c.subarray(4, 6).reverse();
