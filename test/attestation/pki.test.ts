@@ -1,11 +1,15 @@
 /**
  * The one PKI module read from a profile: the verified-chain memo (what a hit
  * needs, what it skips, its bound) and the profile switches the platform tests
- * cannot reach with real certificates (a self-signed root, per-role key types).
+ * cannot reach with real certificates (a self-signed root, per-role key types,
+ * CNs, signature length).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { p384 } from '@noble/curves/nist.js';
+import { AttributeTypeAndValue, AttributeValue, KeyUsageFlags, Name, RelativeDistinguishedName } from '@peculiar/asn1-x509';
 import { fingerprint } from '../../src/attestation/bytes.ts';
+import { buildCertificate } from '../../src/attestation/dev/x509-build.ts';
 import { NITRO_PROFILE } from '../../src/attestation/nitro/profile.ts';
 import { SNP_PROFILE } from '../../src/attestation/sev-snp/profile.ts';
 import { parseCertificate, type ParsedCertificate } from '../../src/attestation/x509/certificate.ts';
@@ -101,4 +105,26 @@ test('profile: key types per role and per certificate', async () => {
   assert.equal(p.key.type, 'p384');
   assert.equal(p.subjectCn, 'SEV-VCEK');
   assert.ok(p.extensions.size > 0, 'the AMD extensions are kept raw by OID');
+});
+
+test('profile: one CN per name where the profile needs it; a fixed signature length', () => {
+  const key = newKey();
+  const orgOnly = new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: '2.5.4.10', value: new AttributeValue({ utf8String: 'no cn' }) })])]);
+  const der = buildCertificate({
+    subject: orgOnly,
+    issuer: orgOnly,
+    notBefore: T0,
+    notAfter: new Date(T0.getTime() + 1000),
+    publicKey: key.point,
+    ca: {},
+    keyUsage: KeyUsageFlags.keyCertSign,
+    sign: (tbs) => p384.sign(tbs, key.secret, { prehash: true, format: 'der' }),
+  });
+  const where = { index: 0, path: 'x' };
+  assert.equal(parseCertificate(der, where, NITRO_PROFILE).subjectCn, undefined);
+  const needsCn: ChainProfile = { ...NITRO_PROFILE, name: 'needs-cn', requireCommonName: true };
+  assert.throws(() => parseCertificate(der, where, needsCn), (e: unknown) => e instanceof EncumberError && e.code === 'InvalidEvidence');
+  assert.equal(parseCertificate(simpleChain().root, where, needsCn).subjectCn, 'test root');
+  const fixedLength: ChainProfile = { ...NITRO_PROFILE, name: 'rsa-length', signatureBytes: 512 };
+  assert.throws(() => parseCertificate(der, where, fixedLength), (e: unknown) => e instanceof EncumberError && e.code === 'InvalidEvidence');
 });
