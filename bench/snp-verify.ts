@@ -22,8 +22,8 @@ import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { p384 } from '@noble/curves/nist.js';
 import { measureInterleaved, type BenchCase, type BenchResult } from './harness.ts';
 import { clearSnpVerifyMemo, parseSnpReport, verifySnpReport, type SnpCertificates } from '../src/attestation/sev-snp/index.ts';
-import { parseSnpCertificate } from '../src/attestation/sev-snp/certificate.ts';
-import { verifyEcdsaP384, verifyRsaPss } from '../src/attestation/sev-snp/webcrypto.ts';
+import { parseSnpCertificate } from '../src/attestation/sev-snp/profile.ts';
+import { verifyEcdsaP384, verifyRsaPss } from '../src/attestation/x509/webcrypto.ts';
 
 function arg(name: string, fallback: number): number {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -43,7 +43,8 @@ const opts = { certs, at };
 const OTHER = 'milan-v2-vcek-virtee'; // another Milan chip: same ARK and ASK, different VCEK
 const otherDir = fileURLToPath(new URL(`../../shared/fixtures/sev-snp/${OTHER}/`, import.meta.url));
 const other = new Uint8Array(readFileSync(otherDir + 'report.bin'));
-const otherOpts = { certs: { ark: certs.ark!, ask: certs.ask!, vcek: new Uint8Array(readFileSync(otherDir + 'vcek.der')) }, at };
+// Its microcode is below the AMD-SB-3019 floor (TcbBelowFloor at `at`): the floor is off for it, the chain and signatures are what is timed.
+const otherOpts = { certs: { ark: certs.ark!, ask: certs.ask!, vcek: new Uint8Array(readFileSync(otherDir + 'vcek.der')) }, at, minTcb: 'none' as const };
 
 const parsed = parseSnpReport(report);
 const ark = parseSnpCertificate(certs.ark!, { index: 0, path: 'ark' });
