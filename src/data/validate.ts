@@ -82,28 +82,44 @@ class Walker {
   value(v: unknown, depth: number): void {
     switch (typeof v) {
       case 'boolean':
-        return this.grow(1);
+        this.grow(1);
+        return;
       case 'number':
         if (Number.isNaN(v) || !Number.isFinite(v)) throw this.invalid(`${v} is not allowed`);
         if (!Number.isInteger(v)) throw this.invalid('floats are not allowed');
         if (!Number.isSafeInteger(v)) throw this.invalid('integer is outside ±(2^53-1)');
-        return this.grow(1);
+        this.grow(1);
+        return;
       case 'string':
-        return this.string(v, 'string');
+        this.string(v, 'string');
+        return;
       case 'object':
-        if (v === null) return this.grow(1);
+        if (v === null) {
+          this.grow(1);
+          return;
+        }
         if (v instanceof Uint8Array) {
           if (v.length > this.limits.maxBytesLength) {
             throw tooLarge('bytes length', this.limits.maxBytesLength, v.length, formatPath(this.path));
           }
-          return this.grow(1 + v.length);
+          this.grow(1 + v.length);
+          return;
         }
         {
           const cid = asCid(v);
-          if (cid !== null) return this.link(cid);
+          if (cid !== null) {
+            this.link(cid);
+            return;
+          }
         }
-        if (Array.isArray(v)) return this.list(v, depth + 1);
-        if (isPlainObject(v)) return this.map(v, depth + 1);
+        if (Array.isArray(v)) {
+          this.list(v, depth + 1);
+          return;
+        }
+        if (isPlainObject(v)) {
+          this.map(v, depth + 1);
+          return;
+        }
         throw this.invalid(`${describe(v)} is not in the data model`);
       default:
         throw this.invalid(`${describe(v)} is not in the data model`);
@@ -143,17 +159,17 @@ class Walker {
   }
 
   private typeField(map: Record<string, unknown>): void {
-    const type = map['$type'];
+    const type = map.$type;
     if (typeof type !== 'string' || type.length === 0) throw this.invalid('$type must be a non-empty string', '$type');
     if (type !== 'blob') return;
-    const ref = asCid(map['ref']);
+    const ref = asCid(map.ref);
     if (ref === null) throw this.invalid('blob ref must be a link', 'ref');
     if (ref.code !== RAW_CODEC) throw this.invalid('blob ref must use the raw codec', 'ref');
-    const mimeType = map['mimeType'];
+    const mimeType = map.mimeType;
     if (typeof mimeType !== 'string' || mimeType.length === 0) {
       throw this.invalid('blob mimeType must be a non-empty string', 'mimeType');
     }
-    const size = map['size'];
+    const size = map.size;
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) {
       throw this.invalid('blob size must be a positive integer', 'size');
     }

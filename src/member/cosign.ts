@@ -3,7 +3,7 @@
  * ({ repository, collection, record, cosignatures, plcLogs? }), so members
  * pass one file around, each adds a co-signature, and the last submits it.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { EncumberError } from '../errors.ts';
 import { encodeBase64 } from '../crypto/encoding.ts';
 import { parseRecordJson } from '../data/record.ts';

@@ -6,6 +6,7 @@
 import { EncumberError } from '../errors.ts';
 import { parseDidKeyCached } from '../crypto/key-cache.ts';
 import { CURVES } from '../crypto/curves.ts';
+import type { PublicKey } from '../crypto/did-key.ts';
 import { checkSignatureAsync, checkSignatureForm, describeSignatureFailure, type SignatureFailure } from '../crypto/verify.ts';
 import { verificationMethodKey } from '../plc/methods.ts';
 import type { PlcState } from '../plc/types.ts';
@@ -99,7 +100,7 @@ export async function decide(
     if (!key) {
       throw new EncumberError('SignerKeyMissing', `${c.issuer} has no verification method #${signer.keyId}`, { index });
     }
-    let publicKey;
+    let publicKey: PublicKey;
     try {
       publicKey = parseDidKeyCached(key);
     } catch (cause) {

@@ -141,7 +141,7 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
     // 4. The receipt: for this payload and policy, signed by the enclave.
     const receipt = step('receipt', () => {
       const r = enclave.receipt as Record<string, unknown> | undefined;
-      if (!r || r.$type !== 'dev.encumber.receipt') fail('ReceiptInvalid', 'enclave entry has no receipt');
+      if (r?.$type !== 'dev.encumber.receipt') fail('ReceiptInvalid', 'enclave entry has no receipt');
       const { sig, ...unsigned } = r!;
       if (!(r!.cid instanceof CID) || !r!.cid.equals(payload.cid)) fail('ReceiptInvalid', 'receipt is for another payload');
       if (!(r!.policy instanceof CID) || r!.policy.toString() !== identity.policyCid) fail('ReceiptInvalid', 'receipt names another policy');
@@ -154,7 +154,6 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
     //    signed by the enclave, binds which key each member's signature was
     //    verified with); at least `threshold` distinct members.
     const headByDid = new Map(((receipt.heads as Record<string, unknown>[]) ?? []).map((h) => [String(h.did), h]));
-    const members = new Set(policy.signers.map((s) => s.did));
     const cosigners = step('cosignatures', () => {
       const cosigning = entries.slice(0, -1);
       // Rules: each entry is a signature entry by a policy member, named once,

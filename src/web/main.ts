@@ -293,13 +293,8 @@ function wire(): void {
 
   const zone = $('dropzone');
   const files = $('files');
+  // A <button>: Enter and Space click it.
   zone.addEventListener('click', () => files.click());
-  zone.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault();
-      files.click();
-    }
-  });
   files.addEventListener('change', () => {
     if (files.files) void addFiles(files.files).then(() => (files.value = ''));
   });

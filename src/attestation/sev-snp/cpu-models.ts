@@ -7,7 +7,7 @@
 import { SnpMeasureError } from './measure-errors.ts';
 
 export function cpuSignature(family: number, model: number, stepping: number): number {
-  const familyLow = family > 0xf ? 0xf : family;
+  const familyLow = Math.min(family, 0xf);
   const familyHigh = family > 0xf ? (family - 0xf) & 0xff : 0;
   return ((familyHigh << 20) | (((model >> 4) & 0xf) << 16) | (familyLow << 8) | ((model & 0xf) << 4) | (stepping & 0xf)) >>> 0;
 }

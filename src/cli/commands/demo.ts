@@ -42,6 +42,15 @@ async function newMember(name: string): Promise<DemoMember> {
   return { name, did, rotationKey, key, log: [auditEntry(did, op, new Date())], head: op };
 }
 
+/** The signRecord answer, or an XRPC error, as the demo reads it. */
+interface SignAnswer {
+  cid?: string;
+  error?: string;
+  message?: string;
+  record?: { signatures?: { issuer: string }[] } & Record<string, unknown>;
+  [k: string]: unknown;
+}
+
 export async function demo(io: CliIo): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), 'encumber-demo-'));
   const say = (s: string) => io.out(s);
@@ -64,7 +73,7 @@ export async function demo(io: CliIo): Promise<number> {
     try {
       const submit = async (draft: Draft) => {
         const res = await requestJson(`${server.url}/xrpc/dev.encumber.signRecord`, { method: 'POST', body: draft, what: 'the enclave' });
-        return { status: res.status, body: res.body as Record<string, any> };
+        return { status: res.status, body: res.body as SignAnswer };
       };
       const logsOf = (...ms: DemoMember[]) => Object.fromEntries(ms.map((m) => [m.did, m.log]));
       const draft = (text: string): Draft => ({
@@ -82,7 +91,7 @@ export async function demo(io: CliIo): Promise<number> {
       if (signed.status !== 200) return EXIT_INVALID;
       const recordFile = join(work, 'signed.json');
       writeFileSync(recordFile, JSON.stringify(signed.body, null, 2));
-      say(`   signatures: ${(signed.body.record.signatures as any[]).map((s) => s.issuer).join(', ')}`);
+      say(`   signatures: ${(signed.body.record?.signatures ?? []).map((s) => s.issuer).join(', ')}`);
 
       say('4. a verifier checks the attestation (fresh nonce, dev root given explicitly, measurement and policy repository pinned) and the record');
       // The verifier pins the measurement it computes itself from this checkout (encumber measure).

@@ -170,7 +170,7 @@ export async function measure(flags: MeasureFlags, io: CliIo): Promise<number> {
     const build = readSnpBuild(flags.buildDir ?? DEFAULT_BUILD_DIR);
     const entries = configs.map((c) => snpEntry(build, c));
     await emit({ release: PROGRAM.version, nitro: [], dev: [], 'sev-snp': entries }, flags, io);
-    configs.forEach((c, i) => io.err(`sev-snp ${describeConfiguration(c)}: ${entries[i]!.measurement}`));
+    for (const [i, c] of configs.entries()) io.err(`sev-snp ${describeConfiguration(c)}: ${entries[i]!.measurement}`);
     return EXIT_OK;
   }
   if (platform !== 'dev') throw new UsageProblem('--platform must be dev or sev-snp (Nitro PCRs are in the build manifest: encumber rebuild)');
