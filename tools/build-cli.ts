@@ -16,11 +16,12 @@
  * src/, package-lock.json and node_modules); bin/encumber.js compares their
  * times with the build's to warn about a stale build.
  */
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { zodEnglishOnly } from '../src/web/build.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const i = process.argv.indexOf('--out');
@@ -29,24 +30,6 @@ const outdir = resolve(root, i > 0 ? process.argv[i + 1]! : 'dist/cli');
 /** Packages that must stay outside the bundle: native code loaded at run time. */
 const EXTERNAL = ['koffi', 'cbor-extract', 'esbuild'];
 
-/**
- * zod's classic API re-exports every locale (~250 kB); the command line only
- * ever uses English messages (zod's default), so the locale index resolves to
- * `en`, as the verification page's build does (src/web/build.ts).
- */
-const zodEnglishOnly: Plugin = {
-  name: 'zod-english-only',
-  setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) =>
-      /[\\/]zod[\\/]/.test(a.importer) ? { path: join(dirname(a.importer), '..', 'locales', 'index.js'), namespace: 'zod-locales' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (a) => ({
-      contents: `export { default as en } from './en.js';`,
-      loader: 'js',
-      resolveDir: dirname(a.path),
-    }));
-  },
-};
 
 const result = await build({
   absWorkingDir: root,

@@ -32,7 +32,7 @@ const ROOT = join(WEB_DIR, '..', '..');
  * zod's classic API re-exports every locale (~250 kB minified); the page
  * only ever needs English messages, so the locale index resolves to `en`.
  */
-const zodEnglishOnly: Plugin = {
+export const zodEnglishOnly: Plugin = {
   name: 'zod-english-only',
   setup(b) {
     b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) =>
