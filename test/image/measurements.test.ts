@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { REPO_ROOT, tempDir } from '../support/fixtures.ts';
 import { measurementsFromManifest } from '../../enclave/image/measurements.ts';
 import { parseMeasurements } from '../../src/verifier/measurements.ts';
-import { mkdtempSync } from 'node:fs';
 import { buildPrerequisiteMissing, runImageBuild, skipUnlessCi } from './build-runner.ts';
 
 test('attestation/measurements.json equals the measurements of a fresh build', { skip: skipUnlessCi(buildPrerequisiteMissing()) }, async () => {
