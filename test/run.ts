@@ -2,8 +2,8 @@
  * The two test tiers, chosen here and nowhere else:
  *
  *   unit  `npm test`, `npm run test:pinned-node`: every test/**\/*.test.ts except the end-to-end tier.
- *   e2e   `npm run test:e2e`: image builds, QEMU boots (plain and nitro-enclave), the browser, the
- *         PostgreSQL-backed PLC directory and the vsock bridges. `.ci/run` runs both.
+ *   e2e   `npm run test:e2e`: image and command-line builds, QEMU boots (plain and nitro-enclave), the
+ *         browser, the PostgreSQL-backed PLC directory and the vsock bridges. `.ci/run` runs both.
  *
  *   node --import tsx test/run.ts unit|e2e|all [--list] [node --test options, e.g. --test-reporter=dot]
  *
@@ -29,6 +29,8 @@ export const E2E: readonly string[] = [
   'test/image/kernel.test.ts',
   'test/image/ovmf.test.ts',
   'test/cli/rebuild.test.ts',
+  // The command line and the enclave bundle as shipped: esbuild builds, each twice for determinism.
+  'test/cli/built.test.ts',
   // QEMU boots of the built image.
   'test/e2e/qemu-boot.test.ts',
   'test/e2e/nitro-enclave.test.ts',
