@@ -4,6 +4,7 @@
  * its own files, and the app serves it at `/` with a self-only CSP; the
  * public GET endpoints allow other origins (a copy of the page elsewhere).
  */
+import { loadWebAssets } from '../../src/web/assets.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
@@ -31,7 +32,7 @@ test('npm run build:web is deterministic, self-contained and small', async () =>
 });
 
 test('the server serves the page at / with a self-only CSP, and CORS on the public GET endpoints', async () => {
-  const { app } = await createWorld();
+  const { app } = await createWorld({ web: loadWebAssets });
   const page = await app.request('/');
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-type')!, /^text\/html/);

@@ -94,6 +94,8 @@ export interface WorldOptions {
   highWater?: HighWaterStore;
   clock?: () => Date;
   limits?: ServiceConfig['limits'];
+  /** The verification page's files, served at `/` (as `serve` passes loadWebAssets); absent: the API only. */
+  web?: Parameters<typeof createApp>[0]['web'];
 }
 
 export async function createWorld(opts: WorldOptions = {}): Promise<World> {
@@ -110,7 +112,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   });
   const logs: string[] = [];
   const logger: Logger = (line) => logs.push(JSON.stringify(line));
-  return { members, policy, key: { did: service.identity().key }, service, app: createApp({ service, logger }), logs };
+  return { members, policy, key: { did: service.identity().key }, service, app: createApp({ service, logger, ...(opts.web ? { web: opts.web } : {}) }), logs };
 }
 
 export function draftFor(text = 'hello from the org'): Draft {
