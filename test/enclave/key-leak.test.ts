@@ -30,7 +30,9 @@ test('the private key appears in no response, header, log line, error or seriali
   const call = async (path: string, init?: RequestInit) => {
     const res = await w.app.request(path, init);
     seen.push(await res.text());
-    res.headers.forEach((v, k) => seen.push(`${k}: ${v}`));
+    res.headers.forEach((v, k) => {
+      seen.push(`${k}: ${v}`);
+    });
     return res.status;
   };
   const postJson = (body: unknown) =>

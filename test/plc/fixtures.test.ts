@@ -101,7 +101,7 @@ test('legacy create is presented in the current shape', () => {
   assert.equal(verificationMethodKey(v.state, 'atproto'), create.signingKey);
   assert.equal(verificationMethodKey(v.state, '#atproto'), create.signingKey);
   assert.deepEqual(v.state.alsoKnownAs, [`at://${create.handle}`]);
-  assert.equal(v.state.services['atproto_pds']?.endpoint, 'https://bsky.social');
+  assert.equal(v.state.services.atproto_pds?.endpoint, 'https://bsky.social');
 });
 
 test('a tombstoned DID has no verification methods', () => {

@@ -93,7 +93,7 @@ type Path = (string | number)[];
 
 function allPaths(v: Json, path: Path = [], out: Path[] = []): Path[] {
   out.push(path);
-  if (Array.isArray(v)) v.forEach((x, i) => allPaths(x, [...path, i], out));
+  if (Array.isArray(v)) for (const [i, x] of v.entries()) allPaths(x, [...path, i], out);
   else if (v !== null && typeof v === 'object') for (const k of Object.keys(v)) allPaths((v as Record<string, Json>)[k], [...path, k], out);
   return out;
 }
