@@ -370,7 +370,7 @@ describe('property: mutated audit logs', () => {
         const gen = pool[li]!;
         check(gen, mutate(gen.log, r), `${r.kind} on log ${li}`);
       }),
-      fcParams(1500),
+      fcParams(600),
     );
   });
 
@@ -391,7 +391,7 @@ describe('property: mutated audit logs', () => {
           );
         }
       }),
-      fcParams(500),
+      fcParams(300),
     );
   });
 
