@@ -10,6 +10,7 @@
  *  - opening a missing device, or one that is not the NSM, gives a typed error.
  * There is no /dev/nsm here: the NSM's side is in nsm-attestor.test.ts.
  */
+import { skipUnlessCi } from '../support/tools.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -66,7 +67,7 @@ test('struct nsm_raw bytes: four little-endian u64 { request.addr, request.len, 
 });
 
 const cc = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version']).status === 0);
-test('the C compiler agrees: NSM_IOCTL_RAW and the layout of struct nsm_raw / AWS\'s struct nsm_message', { skip: cc ? false : 'no C compiler here' }, () => {
+test('the C compiler agrees: NSM_IOCTL_RAW and the layout of struct nsm_raw / AWS\'s struct nsm_message', { skip: skipUnlessCi(cc ? null : 'no C compiler (cc, gcc or clang)') }, () => {
   const src = join(dir, 'nsm.c');
   writeFileSync(
     src,

@@ -3,8 +3,8 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { tempDir } from '../support/fixtures.ts';
 import { join } from 'node:path';
 import { encodeBase64 } from '../../src/crypto/encoding.ts';
 import { generateMemberKey } from '../../src/member/keys.ts';
@@ -63,7 +63,7 @@ test(
     const m = await createWorld({ members: [await createMember('m1.test'), await createMember('m2.test'), await createMember('m3.test')] });
     const [m1, m2] = m.members as [any, any];
     const forged = await m.service.signRecord(withLogs(cosignBy(draftFor('forged'), m1, m2), m.members) as never);
-    const dir = mkdtempSync(join(tmpdir(), 'review-rv-'));
+    const dir = tempDir('review-rv-');
     writeFileSync(join(dir, 'id.json'), JSON.stringify(m.service.identity()));
     writeFileSync(join(dir, 'rec.json'), JSON.stringify(forged.record));
     const r = await runCli(['record', 'verify', join(dir, 'rec.json'), '--identity', join(dir, 'id.json'), '--json']);

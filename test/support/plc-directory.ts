@@ -8,6 +8,7 @@
  * `postgres` user (created by the Debian package) and its tools run through
  * `runuser`.
  */
+import { skipUnlessCi } from './tools.ts';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -34,6 +35,11 @@ export function findPostgresBin(): string | undefined {
 }
 
 /** Why the live tests cannot run here, or undefined when they can. */
+/** The live-directory tests' `skip`: false when PostgreSQL and the server are here; under CI a missing one fails. */
+export function liveDirectorySkip(): string | false {
+  return skipUnlessCi(liveDirectoryUnavailable());
+}
+
 export function liveDirectoryUnavailable(): string | undefined {
   if (!findPostgresBin()) return 'PostgreSQL is not installed (apt-get install postgresql; .ci/run does this)';
   if (!existsSync(PLC_SERVER_BIN)) return '@did-plc/server is not installed (npm ci)';
