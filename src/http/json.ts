@@ -13,6 +13,8 @@ export interface HttpJsonOptions {
   body?: unknown;
   /** Default 10 s. */
   timeoutMs?: number;
+  /** The signal that ends a request after `timeoutMs` (default AbortSignal.timeout): tests pass their own clock. */
+  timeoutSignal?: (ms: number) => AbortSignal;
   /** Default 4 MiB: a larger answer is refused while it is read. */
   maxBytes?: number;
   fetch?: typeof fetch;
@@ -46,7 +48,7 @@ export async function requestJson(url: URL | string, opts: HttpJsonOptions = {})
     res = await doFetch(u, {
       method: opts.method ?? 'GET',
       redirect: 'error',
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: (opts.timeoutSignal ?? AbortSignal.timeout)(timeoutMs),
       headers: { accept: 'application/json', ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
       ...opts.init,

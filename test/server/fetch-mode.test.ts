@@ -17,6 +17,9 @@ let members: Member[];
 let server: Server;
 let directory: string;
 let requests = 0;
+/** The fetch timeout's clock: a fresh controller per world; 'slow' fires it while the answer is pending. */
+let clock = new AbortController();
+const slowRequests: import('node:http').ServerResponse[] = [];
 
 before(async () => {
   members = [await createMember('f1.test'), await createMember('f2.test'), await createMember('f3.test')];
@@ -29,7 +32,9 @@ before(async () => {
       case 'down':
         return res.writeHead(502).end('bad gateway');
       case 'slow':
-        return void setTimeout(() => res.writeHead(200).end(JSON.stringify(m?.log ?? [])), 1500);
+        // The directory has not answered when the client's clock runs out (no real waiting: the test's clock fires now).
+        slowRequests.push(res);
+        return void clock.abort(new DOMException('the test clock says the time is up', 'TimeoutError'));
       case 'huge':
         return res.writeHead(200, { 'content-type': 'application/json' }).end('[' + '"x",'.repeat(600_000) + '"x"]');
       case 'garbage':
@@ -51,14 +56,17 @@ before(async () => {
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   directory = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-after(() => new Promise<void>((ok) => server.close(() => ok())));
+after(() => {
+  for (const res of slowRequests) res.destroy();
+  return new Promise<void>((ok) => server.close(() => ok()));
+});
 
 async function fetchWorld(): Promise<World> {
   const policy = policyFor(members, { plc: { directory, source: 'fetch' } });
   return createWorld({
     members,
     policy,
-    fetchLog: (did) => fetchAuditLog(directory, did, { timeoutMs: 500, maxBytes: 1024 * 1024 }),
+    fetchLog: (did) => fetchAuditLog(directory, did, { timeoutMs: 500, maxBytes: 1024 * 1024, timeoutSignal: () => clock.signal }),
   });
 }
 
@@ -92,12 +100,14 @@ for (const [m, status, code] of [
 ] as const) {
   test(`fetch mode, directory ${m}: ${status} ${code}, no signature, and the service keeps serving`, async () => {
     const w = await fetchWorld();
+    clock = new AbortController();
     mode = m;
     const r = await sign(w, `while ${m}`);
     assert.equal(r.status, status, JSON.stringify(r.json));
     assert.equal(r.json.error, code);
     assert.equal(r.json.record, undefined);
     mode = 'ok';
+    clock = new AbortController();
     assert.equal((await sign(w, `after ${m}`)).status, 200);
   });
 }

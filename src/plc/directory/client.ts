@@ -12,6 +12,8 @@ export interface DirectoryClientOptions {
   timeoutMs?: number;
   maxBytes?: number;
   fetch?: typeof fetch;
+  /** See HttpJsonOptions.timeoutSignal. */
+  timeoutSignal?: (ms: number) => AbortSignal;
 }
 
 export const DEFAULT_DIRECTORY_TIMEOUT_MS = 5_000;
@@ -23,6 +25,7 @@ export async function fetchAuditLog(directory: string, did: string, opts: Direct
     timeoutMs: opts.timeoutMs ?? DEFAULT_DIRECTORY_TIMEOUT_MS,
     maxBytes: opts.maxBytes ?? DEFAULT_DIRECTORY_MAX_BYTES,
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    ...(opts.timeoutSignal ? { timeoutSignal: opts.timeoutSignal } : {}),
     unavailableCode: 'DirectoryUnavailable',
     what: `PLC directory ${url.origin}`,
   });
