@@ -22,6 +22,8 @@ export interface HttpJsonOptions {
   unavailableCode?: ErrorCode;
   /** What the remote is, for messages ("the enclave", "PLC directory"). */
   what?: string;
+  /** A success need not carry JSON (e.g. a PLC directory accepting an operation answers 200 with text): body undefined. */
+  allowNonJson?: boolean;
   /** Extra request options (e.g. the page's `cache: 'no-store'`). */
   init?: Pick<RequestInit, 'cache'>;
 }
@@ -73,7 +75,7 @@ export async function requestJson(url: URL | string, opts: HttpJsonOptions = {})
     return { status: res.status, body: JSON.parse(text) };
   } catch (cause) {
     // An error page need not be JSON; a success must be.
-    if (res.status !== 200) return { status: res.status, body: undefined };
+    if (res.status !== 200 || opts.allowNonJson) return { status: res.status, body: undefined };
     throw unavailable('the answer is not JSON', cause);
   }
 }

@@ -40,6 +40,16 @@ interface LiveMember {
   genesis: PlcOperation;
 }
 
+/** Each directory request's timeout signal; the proxy's 'slow' mode fires them (the test's clock, not the wall clock). */
+const fetchClocks: AbortController[] = [];
+const fetchClock = (): AbortSignal => {
+  const c = new AbortController();
+  fetchClocks.push(c);
+  return c.signal;
+};
+/** Requests the 'slow' proxy never answers, ended when the proxy closes. */
+const held: ServerResponse[] = [];
+
 type ProxyMode = 'pass' | 'withhold' | 'slow' | 'garbage' | 'huge' | 'tampered' | 'fork' | 'down';
 
 /** A small HTTP proxy in front of a real directory that can misbehave on `/:did/log/audit`. */
@@ -108,12 +118,18 @@ async function startProxy(target: string): Promise<Proxy> {
     proxy.requests++;
     const mode = proxy.mode;
     if (mode === 'down') return res.writeHead(502).end('bad gateway');
-    if (mode === 'slow') await new Promise((r) => setTimeout(r, 1500));
+    if (mode === 'slow') {
+      // The directory has not answered when the service's fetch clock runs out: fire it now (no real waiting), and
+      // never answer this request.
+      for (const c of fetchClocks.splice(0)) c.abort(new DOMException('the test clock says the time is up', 'TimeoutError'));
+      held.push(res);
+      return;
+    }
     if (mode === 'garbage') return res.writeHead(200, { 'content-type': 'application/json' }).end('[{"did":');
     if (mode === 'huge') return res.writeHead(200, { 'content-type': 'application/json' }).end('[' + '"x",'.repeat(600_000) + '"x"]');
     const upstream = await fetch(target + req.url);
     const body = await upstream.text();
-    if (upstream.status !== 200 || !req.url?.endsWith('/log/audit') || mode === 'pass' || mode === 'slow') {
+    if (upstream.status !== 200 || !req.url?.endsWith('/log/audit') || mode === 'pass') {
       return res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(body);
     }
     let log = JSON.parse(body) as PlcAuditEntry[];
@@ -169,7 +185,7 @@ function liveApp(plc: Record<string, unknown>) {
     plc: { source: 'fetch', ...plc },
     limits: { maxRecordBytes: 10_000 },
   });
-  const service = bootService({ policy, attestor: echoAttestor, clock: () => new Date(Date.now() + clockOffsetMs), directory: { timeoutMs: 700 } });
+  const service = bootService({ policy, attestor: echoAttestor, clock: () => new Date(Date.now() + clockOffsetMs), directory: { timeoutMs: 700, timeoutSignal: fetchClock } });
   return createApp({ service, logger: () => {} });
 }
 

@@ -78,7 +78,7 @@ export async function memberAddKey(
   if (flags.directory) {
     const url = new URL(encodeURIComponent(flags.did), flags.directory.endsWith('/') ? flags.directory : flags.directory + '/');
     io.err(`submitting to ${url} …`);
-    const res = await send(url, { method: 'POST', body: op, what: `the PLC directory ${url.origin}` });
+    const res = await send(url, { method: 'POST', body: op, what: `the PLC directory ${url.origin}`, allowNonJson: true });
     if (res.status !== 200) {
       io.err(`the directory refused the operation: HTTP ${res.status}${xrpcErrorText(res.body) || (res.body === undefined ? '' : ` ${JSON.stringify(res.body)}`)}`);
       return EXIT_INVALID;
