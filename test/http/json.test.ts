@@ -27,7 +27,7 @@ test('a JSON answer is parsed; the request asks for JSON, sends JSON, refuses re
   assert.deepEqual(await requestJson(URL_, { fetch, method: 'POST', body: { b: 2 } }), { status: 200, body: { a: 1 } });
   assert.equal(seen?.redirect, 'error');
   assert.equal(seen?.body, '{"b":2}');
-  assert.equal((seen?.headers as Record<string, string>)['content-type'], 'application/json');
+  assert.equal((seen!.headers as Record<string, string>)['content-type'], 'application/json');
   assert.ok(seen?.signal instanceof AbortSignal);
 });
 
