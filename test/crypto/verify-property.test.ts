@@ -14,7 +14,7 @@ import { formatDidKey, parseDidKey, type PublicKey } from '../../src/crypto/did-
 import { checkSignature, checkSignatureOverDigest, type SignatureFailure } from '../../src/crypto/verify.ts';
 import { compact, nobleSign, scalarToBytes, sTwin, splitSig } from './helpers.ts';
 
-const NUM_RUNS = 300;
+const NUM_RUNS = 150;
 
 type Special = 'zero' | 'one' | 'half' | 'half+1' | 'n-1' | 'n' | 'n+1' | 'max';
 type Mutation =

@@ -99,7 +99,7 @@ describe('property: parsers fail only with typed errors', () => {
       fc.property(fc.anything(everything), (v) => {
         onlyTypedErrors(() => parseRecordJson(v));
       }),
-      { numRuns: 1000 },
+      { numRuns: 500 },
     );
   });
 
@@ -130,7 +130,7 @@ describe('property: parsers fail only with typed errors', () => {
           if (!(e instanceof EncumberError)) throw e;
         }
       }),
-      { numRuns: 1000 },
+      { numRuns: 500 },
     );
   });
 });

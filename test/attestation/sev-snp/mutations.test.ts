@@ -85,10 +85,10 @@ for (const [slot, index] of [['ask', 1], ['vcek', 2]] as const) {
     }
   });
 
-  test(`the ${slot.toUpperCase()}: every third byte flipped is refused at that certificate (InvalidEvidence or CertificateChainInvalid)`, async () => {
+  test(`the ${slot.toUpperCase()}: every fifth byte flipped is refused at that certificate (InvalidEvidence or CertificateChainInvalid)`, async () => {
     const der = CERTS[slot]!;
     const seen = new Map<string, number>();
-    for (let at = 0; at < der.length; at += 3) {
+    for (let at = 0; at < der.length; at += 5) {
       const v = await verify(REPORT, { ...CERTS, [slot]: flip(der, at, 1 << at % 8) });
       assert.ok(!v.ok, `${slot} byte ${at} accepted`);
       assert.ok(['InvalidEvidence', 'CertificateChainInvalid'].includes(v.error.code), `${slot} byte ${at}: ${v.error.code} ${v.error.message}`);
