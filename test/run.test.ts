@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allTestFiles, E2E, tierFiles } from './run.ts';
+import { allTestFiles, E2E, tierFiles, typeScriptLoader } from './run.ts';
 
 test('the tiers split the test files: each in exactly one of unit and e2e, together all of them', () => {
   const files = allTestFiles();
@@ -19,4 +19,10 @@ test('a folder entry takes the files under it; an entry that names no file is an
   assert.deepEqual(tierFiles('unit', files, ['test/b/']), ['test/a/x.test.ts']);
   assert.deepEqual(tierFiles('e2e', files, ['test/a/x.test.ts']), ['test/a/x.test.ts']);
   assert.throws(() => tierFiles('unit', files, ['test/a/x.test.ts', 'test/gone.test.ts']), /E2E names no test file: test\/gone\.test\.ts/);
+});
+
+test('a Node that strips types runs the tests without a loader; an older one gets tsx', () => {
+  assert.deepEqual(typeScriptLoader({ typescript: 'strip' }), []);
+  assert.deepEqual(typeScriptLoader({ typescript: false }), ['--import', 'tsx']);
+  assert.deepEqual(typeScriptLoader({}), ['--import', 'tsx']);
 });

@@ -27,11 +27,10 @@ const TRAILER = 'TRAILER!!!';
 const MAX_U32 = 0xffffffff;
 
 export class CpioError extends Error {
-  constructor(
-    readonly code: 'BadPath' | 'DuplicatePath' | 'MissingParent' | 'BadMode' | 'BadField' | 'Malformed',
-    message: string,
-  ) {
+  readonly code: 'BadPath' | 'DuplicatePath' | 'MissingParent' | 'BadMode' | 'BadField' | 'Malformed';
+  constructor(code: CpioError['code'], message: string) {
     super(message);
+    this.code = code;
     this.name = 'CpioError';
   }
 }

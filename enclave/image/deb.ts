@@ -73,7 +73,11 @@ class TarStream {
   ended = false;
   readonly found = new Map<string, DebMember>();
 
-  constructor(private readonly want: (path: string) => boolean) {}
+  private readonly want: (path: string) => boolean;
+
+  constructor(want: (path: string) => boolean) {
+    this.want = want;
+  }
 
   push(chunk: Buffer): void {
     let at = 0;

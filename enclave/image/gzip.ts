@@ -19,8 +19,12 @@ const OS_UNIX = 3;
 
 export class GzipHeaderError extends Error {
   readonly code = 'GzipHeader';
-  constructor(readonly expected: string, readonly actual: string) {
+  readonly expected: string;
+  readonly actual: string;
+  constructor(expected: string, actual: string) {
     super(`gzip header: expected ${expected}, got ${actual}`);
+    this.expected = expected;
+    this.actual = actual;
     this.name = 'GzipHeaderError';
   }
 }

@@ -19,13 +19,14 @@ export const DEFAULT_CACHE = join(INPUTS_DIR, 'cache');
 export type InputErrorCode = 'InputMismatch' | 'InputUnavailable' | 'BadManifest';
 
 export class InputError extends Error {
-  constructor(
-    readonly code: InputErrorCode,
-    message: string,
-    readonly expected?: string,
-    readonly actual?: string,
-  ) {
+  readonly code: InputErrorCode;
+  readonly expected?: string;
+  readonly actual?: string;
+  constructor(code: InputErrorCode, message: string, expected?: string, actual?: string) {
     super(message);
+    this.code = code;
+    if (expected !== undefined) this.expected = expected;
+    if (actual !== undefined) this.actual = actual;
     this.name = 'InputError';
   }
 }

@@ -37,13 +37,14 @@ const CONFIRMATION = 'reproducible.json';
 export type KernelBuildErrorCode = 'KernelConfig' | 'KernelBuildFailed' | 'NotReproducible';
 
 export class KernelBuildError extends Error {
-  constructor(
-    readonly code: KernelBuildErrorCode,
-    message: string,
-    readonly expected?: string,
-    readonly actual?: string,
-  ) {
+  readonly code: KernelBuildErrorCode;
+  readonly expected?: string;
+  readonly actual?: string;
+  constructor(code: KernelBuildErrorCode, message: string, expected?: string, actual?: string) {
     super(message);
+    this.code = code;
+    if (expected !== undefined) this.expected = expected;
+    if (actual !== undefined) this.actual = actual;
     this.name = 'KernelBuildError';
   }
 }

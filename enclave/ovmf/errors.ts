@@ -13,13 +13,14 @@ export type OvmfErrorCode =
   | 'NotReproducible';
 
 export class OvmfError extends Error {
-  constructor(
-    readonly code: OvmfErrorCode,
-    message: string,
-    readonly expected?: string,
-    readonly actual?: string,
-  ) {
+  readonly code: OvmfErrorCode;
+  readonly expected?: string;
+  readonly actual?: string;
+  constructor(code: OvmfErrorCode, message: string, expected?: string, actual?: string) {
     super(expected !== undefined || actual !== undefined ? `${message} (expected ${expected ?? '?'}, got ${actual ?? '?'})` : message);
+    this.code = code;
+    if (expected !== undefined) this.expected = expected;
+    if (actual !== undefined) this.actual = actual;
     this.name = 'OvmfError';
   }
 }

@@ -44,8 +44,10 @@ export function reject(code: AttestationErrorCode, message: string, details: Err
 
 /** Thrown by CheckLog.step to stop the walk after recording the failed row. */
 class Stop extends Error {
-  constructor(readonly error: EncumberError<AttestationErrorCode>) {
+  readonly error: EncumberError<AttestationErrorCode>;
+  constructor(error: EncumberError<AttestationErrorCode>) {
     super(error.message);
+    this.error = error;
   }
 }
 

@@ -45,7 +45,11 @@ class Walker {
   /** Lower bound of the DAG-CBOR size, so huge values fail before encoding. */
   private size = 0;
 
-  constructor(private readonly limits: DataLimits) {}
+  private readonly limits: DataLimits;
+
+  constructor(limits: DataLimits) {
+    this.limits = limits;
+  }
 
   invalid(message: string, extra?: PathSegment): EncumberError {
     const at = formatPath(extra === undefined ? this.path : [...this.path, extra]);

@@ -11,7 +11,10 @@ export class InFlightBound {
   readonly #max: number;
   #used = 0;
 
-  constructor(max: number, readonly what: string) {
+  readonly what: string;
+
+  constructor(max: number, what: string) {
+    this.what = what;
     if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`${what}: bound must be a positive integer, got ${max}`);
     this.#max = max;
   }
@@ -46,7 +49,10 @@ export class BoundedQueue {
   #running = 0;
   readonly #waiting: (() => void)[] = [];
 
-  constructor(opts: { concurrency: number; maxQueued: number }, readonly what: string) {
+  readonly what: string;
+
+  constructor(opts: { concurrency: number; maxQueued: number }, what: string) {
+    this.what = what;
     if (!Number.isSafeInteger(opts.concurrency) || opts.concurrency < 1) throw new RangeError(`${what}: concurrency must be a positive integer`);
     if (!Number.isSafeInteger(opts.maxQueued) || opts.maxQueued < 0) throw new RangeError(`${what}: maxQueued must be a non-negative integer`);
     this.#concurrency = opts.concurrency;

@@ -33,7 +33,10 @@ class FakeDirectory {
   readonly calls: string[] = [];
   #held = false;
   #waiting: (() => void)[] = [];
-  constructor(readonly logs: Map<string, unknown>) {}
+  readonly logs: Map<string, unknown>;
+  constructor(logs: Map<string, unknown>) {
+    this.logs = logs;
+  }
 
   source(index: number): FetchLog {
     return async (did) => {

@@ -36,7 +36,10 @@ function chainKey(ders: readonly Uint8Array[], profile: ChainProfile): string {
 
 export class ChainMemo {
   readonly #entries = new Map<string, Entry>();
-  constructor(readonly limit = 256) {}
+  readonly limit: number;
+  constructor(limit = 256) {
+    this.limit = limit;
+  }
 
   /** The verified chain, if these exact DERs passed this profile before and `at` lies inside their window. */
   get(ders: readonly Uint8Array[], profile: ChainProfile, at: number): readonly ParsedCertificate[] | undefined {
