@@ -1,13 +1,13 @@
 /**
  * The two test tiers, chosen here and nowhere else:
  *
- *   unit  `npm test`, `npm run test:pinned-node`: every test/**\/*.test.ts except the end-to-end tier.
+ *   unit  `npm test`, `npm run test:tools-node`: every test/**\/*.test.ts except the end-to-end tier.
  *   e2e   `npm run test:e2e`: image and command-line builds, QEMU boots (plain and nitro-enclave), the
  *         browser, the PostgreSQL-backed PLC directory and the vsock bridges. `.ci/run` runs both.
  *
  *   node --import tsx test/run.ts unit|e2e|all [--list] [node --test options, e.g. --test-reporter=dot]
  *
- * The tests run under the Node that runs this script (so test:pinned-node runs them on the pinned Node),
+ * The tests run under the Node that runs this script (npm test: the pinned Node 24; test:tools-node: the Node that runs npm),
  * one process per file as `node --test` does, with Node's own type stripping where it has it (else tsx). The unit tier runs one file per core; the end-to-end tier
  * one file at a time (its builds and boots each use every core).
  */
