@@ -218,6 +218,10 @@ export class SigningService {
     // 4. M of N.
     const counted = await decide(policy, payload, cosignatures, states);
 
+    // The service may have failed while this request waited on the directory or
+    // the signature checks: failed is terminal, so nothing is signed after it.
+    this.#assertServing();
+
     // 5. Re-check the high-water marks with no await before the marks move, so
     //    two concurrent requests cannot both pass on different histories.
     for (const s of states.values()) checkHighWater(this.#deps.highWater.get(s.did), s, policy.plc.source);
@@ -238,6 +242,8 @@ export class SigningService {
       this.#deps.key.signAsync(payload.bytes),
       this.#deps.key.signAsync(encodeDocument(unsignedReceipt).bytes),
     ]);
+    // A failure while the key was signing: the signatures are dropped, never answered.
+    this.#assertServing();
     const receipt: Receipt = { ...unsignedReceipt, sig: receiptSig };
     const enclaveEntry: SignatureEntry = {
       $type: SIGNATURE_TYPE,

@@ -41,6 +41,11 @@ export type RecordVerdict =
 
 class Failed extends Error {}
 
+/** A signature entry has the shape of a map (not null, a scalar, a list, bytes or a link). */
+function isEntry(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof CID);
+}
+
 export interface RecordVerifyOptions {
   /**
    * Co-signers' audit logs (DID → the directory's /:did/log/audit). With them,
@@ -131,7 +136,7 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
 
     // 3. The enclave entry: last, by the enclave key, over the payload, naming the binding.
     step('enclave-signature', () => {
-      if (enclave.$type !== 'dev.encumber.signature') fail('MissingEnclaveSignature', 'last entry is not a dev.encumber.signature');
+      if (!isEntry(enclave) || enclave.$type !== 'dev.encumber.signature') fail('MissingEnclaveSignature', 'last entry is not a dev.encumber.signature');
       if (enclave.issuer !== identity.key || enclave.key !== identity.key) fail('MissingEnclaveSignature', `last entry is not by the enclave key ${identity.key}`);
       if (!(enclave.binding instanceof CID) || enclave.binding.toString() !== identity.bindingCid) fail('EnclaveSignatureInvalid', 'enclave entry does not name the identity binding');
       if (!(enclave.sig instanceof Uint8Array) || !verifySignature(identity.key, payload.bytes, enclave.sig)) fail('EnclaveSignatureInvalid', 'enclave signature does not verify over the payload');
@@ -159,8 +164,11 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
       // Rules: each entry is a signature entry by a policy member, named once,
       // and enough of them for the threshold: the enclave's own count, before
       // any signature work.
-      const counted = countQuorum(policy, cosigning.map((e) => String(e.issuer)), (i) => {
-        if (cosigning[i]!.$type !== 'dev.encumber.signature') fail('InvalidCosignature', `entry ${i} is not a dev.encumber.signature`);
+      // (An entry is not covered by the enclave's signature: anyone can rewrite it, so its shape is checked.)
+      const counted = countQuorum(policy, cosigning.map((e) => (isEntry(e) && typeof e.issuer === 'string' ? e.issuer : '')), (i) => {
+        const e = cosigning[i];
+        if (!isEntry(e) || e.$type !== 'dev.encumber.signature') fail('InvalidCosignature', `entry ${i} is not a dev.encumber.signature`);
+        if (typeof e!.issuer !== 'string') fail('InvalidCosignature', `entry ${i}: issuer is not a DID string`);
       });
       for (const [i, e] of cosigning.entries()) {
         const issuer = String(e.issuer);

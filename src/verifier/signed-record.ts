@@ -16,7 +16,9 @@
 import type { ErrorCode } from '../errors.ts';
 import type { AttestationCheck } from '../attestation/types.ts';
 import { verifyEvidence, type EvidenceInput, type EvidenceOptions, type EvidencePlatform } from './evidence.ts';
-import { isPinned, type PolicyPin } from './policy-pin.ts';
+import { checkPolicyPin, isPinned, type PolicyPin } from './policy-pin.ts';
+import { parsePolicy } from '../policy/policy.ts';
+import type { Policy } from '../policy/schema.ts';
 import { verifyPublishedRecord, type Identity, type RecordVerifyOptions } from './record.ts';
 
 export interface SignedRecordInput extends Omit<EvidenceOptions, 'policyPin'> {
@@ -91,7 +93,14 @@ export async function verifySignedRecord(input: SignedRecordInput): Promise<Sign
   } else {
     return fail(attestation, 'EvidenceMissing', EVIDENCE_MISSING, { name: 'attestation', ok: false, detail: EVIDENCE_MISSING });
   }
-  if (input.record === undefined) return { valid: true, platform, attestation, record, error: null, policyPinned: false };
+  if (input.record === undefined) {
+    // Rule: a pin asked for is checked against the trusted identity's policy (a check asked for is never skipped).
+    if (!isPinned(input.pin)) return { valid: true, platform, attestation, record, error: null, policyPinned: false };
+    const pinned = checkPolicyPin(input.pin, trustedPolicy(input.identity));
+    attestation.push(pinned.check);
+    if (pinned.error) return fail(attestation, pinned.error.code, pinned.error.message);
+    return { valid: true, platform, attestation, record, error: null, policyPinned: true };
+  }
 
   // 2. The record, against the attested identity.
   if (!input.identity) {
@@ -106,4 +115,15 @@ export async function verifySignedRecord(input: SignedRecordInput): Promise<Sign
   record.push(...rv.checks);
   if (!rv.ok) return fail(record, rv.error.code, rv.error.message);
   return { valid: true, platform, attestation, record, error: null, policyPinned: isPinned(input.pin), cid: rv.cid, cosigners: rv.cosigners };
+}
+
+/** The identity's policy, when it is a valid policy that hashes to the identity's policy CID (else nothing to compare). */
+function trustedPolicy(identity: Identity | undefined): { policyCid?: string; policy?: Policy } {
+  if (!identity) return {};
+  try {
+    const p = parsePolicy(identity.policy);
+    return p.cid.toString() === identity.policyCid ? { policyCid: identity.policyCid, policy: p.policy } : {};
+  } catch {
+    return {};
+  }
 }

@@ -31,5 +31,7 @@ export async function fetchAuditLog(directory: string, did: string, opts: Direct
   });
   if (status === 404) throw new EncumberError('MissingPlcLog', `PLC directory has no DID ${did}`);
   if (status !== 200) throw new EncumberError('DirectoryUnavailable', `PLC directory ${url.origin}: HTTP ${status}`);
+  // An empty success is the directory's fault, not a log to verify (fail closed with 503, as for any broken answer).
+  if (body === undefined) throw new EncumberError('DirectoryUnavailable', `PLC directory ${url.origin}: empty answer`);
   return body;
 }
