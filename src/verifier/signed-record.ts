@@ -70,7 +70,12 @@ export async function verifySignedRecord(input: SignedRecordInput): Promise<Sign
   if (input.evidence) {
     const evidence: EvidenceInput = { ...input.evidence };
     if (input.identity) {
-      // Rule: the evidence is about this identity's binding.
+      // Rule: the evidence is about this identity's binding, so the identity must carry it
+      // (without the document nothing ties the evidence's key and user data to the identity).
+      if (input.identity.binding === undefined) {
+        const detail = `the identity names binding ${input.identity.bindingCid} but carries no binding document to check the evidence against`;
+        return fail(attestation, 'CheckNotPossible', detail, { name: 'binding', ok: false, detail });
+      }
       evidence.binding ??= input.identity.binding;
       evidence.bindingCid ??= input.identity.bindingCid;
       if (evidence.bindingCid !== input.identity.bindingCid) {

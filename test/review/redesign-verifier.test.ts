@@ -59,3 +59,31 @@ test('redesign: a pin given with a trusted identity and no record is checked, ne
   assert.equal(report.valid, false, 'the pin was not checked');
   assert.equal(report.error?.code, 'PolicyPinMismatch');
 });
+
+test('redesign: evidence checked "against" an identity without its binding document is not valid (the identity was never compared)', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { createAttestor } = await import('../../src/enclave/platforms.ts');
+  const { decodeBase64 } = await import('../../src/crypto/encoding.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'encumber-review-'));
+  try {
+    const now = new Date();
+    const { attestor } = createAttestor('dev', { dataDir: dir, now });
+    const dw = await createWorld({ attestor, members: w.members, clock: () => new Date() });
+    const { root } = (await import('../../src/enclave/platforms.ts')).loadOrCreateDevRoot(dir, now);
+    const nonce = new Uint8Array(32).fill(7);
+    const answer = (await dw.service.attestation(nonce)) as { evidence: { $bytes: string } };
+    const evidence = { evidence: decodeBase64(answer.evidence.$bytes, 'optional') };
+    const id = dw.service.identity() as unknown as Identity;
+    const base = { evidence, roots: [root.certificate], measurements: 'any' as const, nonce, at: new Date() };
+    // Baseline: with the whole identity the attestation is about its binding and passes.
+    assert.equal((await verifySignedRecord({ ...base, identity: id })).valid, true);
+    // Another enclave's key and binding CID, with the binding document left out: nothing ties the evidence to it.
+    const forged = { ...id, key: identity.key, bindingCid: identity.bindingCid, binding: undefined };
+    const report = await verifySignedRecord({ ...base, identity: forged as unknown as Identity });
+    assert.equal(report.valid, false, `valid, with rows ${JSON.stringify(report.attestation.map((r) => [r.name, r.ok, r.skipped ?? false]))}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
