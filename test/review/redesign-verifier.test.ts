@@ -73,7 +73,7 @@ test('redesign: evidence checked "against" an identity without its binding docum
     const dw = await createWorld({ attestor, members: w.members, clock: () => new Date() });
     const { root } = (await import('../../src/enclave/platforms.ts')).loadOrCreateDevRoot(dir, now);
     const nonce = new Uint8Array(32).fill(7);
-    const answer = (await dw.service.attestation(nonce)) as { evidence: { $bytes: string } };
+    const answer = (await dw.service.attestation(nonce)) as unknown as { evidence: { $bytes: string } };
     const evidence = { evidence: decodeBase64(answer.evidence.$bytes, 'optional') };
     const id = dw.service.identity() as unknown as Identity;
     const base = { evidence, roots: [root.certificate], measurements: 'any' as const, nonce, at: new Date() };
