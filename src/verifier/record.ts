@@ -151,6 +151,7 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
       if (!(r!.cid instanceof CID) || !r!.cid.equals(payload.cid)) fail('ReceiptInvalid', 'receipt is for another payload');
       if (!(r!.policy instanceof CID) || r!.policy.toString() !== identity.policyCid) fail('ReceiptInvalid', 'receipt names another policy');
       if (!(sig instanceof Uint8Array) || !verifySignature(identity.key, encodeCbor(unsigned), sig)) fail('ReceiptInvalid', 'receipt signature does not verify');
+      if (!Array.isArray(r!.heads) || !r!.heads.every(isEntry)) fail('ReceiptInvalid', 'receipt heads are not a list of PLC heads');
       return r!;
     }, (r) => `signed at ${String(r.signedAt)}, ${(r.heads as unknown[]).length} PLC head(s)`);
 

@@ -87,3 +87,29 @@ test('redesign: evidence checked "against" an identity without its binding docum
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('redesign: a receipt (signed by the enclave key) whose heads are not a list of maps is ReceiptInvalid, not a TypeError', async () => {
+  const { signK256 } = await import('../../src/crypto/k256-signer.ts');
+  const { encodeCbor } = await import('../../src/data/cbor.ts');
+  const { jsonToIpld, ipldToJson } = await import('../../src/data/json.ts');
+  const secret = new Uint8Array(32).fill(0x42);
+  const kw = await createWorld({ members: w.members, drawKey: () => secret.slice() });
+  const kid = kw.service.identity() as unknown as Identity;
+  const [alice, bob] = w.members as [any, any];
+  const out = (await kw.service.signRecord(withLogs(cosignBy(draftFor('receipt heads'), alice, bob), w.members) as never)) as any;
+  for (const heads of [undefined, 'x', [null], [7]]) {
+    const r = structuredClone(out.record);
+    const receipt = jsonToIpld(r.signatures.at(-1).receipt) as Record<string, unknown>;
+    const { sig: _sig, ...unsigned } = receipt;
+    if (heads === undefined) delete unsigned.heads;
+    else unsigned.heads = heads;
+    const resigned = { ...unsigned, sig: signK256(secret, encodeCbor(unsigned)) };
+    r.signatures.at(-1).receipt = ipldToJson(resigned);
+    let v: ReturnType<typeof verifyPublishedRecord>;
+    assert.doesNotThrow(() => {
+      v = verifyPublishedRecord(kid, r);
+    }, `heads ${JSON.stringify(heads)}: the verifier threw`);
+    assert.equal(v!.ok, false, `heads ${JSON.stringify(heads)} accepted`);
+    if (!v!.ok) assert.equal(v!.error.code, 'ReceiptInvalid');
+  }
+});
