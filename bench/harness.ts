@@ -83,3 +83,30 @@ export async function measureInterleaved(cases: BenchCase[], opts: { rounds: num
     return { name: c.row, opsPerSec: xs[Math.floor(xs.length / 2)]!, iterations: 0, ms: opts.ms * opts.rounds };
   });
 }
+
+/**
+ * Markdown table with one ratio column per reference row (e.g. OpenSSL and
+ * libsecp256k1 native), all from the same run. A reference that is not among
+ * the rows is an error: a ratio against nothing would print as NaN.
+ */
+export function tableVs(rows: BenchResult[], refs: string[], unit = 'ops/s'): string {
+  const bases = refs.map((ref) => {
+    const b = rows.find((r) => r.name === ref);
+    if (!b) throw new Error(`reference row not measured: ${ref}`);
+    return b;
+  });
+  const head = `| implementation | ${unit} | ${bases.map((b) => `× ${b.name}`).join(' | ')} |`;
+  const rule = `|---|---:|${bases.map(() => '---:').join('|')}|`;
+  const lines = [head, rule];
+  for (const r of rows) {
+    lines.push(`| ${r.name} | ${r.opsPerSec.toFixed(0)} | ${bases.map((b) => `${(r.opsPerSec / b.opsPerSec).toFixed(2)}×`).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Value at quantile q (0..1) of a sample, nearest rank; NaN for an empty sample. */
+export function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+}
