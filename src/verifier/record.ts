@@ -198,11 +198,16 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
           const log = opts.plcLogs![did];
           if (log === undefined) fail('MissingPlcLog', `no audit log given for ${did}`);
           const v = verifyAuditLog(did, log);
-          if (!v.ok) fail('InvalidPlcLog', `audit log of ${did} is invalid: ${v.error.code}: ${v.error.message}`);
+          const state = v.ok ? v.state : fail('InvalidPlcLog', `audit log of ${did} is invalid: ${v.error.code}: ${v.error.message}`);
           const head = headByDid.get(did)!;
           const headCid = head.cid instanceof CID ? head.cid.toString() : String(head.cid);
           const at = (log as { cid: string; operation: PlcAnyOperation }[]).find((x) => x.cid === headCid);
           if (!at) fail('StalePlcLog', `the audit log of ${did} does not contain the receipt's head ${headCid}`);
+          // Rule: the head is still the DID's history: an operation nullified since (the DID's owner recovered
+          // from it with a higher-priority key) names a key the owner disowned.
+          if (state.nullified[state.entryCids.indexOf(headCid)]) {
+            fail('StalePlcLog', `the receipt's head ${headCid} of ${did} has since been nullified (the DID recovered from it)`);
+          }
           const key = verificationMethodAtOperation(at!.operation, keyId);
           if (key === undefined) fail('SignerKeyMissing', `${did}#${keyId} at head ${headCid} is absent, the entry says ${String(e.key)}`);
           if (key !== e.key) fail('InvalidCosignature', `${did}#${keyId} at head ${headCid} is ${key ?? 'absent'}, the entry says ${String(e.key)}`);

@@ -113,3 +113,30 @@ test('redesign: a receipt (signed by the enclave key) whose heads are not a list
     if (!v!.ok) assert.equal(v!.error.code, 'ReceiptInvalid');
   }
 });
+
+test('a co-signer whose receipt head was nullified since (the DID recovered from it) is StalePlcLog for a verifier with the later log', async () => {
+  // alice's DID: genesis with rotation keys [high, low]; the low key (stolen) rotates #atproto to the thief's key;
+  // the enclave signs a record co-signed with that key; then alice recovers with the high key inside 72 h.
+  const { rkey, signOp, plcOp, didOf, cidOf, entry } = await import('./plc-kit.ts');
+  const { generateMemberKey } = await import('../../src/member/keys.ts');
+  const { createMember, policyFor } = await import('../support/world.ts');
+  const [high, low] = [rkey(7001), rkey(7002)];
+  const [own, thief] = [generateMemberKey(), generateMemberKey()];
+  const genesis = signOp(plcOp([high.did, low.did], null, own.did), high);
+  const did = didOf(genesis);
+  const stolen = signOp(plcOp([high.did, low.did], cidOf(genesis), thief.did), low);
+  const recovery = signOp(plcOp([high.did, low.did], cidOf(genesis), own.did), high);
+  const t0 = Date.parse('2025-12-30T00:00:00.000Z');
+  const atSigning = [entry(did, genesis, t0), entry(did, stolen, t0 + 3_600_000)];
+  const later = [entry(did, genesis, t0), entry(did, stolen, t0 + 3_600_000, true), entry(did, recovery, t0 + 7_200_000)];
+  const alice = { did, rotationKey: own, signingKey: thief, log: atSigning, lastOp: stolen as never };
+  const [bob, carol] = [await createMember('bob.test'), await createMember('carol.test')];
+  const world = await createWorld({ members: [alice, bob, carol], policy: policyFor([alice, bob, carol]) });
+  const out = (await world.service.signRecord(withLogs(cosignBy(draftFor('signed with a stolen key'), alice, bob), [alice, bob]) as never)) as { record: unknown };
+  const id = world.service.identity() as unknown as Identity;
+  // With the logs as they were at signing, the record verifies; with the later log, the head is nullified.
+  assert.equal(verifyPublishedRecord(id, out.record, { plcLogs: { [did]: atSigning, [bob.did]: bob.log } }).ok, true);
+  const v = verifyPublishedRecord(id, out.record, { plcLogs: { [did]: later, [bob.did]: bob.log } });
+  assert.equal(v.ok, false, 'a key the DID recovered from was accepted');
+  if (!v.ok) assert.equal(v.error.code, 'StalePlcLog', v.error.message);
+});
