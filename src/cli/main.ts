@@ -202,6 +202,8 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, serveModule: S
 
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   let code = EXIT_OK;
+  // Every command that verifies or signs k256 does it on libsecp256k1 (help alone does not load it).
+  if (commandName(argv) !== undefined) (await import('../crypto/k256-libsecp256k1.ts')).installLibsecp256k1();
   const serveModule = commandName(argv) === 'serve' ? await import('./commands/serve.ts') : undefined;
   const program = buildProgram(io, (c) => (code = c), serveModule);
   try {

@@ -6,13 +6,16 @@
  *      it then fails rule 4);
  *   2. 1 ≤ r, s < n;
  *   3. low-S: s ≤ n/2 (high-S signatures are malleable copies and atproto forbids them);
- *   4. the ECDSA equation, over SHA-256 of the message, by OpenSSL (node:crypto),
- *      which is the fast path; noble is used where only a digest is available,
- *      and everywhere when node:crypto is absent (a browser: src/web).
+ *   4. the ECDSA equation, over SHA-256 of the message: for k256, by the
+ *      installed backend when there is one (libsecp256k1 in Node, installed by
+ *      the Node edges: ./k256-backend.ts); otherwise by OpenSSL (node:crypto);
+ *      noble where only a digest is available and no backend is installed, and
+ *      everywhere when node:crypto is absent (a browser: src/web).
  *
  * node:crypto is reached through process.getBuiltinModule, never imported, so
  * this module stays browser-safe (the pattern of attestation/x509/ecdsa.ts).
- * Both paths apply rules 1–3 first and give the same answers.
+ * Every path applies rules 1–3 first and gives the same answers (differential
+ * tests in test/crypto: libsecp256k1, OpenSSL and noble against each other).
  */
 import type { KeyObject } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -20,6 +23,7 @@ import { EncumberError } from '../errors.ts';
 import { curveByName, type CurveInfo } from './curves.ts';
 import type { PublicKey } from './did-key.ts';
 import { toHex } from './encoding.ts';
+import { k256Backend } from './k256-backend.ts';
 import { parseDidKeyCached as parseDidKey } from './key-cache.ts';
 import { readScalar } from './scalar.ts';
 
@@ -75,6 +79,8 @@ export function checkSignature(key: PublicKey, message: Uint8Array, sig: Uint8Ar
   const curve = curveByName(key.curve);
   const formFailure = checkSignatureForm(curve, sig);
   if (formFailure) return formFailure;
+  const backend = curve.name === 'k256' ? k256Backend() : undefined;
+  if (backend) return backend.verify(sig, message, key.compressed) ? undefined : 'SignatureMismatch';
   if (!nodeCrypto) return nobleVerify(curve, sha256(message), key, sig);
   const ok = nodeCrypto.verify('sha256', message, { key: nativeKey(nodeCrypto, key), dsaEncoding: 'ieee-p1363' }, sig);
   return ok ? undefined : 'SignatureMismatch';
@@ -93,14 +99,18 @@ function nobleVerify(curve: CurveInfo, digest: Uint8Array, key: PublicKey, sig: 
 }
 
 /**
- * `checkSignature` with the ECDSA step on libuv's thread pool, so several
- * verifications (a request's co-signatures) run in parallel and off the event
- * loop. Same rules, same answers (a test checks they agree).
+ * `checkSignature` with the OpenSSL ECDSA step on libuv's thread pool, so
+ * several verifications (a request's co-signatures) run in parallel and off
+ * the event loop. An installed k256 backend answers synchronously (a
+ * libsecp256k1 verification costs less than a hop to the pool). Same rules,
+ * same answers (a test checks they agree).
  */
 export function checkSignatureAsync(key: PublicKey, message: Uint8Array, sig: Uint8Array): Promise<SignatureFailure | undefined> {
   const curve = curveByName(key.curve);
   const formFailure = checkSignatureForm(curve, sig);
   if (formFailure) return Promise.resolve(formFailure);
+  const backend = curve.name === 'k256' ? k256Backend() : undefined;
+  if (backend) return Promise.resolve(backend.verify(sig, message, key.compressed) ? undefined : 'SignatureMismatch');
   const nc = nodeCrypto;
   if (!nc) return Promise.resolve(nobleVerify(curve, sha256(message), key, sig));
   return new Promise((resolve, reject) => {
@@ -111,7 +121,7 @@ export function checkSignatureAsync(key: PublicKey, message: Uint8Array, sig: Ui
   });
 }
 
-/** Same rules as `checkSignature`, but over a given SHA-256 digest (pure JS, noble). */
+/** Same rules as `checkSignature`, but over a given SHA-256 digest (the k256 backend if installed, else noble). */
 export function checkSignatureOverDigest(
   key: PublicKey,
   digest: Uint8Array,
@@ -120,6 +130,8 @@ export function checkSignatureOverDigest(
   const curve = curveByName(key.curve);
   const formFailure = checkSignatureForm(curve, sig);
   if (formFailure) return formFailure;
+  const backend = curve.name === 'k256' ? k256Backend() : undefined;
+  if (backend) return backend.verifyDigest(sig, digest, key.compressed) ? undefined : 'SignatureMismatch';
   return nobleVerify(curve, digest, key, sig);
 }
 

@@ -12,6 +12,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { EncumberError } from '../errors.ts';
+import { installLibsecp256k1 } from '../crypto/k256-libsecp256k1.ts';
 import { isDemoPolicy, loadDefaultPolicy } from '../policy/default-policy.ts';
 import { parsePolicyJson, type LoadedPolicy } from '../policy/policy.ts';
 import { MemoryHighWaterStore, type HighWaterStore } from '../policy/high-water.ts';
@@ -75,6 +76,8 @@ function isAttestor(a: PlatformConfig | Attestor): a is Attestor {
  * platform whose interface is absent).
  */
 export function bootService(config: ServiceConfig): SigningService {
+  // k256 verification (co-signatures, PLC operations) on libsecp256k1; the key holder signs with it too.
+  installLibsecp256k1();
   const { policy } = config;
   const log = config.log ?? (() => {});
   const platform = config.attestor.platform;

@@ -1,24 +1,29 @@
 /**
  * The enclave's K-256 key. This is the only module that ever holds the
- * private key: it is generated here from the CSPRNG, kept in a private field,
- * and used only to sign. There is no getter; JSON and util.inspect show the
- * public did:key only, so an accidental log line or response cannot leak it.
+ * private key: it is generated here from the CSPRNG, copied into a private
+ * field (the drawn bytes are wiped), and used only to sign, by libsecp256k1
+ * (RFC 6979 nonces, low-S). There is no getter; JSON and util.inspect show
+ * the public did:key only, so an accidental log line or response cannot leak it.
  */
 import { inspect } from 'node:util';
-import type { KeyObject } from 'node:crypto';
-import { generateK256PrivateKey, k256DidKey } from '../crypto/k256-signer.ts';
-import { k256KeyObject, signK256Native, signK256NativeAsync } from '../crypto/k256-native-signer.ts';
+import { formatDidKey } from '../crypto/did-key.ts';
+import { K256 } from '../crypto/curves.ts';
+import { generateK256PrivateKey } from '../crypto/k256-signer.ts';
+import { libsecp256k1PublicKey, signK256Libsecp256k1 } from '../crypto/k256-libsecp256k1.ts';
 
 export class KeyHolder {
-  /** The key inside OpenSSL (faster signing); the raw bytes are wiped after import. */
-  readonly #privateKey: KeyObject;
+  /** The key's 32 bytes, a copy only this object holds. */
+  readonly #privateKey: Uint8Array;
   /** The public key as did:key (k256, compressed). */
   readonly did: string;
 
   private constructor(privateKey: Uint8Array) {
-    this.did = k256DidKey(privateKey);
-    this.#privateKey = k256KeyObject(privateKey);
-    privateKey.fill(0);
+    try {
+      this.did = formatDidKey(K256, libsecp256k1PublicKey(privateKey));
+      this.#privateKey = privateKey.slice();
+    } finally {
+      privateKey.fill(0);
+    }
     Object.freeze(this);
   }
 
@@ -31,14 +36,22 @@ export class KeyHolder {
     return new KeyHolder(draw());
   }
 
-  /** Sign SHA-256(message): 64-byte compact, low-S. */
+  /** Sign SHA-256(message): 64-byte compact, low-S, deterministic (RFC 6979). */
   sign(message: Uint8Array): Uint8Array {
-    return signK256Native(this.#privateKey, message);
+    return signK256Libsecp256k1(this.#privateKey, message);
   }
 
-  /** The same, on the thread pool (the service signs payload and receipt in parallel). */
+  /**
+   * The same as a promise (callers sign payload and receipt together). A
+   * libsecp256k1 signature costs less than a hop to the thread pool, so it is
+   * made here, synchronously.
+   */
   signAsync(message: Uint8Array): Promise<Uint8Array> {
-    return signK256NativeAsync(this.#privateKey, message);
+    try {
+      return Promise.resolve(this.sign(message));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   toJSON(): { did: string } {
