@@ -2,107 +2,29 @@
  * signRecord end to end over loopback, 2-of-3 policy, each member with a
  * 20-operation PLC log (supplied mode). The service runs in its own process
  * (the enclave bundle, dist/encumber-enclave.mjs), the load generator
- * (autocannon) in this one.
+ * (autocannon) in this one. A baseline row runs the enclave bundle built from
+ * commit 9d22ce4 (bench/baseline.ts) under the same load in the same run,
+ * interleaved with ours, so the ratio holds on a noisy machine.
  *
  *   warm: the same co-signed draft again and again (PLC checkpoints cached)
- *   cold: first request for three fresh 20-op logs (a fresh server each time)
+ *   cold: first request for three fresh 20-op logs (a fresh server each time; ours only)
  *
- * Usage: node --import tsx bench/sign-record.ts [--seconds=10] [--connections=8] [--cold=5]
+ * Usage: node --import tsx bench/sign-record.ts [--seconds=10] [--connections=8] [--cold=5] [--sequential=400] [--no-baseline]
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { generateMemberKey, type MemberKey } from '../src/member/keys.ts';
-import { addKeyOp, auditEntry, createMemberDid } from '../src/member/plc-ops.ts';
-import { cosignDraft, type Draft } from '../src/member/cosign.ts';
-import type { PlcAuditEntry, PlcOperation } from '../src/plc/types.ts';
-import { policyDocument } from '../src/policy/policy.ts';
+import { baselineBundle, BASELINE_COMMIT } from './baseline.ts';
+import { quantile } from './harness.ts';
+import { buildBundle, nodeFlags, post, postKeepAlive, rssMiB, SIGN_RECORD, startServer, world, type Server } from './service.ts';
 
 const arg = (name: string, dflt: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
 const SECONDS = arg('seconds', 10);
 const CONNECTIONS = arg('connections', 8);
 const COLD_RUNS = arg('cold', 5);
-/** The flags the enclave image runs node with (enclave/init): a smaller young generation keeps RSS down. */
-const NODE_FLAGS = (process.argv.find((a) => a.startsWith('--node-flags='))?.slice('--node-flags='.length) ?? '--max-semi-space-size=4')
-  .split(' ')
-  .filter(Boolean);
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const BUNDLE = join(ROOT, 'dist', 'encumber-enclave.mjs');
+const WITH_BASELINE = !process.argv.includes('--no-baseline');
+const NODE_FLAGS = nodeFlags();
 // Measure what runs in the enclave: the esbuild bundle (built here, deterministic).
-execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'enclave', 'build-bundle.ts')], { cwd: ROOT, stdio: 'inherit' });
-
-interface Member {
-  did: string;
-  key: MemberKey;
-  log: PlcAuditEntry[];
-}
-
-/** A member whose log has `ops` operations: genesis, then key rotations of #atproto. */
-async function member(name: string, ops: number): Promise<Member> {
-  const rotationKey = generateMemberKey();
-  let key = generateMemberKey();
-  const { did, op } = await createMemberDid({ rotationKey, signingKey: key, handle: `${name}.bench.test`, pds: 'https://pds.bench.test' });
-  let t = Date.parse('2026-01-01T00:00:00.000Z');
-  const log = [auditEntry(did, op, new Date(t))];
-  let head: PlcOperation = op;
-  for (let i = 1; i < ops; i++) {
-    key = generateMemberKey();
-    head = await addKeyOp(head, rotationKey, 'atproto', key.did);
-    t += 60_000;
-    log.push(auditEntry(did, head, new Date(t)));
-  }
-  return { did, key, log };
-}
-
-async function world(ops: number) {
-  const members = await Promise.all(['a', 'b', 'c'].map((n) => member(n, ops)));
-  const org = await member('org', 1);
-  const policy = policyDocument({ repository: org.did, signers: members.map((m) => m.did), threshold: 2 });
-  let draft: Draft = {
-    repository: org.did,
-    collection: 'app.bsky.feed.post',
-    record: { $type: 'app.bsky.feed.post', text: 'benchmark post', createdAt: '2026-01-01T00:00:00.000Z' },
-    cosignatures: [],
-  };
-  for (const m of members.slice(0, 2)) draft = cosignDraft(draft, m.key, m.did).draft;
-  draft = { ...draft, plcLogs: Object.fromEntries(members.slice(0, 2).map((m) => [m.did, m.log])) };
-  return { policy, body: JSON.stringify(draft) };
-}
-
-async function startServer(policy: unknown): Promise<{ url: string; child: ChildProcess }> {
-  const dir = mkdtempSync(join(tmpdir(), 'encumber-bench-'));
-  writeFileSync(join(dir, 'policy.json'), JSON.stringify(policy));
-  const child = spawn(process.execPath, [...NODE_FLAGS, BUNDLE, '--policy', join(dir, 'policy.json'), '--port', '0', '--quiet', '--data-dir', join(dir, 'data')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const url = await new Promise<string>((ok, fail) => {
-    let err = '';
-    child.stderr!.on('data', (d) => {
-      err += d;
-      const m = /serving on (http:\/\/\S+)/.exec(err);
-      if (m) ok(m[1]!);
-    });
-    child.once('exit', (c) => fail(new Error(`server exited ${c}: ${err}`)));
-  });
-  return { url, child };
-}
-
-function rssMiB(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
-}
-
-async function post(url: string, body: string): Promise<number> {
-  const t0 = performance.now();
-  const res = await fetch(`${url}/xrpc/dev.encumber.signRecord`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  await res.arrayBuffer();
-  if (res.status !== 200) throw new Error(`signRecord answered ${res.status}`);
-  return performance.now() - t0;
-}
+const OURS = buildBundle();
+const BASELINE = WITH_BASELINE ? baselineBundle() : undefined;
 
 const w = await world(20);
 console.log(`draft body: ${w.body.length} bytes (2 co-signatures, 2 × 20-op PLC logs)`);
@@ -111,43 +33,54 @@ console.log(`draft body: ${w.body.length} bytes (2 co-signatures, 2 × 20-op PLC
 const cold: number[] = [];
 for (let i = 0; i < COLD_RUNS; i++) {
   const fresh = i === 0 ? w : await world(20);
-  const s = await startServer(fresh.policy);
+  const s = await startServer(OURS, fresh.policy, NODE_FLAGS);
   await fetch(`${s.url}/xrpc/_health`);
   cold.push(await post(s.url, fresh.body));
   s.child.kill();
 }
 
-// Warm: one server, same draft, under load.
-const s = await startServer(w.policy);
-for (let i = 0; i < 50; i++) await post(s.url, w.body);
-const single = await autocannon({
-  url: `${s.url}/xrpc/dev.encumber.signRecord`,
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: w.body,
-  connections: 1,
-  duration: SECONDS,
-});
-const result = await autocannon({
-  url: `${s.url}/xrpc/dev.encumber.signRecord`,
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: w.body,
-  connections: CONNECTIONS,
-  duration: SECONDS,
-});
-const mem = rssMiB(s.child.pid!);
-s.child.kill();
+const load = (s: Server, connections: number) =>
+  autocannon({ url: `${s.url}${SIGN_RECORD}`, method: 'POST', headers: { 'content-type': 'application/json' }, body: w.body, connections, duration: SECONDS });
 
-const non2xx = result.non2xx + result.errors + single.non2xx + single.errors;
-console.log(`node flags: ${NODE_FLAGS.join(' ') || '(none)'}`);
+// Warm: one server per bundle, same draft, under load; the two bundles take turns.
+const servers: { name: string; s: Server }[] = [{ name: 'ours', s: await startServer(OURS, w.policy, NODE_FLAGS) }];
+if (BASELINE) servers.push({ name: `baseline ${BASELINE_COMMIT}`, s: await startServer(BASELINE, w.policy, NODE_FLAGS) });
+for (const { s } of servers) for (let i = 0; i < 50; i++) await post(s.url, w.body);
+type Result = Awaited<ReturnType<typeof autocannon>>;
+const single = new Map<string, Result>();
+const SEQUENTIAL = arg('sequential', 400);
+function names0(): string[] {
+  return servers.map((x) => x.name);
+}
+const multi = new Map<string, Result>();
+const sequential = new Map<string, number[]>(names0().map((n) => [n, []]));
+for (const { name, s } of servers) single.set(name, await load(s, 1));
+// p50 at 1 connection to the microsecond (autocannon rounds to whole ms): sequential requests, bundles alternating.
+for (let i = 0; i < SEQUENTIAL; i++) for (const { name, s } of servers) sequential.get(name)!.push(await postKeepAlive(s.url, w.body));
+for (const { name, s } of servers) multi.set(name, await load(s, CONNECTIONS));
+const mem = new Map(servers.map(({ name, s }) => [name, rssMiB(s.child.pid!)]));
+for (const { s } of servers) s.child.kill();
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(`\n| measure | value | target |`);
-console.log(`|---|---:|---:|`);
-console.log(`| warm, 1 connection: latency p50 / p99 | ${single.latency.p50} / ${single.latency.p99} ms | p50 ≤ 2 ms |`);
-console.log(`| warm, 1 connection: requests/s | ${single.requests.average.toFixed(0)} | |`);
-console.log(`| warm, ${CONNECTIONS} connections: requests/s | ${result.requests.average.toFixed(0)} | ≥ 1500 |`);
-console.log(`| warm, ${CONNECTIONS} connections: latency p50 / p99 | ${result.latency.p50} / ${result.latency.p99} ms | |`);
-console.log(`| non-2xx / errors | ${non2xx} | 0 |`);
-console.log(`| cold first request (3 fresh 20-op logs, median of ${COLD_RUNS}) | ${median(cold).toFixed(1)} ms | |`);
-console.log(`| server RSS after load / peak | ${mem.rss.toFixed(0)} / ${mem.peak.toFixed(0)} MiB | ≤ 128 MiB |`);
+const names = servers.map((x) => x.name);
+const base = BASELINE ? names[1]! : undefined;
+const ratio = (f: (n: string) => number, better: 'higher' | 'lower') =>
+  base ? `${(better === 'higher' ? f('ours') / f(base) : f(base) / f('ours')).toFixed(2)}×` : '';
+const rps = (n: string) => multi.get(n)!.requests.average;
+const p50 = (n: string) => single.get(n)!.latency.p50;
+const errs = (n: string) => single.get(n)!.non2xx + single.get(n)!.errors + multi.get(n)!.non2xx + multi.get(n)!.errors;
+
+console.log(`node flags: ${NODE_FLAGS.join(' ') || '(none)'}; ${SECONDS} s per load, the bundles take turns`);
+console.log(`\n| measure | ${names.join(' | ')} | ours vs baseline | target |`);
+console.log(`|---|${names.map(() => '---:').join('|')}|---:|---:|`);
+const row = (label: string, f: (n: string) => string, r: string, target: string) =>
+  console.log(`| ${label} | ${names.map(f).join(' | ')} | ${r} | ${target} |`);
+row('warm, 1 connection: latency p50 / p99 (autocannon, whole ms)', (n) => `${p50(n)} / ${single.get(n)!.latency.p99} ms`, ratio(p50, 'lower'), '');
+const seqP50 = (n: string) => quantile(sequential.get(n)!, 0.5);
+row(`warm, 1 connection: latency p50 / p99, ${SEQUENTIAL} sequential keep-alive requests`, (n) => `${seqP50(n).toFixed(2)} / ${quantile(sequential.get(n)!, 0.99).toFixed(2)} ms`, ratio(seqP50, 'lower'), 'p50 ≤ ⅓ baseline');
+row('warm, 1 connection: requests/s', (n) => single.get(n)!.requests.average.toFixed(0), ratio((n) => single.get(n)!.requests.average, 'higher'), '');
+row(`warm, ${CONNECTIONS} connections: requests/s`, (n) => rps(n).toFixed(0), ratio(rps, 'higher'), '≥ 3× baseline, ≥ 2000');
+row(`warm, ${CONNECTIONS} connections: latency p50 / p99`, (n) => `${multi.get(n)!.latency.p50} / ${multi.get(n)!.latency.p99} ms`, '', '');
+row('non-2xx / errors', (n) => String(errs(n)), '', '0');
+row('server RSS after load / peak', (n) => `${mem.get(n)!.rss.toFixed(0)} / ${mem.get(n)!.peak.toFixed(0)} MiB`, '', 'peak ≤ 128 MiB');
+row(`cold first request (3 fresh 20-op logs, median of ${COLD_RUNS})`, (n) => (n === 'ours' ? `${median(cold).toFixed(1)} ms` : '—'), '', '');
