@@ -1,14 +1,14 @@
-/** OpenSSL k256 signing: always 64-byte low-S, verifies strictly, agrees with the did:key. */
+/** OpenSSL k256 signing (always 64-byte low-S) and the enclave key holder (libsecp256k1): both verify strictly and agree with the did:key. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { generateK256PrivateKey, k256DidKey } from '../../src/crypto/k256-signer.ts';
+import { generateK256PrivateKey, k256DidKey, signK256 } from '../../src/crypto/k256-signer.ts';
 import { k256KeyObject, signK256Native } from '../../src/crypto/k256-native-signer.ts';
 import { checkSignature, checkSignatureForm } from '../../src/crypto/verify.ts';
 import { parseDidKey } from '../../src/crypto/did-key.ts';
 import { K256 } from '../../src/crypto/curves.ts';
 import { KeyHolder } from '../../src/enclave/key-holder.ts';
-import { sTwin } from './helpers.ts';
+import { sTwin, throwsCode } from './helpers.ts';
 
 test('signK256Native: 400 signatures, all low-S, all verify; high-S ones were normalised', () => {
   const priv = generateK256PrivateKey();
@@ -23,14 +23,26 @@ test('signK256Native: 400 signatures, all low-S, all verify; high-S ones were no
   }
 });
 
-test('KeyHolder signs verifiably and wipes the bytes it was given', () => {
+test('KeyHolder signs with libsecp256k1 (RFC 6979, low-S: the bytes noble makes) and wipes the bytes it was given', async () => {
   const given = generateK256PrivateKey();
+  const copy = given.slice();
   const did = k256DidKey(given);
   const holder = KeyHolder.generate(() => given);
   assert.equal(holder.did, did);
   assert.ok(given.every((b) => b === 0));
   const msg = new TextEncoder().encode('payload');
-  assert.equal(checkSignature(parseDidKey(did), msg, holder.sign(msg)), undefined);
+  const sig = holder.sign(msg);
+  assert.equal(checkSignature(parseDidKey(did), msg, sig), undefined);
+  assert.deepEqual(sig, signK256(copy, msg), 'deterministic, the RFC 6979 signature');
+  assert.deepEqual(holder.sign(msg), sig);
+  assert.deepEqual(await holder.signAsync(msg), sig);
+});
+
+test('KeyHolder refuses a key outside [1, n-1] and wipes it anyway', () => {
+  for (const bad of [new Uint8Array(32), new Uint8Array(32).fill(0xff)]) {
+    throwsCode(() => KeyHolder.generate(() => bad), 'InvalidPrivateKey');
+    assert.ok(bad.every((b) => b === 0));
+  }
 });
 
 test('checkSignatureAsync gives the same answer as checkSignature (valid, mismatch, high-S, length, range)', async () => {
