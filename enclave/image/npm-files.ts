@@ -1,9 +1,10 @@
 /**
  * npm packages copied file by file into the boot ramdisk (enclave/inputs/npm-files.json):
- * koffi and its linux-x64 platform package, which the bundle loads at run time
- * (src/enclave/nitro/libc.ts: createRequire(import.meta.url)('koffi') from
- * /encumber/encumber-enclave.mjs, so Node looks in /encumber/node_modules and
- * then /node_modules, where they are put).
+ * the native addons the bundle loads at run time with createRequire(import.meta.url)
+ * from /encumber/encumber-enclave.mjs, so Node looks in /encumber/node_modules and
+ * then /node_modules, where they are put: koffi and its linux-x64 platform package
+ * (src/enclave/nitro/libc.ts), and secp256k1's binding with its loader
+ * node-gyp-build (src/crypto/k256-libsecp256k1.ts: 'secp256k1/bindings').
  *
  * Every package is checked twice before a byte is used: its package-lock.json
  * entry (version, integrity of the tarball) against the pin, and the SHA-256
