@@ -71,6 +71,9 @@ function nativeKey(nc: NodeCrypto, key: PublicKey): KeyObject {
   return k;
 }
 
+/** The installed engine for rule 4 on this curve (k256 only), if any. */
+const backendFor = (curve: CurveInfo) => (curve.name === 'k256' ? k256Backend() : undefined);
+
 /**
  * Verify `sig` over SHA-256(`message`). Returns undefined when valid, otherwise
  * the rule that failed. Never throws on a bad signature.
@@ -79,7 +82,7 @@ export function checkSignature(key: PublicKey, message: Uint8Array, sig: Uint8Ar
   const curve = curveByName(key.curve);
   const formFailure = checkSignatureForm(curve, sig);
   if (formFailure) return formFailure;
-  const backend = curve.name === 'k256' ? k256Backend() : undefined;
+  const backend = backendFor(curve);
   if (backend) return backend.verify(sig, message, key.compressed) ? undefined : 'SignatureMismatch';
   if (!nodeCrypto) return nobleVerify(curve, sha256(message), key, sig);
   const ok = nodeCrypto.verify('sha256', message, { key: nativeKey(nodeCrypto, key), dsaEncoding: 'ieee-p1363' }, sig);
@@ -109,7 +112,7 @@ export function checkSignatureAsync(key: PublicKey, message: Uint8Array, sig: Ui
   const curve = curveByName(key.curve);
   const formFailure = checkSignatureForm(curve, sig);
   if (formFailure) return Promise.resolve(formFailure);
-  const backend = curve.name === 'k256' ? k256Backend() : undefined;
+  const backend = backendFor(curve);
   if (backend) return Promise.resolve(backend.verify(sig, message, key.compressed) ? undefined : 'SignatureMismatch');
   const nc = nodeCrypto;
   if (!nc) return Promise.resolve(nobleVerify(curve, sha256(message), key, sig));
@@ -130,7 +133,7 @@ export function checkSignatureOverDigest(
   const curve = curveByName(key.curve);
   const formFailure = checkSignatureForm(curve, sig);
   if (formFailure) return formFailure;
-  const backend = curve.name === 'k256' ? k256Backend() : undefined;
+  const backend = backendFor(curve);
   if (backend) return backend.verifyDigest(sig, digest, key.compressed) ? undefined : 'SignatureMismatch';
   return nobleVerify(curve, digest, key, sig);
 }
