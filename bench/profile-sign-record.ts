@@ -102,7 +102,9 @@ const profile = JSON.parse(readFileSync(join(OUT, file), 'utf8')) as Profile;
 
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map<number, number>();
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+profile.samples.forEach((id, i) => {
+  self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
 const where = (n: Node) => {
   const u = n.callFrame.url;
   if (!u) return '(native)';
