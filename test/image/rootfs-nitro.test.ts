@@ -95,7 +95,7 @@ test('koffi and its platform package are in the boot ramdisk, byte for byte the 
   const pins = loadNpmPins();
   assert.deepEqual(
     pins.map((p) => p.package),
-    ['koffi', '@koromix/koffi-linux-x64'],
+    ['koffi', '@koromix/koffi-linux-x64', 'secp256k1', 'node-gyp-build'],
   );
   for (const pin of pins) {
     for (const [rel, f] of Object.entries(pin.files)) {
