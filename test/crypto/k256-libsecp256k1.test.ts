@@ -210,7 +210,7 @@ describe('property: libsecp256k1, OpenSSL and noble agree code for code', () => 
         const key = parseDidKey(formatDidKey(K256, secp256k1.getPublicKey(secret, true)));
         const sig = nobleSign(K256, secret, message);
         assert.deepEqual(verdicts(key, message, sig), [undefined, undefined, undefined]);
-        let t = { key, message, sig };
+        const t = { key, message, sig };
         switch (m.kind) {
           case 'none':
             break;
