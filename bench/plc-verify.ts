@@ -12,7 +12,9 @@
  *     DID, prev links, signatures; noble-secp256k1 1.x for k256);
  *   - ours: verifyAuditLog — fed the audit log exactly as the directory serves
  *     it, and checks more: strict schemas, cids, canonical sig encoding, low-S,
- *     createdAt order, nullified flags;
+ *     createdAt order, nullified flags; with the libsecp256k1 backend installed
+ *     as the Node edges (enclave boot, CLI) install it, and (k256) once without
+ *     a backend, as a library caller gets it (OpenSSL);
  *   - OpenSSL floor — only the node:crypto ECDSA verifications the log needs
  *     (the same key tries, in the same order, KeyObjects prepared): what any
  *     verifier built on node:crypto must at least spend;
@@ -30,6 +32,8 @@ import * as plc from '@did-plc/lib';
 import * as dagCbor from '@ipld/dag-cbor';
 import { tableVs, measureInterleaved, type BenchCase } from './harness.ts';
 import { verifyAuditLog } from '../src/plc/verify.ts';
+import { installK256Backend } from '../src/crypto/k256-backend.ts';
+import { libsecp256k1Backend } from '../src/crypto/k256-libsecp256k1.ts';
 import { curveByName } from '../src/crypto/curves.ts';
 import { parseDidKey } from '../src/crypto/did-key.ts';
 import { generateLog, type CurveChoice, type GeneratedLog } from '../test/plc-gen/generate.ts';
@@ -46,6 +50,7 @@ const curves = (process.argv.find((a) => a.startsWith('--curves='))?.slice(9) ??
 const TARGET = 12;
 const LIB = '@did-plc/lib 0.0.4 validateOperationLog (op list)';
 const OURS = 'ours: verifyAuditLog (audit log)';
+const OURS_OPENSSL = 'ours: verifyAuditLog, no backend installed (library callers: OpenSSL)';
 const OPENSSL_FLOOR = 'OpenSSL floor: node:crypto verify only, same key tries';
 const LIBSECP_FLOOR = 'libsecp256k1 floor: native verify only, same key tries';
 /** The native addon only: `secp256k1/bindings` fails rather than falling back to JS. */
@@ -67,6 +72,7 @@ async function makeLogs(curve: CurveChoice): Promise<GeneratedLog[]> {
 async function mustVerify(logs: GeneratedLog[]): Promise<void> {
   for (const g of logs) {
     if (g.log.length !== ops) throw new Error(`expected ${ops} entries, got ${g.log.length}`);
+    installK256Backend(libsecp256k1Backend);
     const ours = verifyAuditLog(g.did, g.log);
     if (!ours.ok) throw new Error(`ours rejects a benchmark log: ${ours.error.message}`);
     await plc.validateOperationLog(g.did, g.log.map((e) => e.operation) as unknown as plc.CompatibleOpOrTombstone[]);
@@ -123,6 +129,7 @@ function cases(logs: GeneratedLog[], withLibsecp: boolean): Case[] {
   let b = 0;
   let c = 0;
   let d = 0;
+  let e = 0;
   return [
     {
       row: LIB,
@@ -135,12 +142,28 @@ function cases(logs: GeneratedLog[], withLibsecp: boolean): Case[] {
     {
       row: OURS,
       run: () => {
+        // The backend is a module variable: each row sets the one it measures (one assignment per log).
+        installK256Backend(libsecp256k1Backend);
         const g = logs[b++ % logs.length]!;
         const v = verifyAuditLog(g.did, g.log);
         if (!v.ok) throw new Error(v.error.message);
         return v;
       },
     },
+    ...(withLibsecp
+      ? [
+          {
+            row: OURS_OPENSSL,
+            run: () => {
+              installK256Backend(undefined);
+              const g = logs[e++ % logs.length]!;
+              const v = verifyAuditLog(g.did, g.log);
+              if (!v.ok) throw new Error(v.error.message);
+              return v;
+            },
+          },
+        ]
+      : []),
     {
       row: OPENSSL_FLOOR,
       run: () => {
@@ -178,7 +201,7 @@ async function main(): Promise<void> {
     const cs = cases(logs, withLibsecp);
     if (withLibsecp) {
       // The libsecp256k1 floor must accept exactly the signatures the OpenSSL floor accepts.
-      const [o, l] = [cs[2]!, cs[3]!];
+      const [o, l] = [cs.find((x) => x.row === OPENSSL_FLOOR)!, cs.find((x) => x.row === LIBSECP_FLOOR)!];
       for (let i = 0; i < logs.length; i++) if (o.run() !== l.run()) throw new Error('libsecp256k1 and OpenSSL floors disagree');
     }
     const rows = await measure(cs);
