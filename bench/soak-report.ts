@@ -44,7 +44,7 @@ export function soakTable(minutes: readonly MinuteSample[]): string {
     );
   }
   const v = soakVerdict(minutes);
-  const growth = v.rssGrowth === undefined ? 'n/a (needs ≥ 2 minutes)' : `${(v.rssGrowth * 100).toFixed(1)} %`;
+  const growth = v.rssGrowth === undefined ? 'n/a (needs ≥ 2 minutes)' : `${(Math.round(v.rssGrowth * 1000) / 10 + 0).toFixed(1)} %`;
   lines.push('', `errors: ${v.errors}; RSS growth after the first minute: ${growth} (limit ${MAX_RSS_GROWTH * 100} %): ${v.pass ? 'PASS' : 'FAIL'}`);
   return lines.join('\n');
 }

@@ -45,6 +45,10 @@ describe('soakVerdict', () => {
     assert.match(soakTable([minute(1, 100)]), /n\/a .*FAIL$/);
   });
 
+  it('prints a shrink too small to show as 0.0 %, not -0.0 %', () => {
+    assert.match(soakTable([minute(1, 100), minute(2, 99.99)]), /first minute: 0\.0 % /);
+  });
+
   it('prints one row per minute and the verdict', () => {
     const t = soakTable([minute(1, 100), minute(2, 102)]);
     assert.match(t, /^\| 1 \| 100 \| 0 \| 2\.00 ms \| 3\.00 ms \| 100\.0 MiB \|$/m);
