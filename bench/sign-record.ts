@@ -49,11 +49,9 @@ for (const { s } of servers) for (let i = 0; i < 50; i++) await post(s.url, w.bo
 type Result = Awaited<ReturnType<typeof autocannon>>;
 const single = new Map<string, Result>();
 const SEQUENTIAL = arg('sequential', 400);
-function names0(): string[] {
-  return servers.map((x) => x.name);
-}
+
 const multi = new Map<string, Result>();
-const sequential = new Map<string, number[]>(names0().map((n) => [n, []]));
+const sequential = new Map<string, number[]>(servers.map((x) => [x.name, []]));
 for (const { name, s } of servers) single.set(name, await load(s, 1));
 // p50 at 1 connection to the microsecond (autocannon rounds to whole ms): sequential requests, bundles alternating.
 for (let i = 0; i < SEQUENTIAL; i++) for (const { name, s } of servers) sequential.get(name)!.push(await postKeepAlive(s.url, w.body));
