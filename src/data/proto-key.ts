@@ -13,3 +13,12 @@ export function findProtoKey(value: unknown, path = '', depth = 0): string | und
   }
   return undefined;
 }
+
+/**
+ * Whether JSON text can hold a "__proto__" key at all: JSON spells a key's
+ * characters literally or as \u escapes, so text with neither "__proto__" nor
+ * "\u" has none, and the walk over the parsed value can be skipped.
+ */
+export function mayHaveProtoKey(jsonText: string): boolean {
+  return jsonText.includes('__proto__') || jsonText.includes('\\u');
+}

@@ -98,8 +98,8 @@ interface WalkState {
   nullifiedCids: Set<string>;
   computedNullified: boolean[];
   warnings: PlcWarning[];
-  /** Each verified entry serialised without `nullified`, to recognise an extended log. */
-  fingerprints: string[];
+  /** A copy of each verified entry, to recognise an extended log (compared without `nullified`). */
+  fingerprints: unknown[];
 }
 
 function emptyWalk(): WalkState {
@@ -126,18 +126,43 @@ function cloneWalk(w: Readonly<WalkState>): WalkState {
   };
 }
 
-function fingerprint(entry: unknown): string {
-  const { nullified: _n, ...rest } = entry as Record<string, unknown>;
-  return JSON.stringify(rest);
+/** What the checkpoint keeps of a verified entry: a copy of its JSON (the caller's objects may change later). */
+function fingerprint(entry: unknown): unknown {
+  return structuredClone(entry);
 }
 
-function extendsPrefix(log: unknown[], fingerprints: readonly string[]): boolean {
+/**
+ * Equal JSON values (parsed JSON: no undefined, functions or cycles; key order does not matter), compared in
+ * place without allocating; `skip` names one top-level key to leave out.
+ */
+function sameJson(a: unknown, b: unknown, skip?: string): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in ra) {
+    if (!Object.hasOwn(ra, k) || k === skip) continue;
+    if (!Object.hasOwn(rb, k) || !sameJson(ra[k], rb[k])) return false;
+    n++;
+  }
+  for (const k in rb) if (Object.hasOwn(rb, k) && k !== skip) n--;
+  return n === 0;
+}
+
+function extendsPrefix(log: unknown[], fingerprints: readonly unknown[]): boolean {
   if (fingerprints.length === 0 || log.length < fingerprints.length) return false;
   for (let i = 0; i < fingerprints.length; i++) {
     const e = log[i];
-    // `nullified` is left out of the fingerprint, so check its type here as the schema would.
+    // `nullified` is left out of the comparison, so check its type here as the schema would.
     if (typeof e !== 'object' || e === null || typeof (e as { nullified?: unknown }).nullified !== 'boolean') return false;
-    if (fingerprint(e) !== fingerprints[i]) return false;
+    if (!sameJson(e, fingerprints[i], 'nullified')) return false;
   }
   return true;
 }

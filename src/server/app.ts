@@ -16,7 +16,7 @@ import { fromHex } from '../crypto/encoding.ts';
 import type { SigningService } from '../enclave/service.ts';
 import { attestationQuery, signRecordBody } from './schemas.ts';
 import { statusForCode } from './status.ts';
-import { findProtoKey } from '../data/proto-key.ts';
+import { findProtoKey, mayHaveProtoKey } from '../data/proto-key.ts';
 import { silentLogger, type LogLine, type Logger } from './log.ts';
 
 export interface WebAsset {
@@ -139,12 +139,13 @@ export function createApp(opts: AppOptions): Hono<Env> {
       const contentType = c.req.header('content-type') ?? '';
       if (!/^application\/json(\s*;|$)/i.test(contentType)) throw badRequest('Content-Type must be application/json');
       let body: unknown;
+      const text = await c.req.text();
       try {
-        body = JSON.parse(await c.req.text());
+        body = JSON.parse(text);
       } catch {
         throw badRequest('body is not valid JSON');
       }
-      const proto = findProtoKey(body);
+      const proto = mayHaveProtoKey(text) ? findProtoKey(body) : undefined;
       if (proto !== undefined) throw badRequest(`forbidden key "__proto__" at ${proto}`);
       const parsed = signRecordBody.safeParse(body);
       if (!parsed.success) {

@@ -66,3 +66,30 @@ test('a checkpoint of another DID is not used', () => {
   assert.equal(other.resumedAt, 0);
   assert.ok(other.verdict.ok);
 });
+
+test('the prefix is compared by content: the same entries with keys in another order resume; any added, removed or changed value does not', () => {
+  const log = readFixtureJson<PlcAuditEntry[]>('plc', 'valid', 'log_legacy_dholms.json');
+  const did = log[0]!.did;
+  const first = verifyAuditLogResumable(did, log.slice(0, 3));
+  assert.ok(first.verdict.ok);
+  const reversed = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).reverse());
+  const reordered = log.map((e) => reversed({ ...e, operation: reversed(e.operation as never) }));
+  assert.equal(verifyAuditLogResumable(did, reordered, {}, first.checkpoint).resumedAt, 3);
+  const variants: ((e: Record<string, any>) => void)[] = [
+    (e) => (e.extra = 1),
+    (e) => delete e.createdAt,
+    (e) => (e.operation.services = {}),
+    (e) => (e.operation.alsoKnownAs = [...e.operation.alsoKnownAs, 'at://x.test']),
+    (e) => (e.operation.prev = e.operation.prev === null ? 'x' : null),
+  ];
+  for (const [i, change] of variants.entries()) {
+    const changed = structuredClone(log) as Record<string, any>[];
+    change(changed[1]!);
+    assert.equal(verifyAuditLogResumable(did, changed, {}, first.checkpoint).resumedAt, 0, `variant ${i} resumed`);
+  }
+  // The checkpoint keeps its own copy: changing the first request's objects afterwards does not change it.
+  const mine = structuredClone(log.slice(0, 3));
+  const cp = verifyAuditLogResumable(did, mine).checkpoint;
+  (mine[1]!.operation as { sig: string }).sig = 'changed';
+  assert.equal(verifyAuditLogResumable(did, log, {}, cp).resumedAt, 3);
+});

@@ -205,6 +205,8 @@ test('malformed requests: 400 before any work; a huge body 413 before parsing', 
   await expectError(w, { ...draftFor(), record: [] }, 400, 'InvalidRequest');
   // JSON.parse makes "__proto__" an own key that schema parsing would silently drop.
   await expectError(w, JSON.stringify(draftFor()).replace('"text":', '"__proto__":{"x":1},"text":'), 400, 'InvalidRequest');
+  // The same key spelled with \u escapes (the only other way JSON can spell it).
+  await expectError(w, JSON.stringify(draftFor()).replace('"text":', '"\\u005f_proto\\u005f_":{"x":1},"text":'), 400, 'InvalidRequest');
   const noType = await post(w, JSON.stringify(draftFor()), { 'content-type': 'text/plain' });
   assert.equal(noType.status, 400);
   assert.equal(noType.json.error, 'InvalidRequest');
