@@ -3,8 +3,10 @@
  * output of tools/build-cli.ts (dist/cli/), never the TypeScript sources.
  *
  * The build under test goes to a temporary checkout-shaped directory
- * (bin/encumber.js copied, dist/cli/ built, no node_modules anywhere above it),
- * so a run that needed tsx or any other package at run time fails there.
+ * (bin/encumber.js copied, dist/cli/ built, and a node_modules/ holding only
+ * the native packages no bundle can contain — libsecp256k1's binding and its
+ * loader — with no other node_modules anywhere above it), so a run that needed
+ * tsx or any other package at run time fails there.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,11 +25,16 @@ function buildCli(outdir: string): void {
   assert.equal(r.status, 0, r.stderr);
 }
 
-/** A directory shaped like a checkout: bin/encumber.js, src/ (empty: the staleness check walks it), dist/cli/ if built. */
+/** The packages the built command line loads at run time: native code, outside every bundle (as in the enclave image). */
+const NATIVE_PACKAGES = ['node-gyp-build', 'secp256k1'];
+
+/** A directory shaped like a checkout: bin/encumber.js, src/ (empty: the staleness check walks it), the native packages, dist/cli/ if built. */
 function installed(build: boolean): string {
   const dir = tempDir('encumber-built-');
   mkdirSync(join(dir, 'bin'));
   mkdirSync(join(dir, 'src'));
+  mkdirSync(join(dir, 'node_modules'));
+  for (const pkg of NATIVE_PACKAGES) symlinkSync(join(REPO_ROOT, 'node_modules', pkg), join(dir, 'node_modules', pkg));
   copyFileSync(join(REPO_ROOT, 'bin', 'encumber.js'), join(dir, 'bin', 'encumber.js'));
   if (build) buildCli(join(dir, 'dist', 'cli'));
   return dir;
@@ -43,8 +50,9 @@ function filesOf(dir: string): Map<string, Buffer> {
 
 const dir = installed(true);
 
-test('the built command line runs with no node_modules: --help lists the commands, exit 0, nothing on stderr; --version is package.json\'s', () => {
-  for (let d = dir; d !== dirname(d); d = dirname(d)) assert.equal(existsSync(join(d, 'node_modules')), false, `${d}/node_modules`);
+test('the built command line runs with only its native packages installed: --help lists the commands, exit 0, nothing on stderr; --version is package.json\'s', () => {
+  assert.deepEqual(readdirSync(join(dir, 'node_modules')).sort(), NATIVE_PACKAGES);
+  for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) assert.equal(existsSync(join(d, 'node_modules')), false, `${d}/node_modules`);
   const r = run(dir, ['--help']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /Usage: encumber/);
@@ -92,6 +100,8 @@ function twinCheckout(): string {
   for (const f of readdirSync(join(dir, 'dist', 'cli'))) copyFileSync(join(dir, 'dist', 'cli', f), join(twin, 'dist', 'cli', f));
   symlinkSync(join(REPO_ROOT, 'src'), join(twin, 'src'));
   symlinkSync(join(REPO_ROOT, 'package-lock.json'), join(twin, 'package-lock.json'));
+  mkdirSync(join(twin, 'node_modules'));
+  for (const pkg of NATIVE_PACKAGES) symlinkSync(join(REPO_ROOT, 'node_modules', pkg), join(twin, 'node_modules', pkg));
   return twin;
 }
 
