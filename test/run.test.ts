@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allTestFiles, E2E, tierFiles, typeScriptLoader } from './run.ts';
+import { allTestFiles, E2E, LONG_FIRST, longFirst, tierFiles, typeScriptLoader } from './run.ts';
 
 test('the tiers split the test files: each in exactly one of unit and e2e, together all of them', () => {
   const files = allTestFiles();
@@ -25,4 +25,12 @@ test('a Node that strips types runs the tests without a loader; an older one get
   assert.deepEqual(typeScriptLoader({ typescript: 'strip' }), []);
   assert.deepEqual(typeScriptLoader({ typescript: false }), ['--import', 'tsx']);
   assert.deepEqual(typeScriptLoader({}), ['--import', 'tsx']);
+});
+
+test('the longest files start first; the order changes, the set does not', () => {
+  const files = ['test/a.test.ts', 'test/b.test.ts', 'test/c.test.ts'];
+  assert.deepEqual(longFirst(files, ['test/c.test.ts', 'test/gone.test.ts']), ['test/c.test.ts', 'test/a.test.ts', 'test/b.test.ts']);
+  const unit = tierFiles('unit', allTestFiles());
+  assert.deepEqual(longFirst(unit).sort(), [...unit].sort());
+  for (const f of LONG_FIRST) assert.ok(unit.includes(f), `${f} is a unit-tier file`);
 });

@@ -370,7 +370,7 @@ describe('property: mutated audit logs', () => {
         const gen = pool[li]!;
         check(gen, mutate(gen.log, r), `${r.kind} on log ${li}`);
       }),
-      fcParams(600),
+      fcParams(400),
     );
   });
 
