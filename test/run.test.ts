@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allTestFiles, E2E, LONG_FIRST, longFirst, tierFiles, typeScriptLoader } from './run.ts';
+import { allTestFiles, E2E, LONG_FIRST, longFirst, testEnv, tierFiles, typeScriptLoader } from './run.ts';
 
 test('the tiers split the test files: each in exactly one of unit and e2e, together all of them', () => {
   const files = allTestFiles();
@@ -33,4 +33,9 @@ test('the longest files start first; the order changes, the set does not', () =>
   const unit = tierFiles('unit', allTestFiles());
   assert.deepEqual(longFirst(unit).sort(), [...unit].sort());
   for (const f of LONG_FIRST) assert.ok(unit.includes(f), `${f} is a unit-tier file`);
+});
+
+test('the test processes share V8\'s compile cache under the build cache, unless one is chosen', () => {
+  assert.equal(testEnv({ ENCUMBER_BUILD_CACHE: '/c' }).NODE_COMPILE_CACHE, '/c/node-compile-cache');
+  assert.equal(testEnv({ NODE_COMPILE_CACHE: '/mine' }).NODE_COMPILE_CACHE, '/mine');
 });

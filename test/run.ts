@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -102,6 +102,16 @@ export function typeScriptLoader(features: { typescript?: unknown } = process.fe
   return features.typescript ? [] : ['--import', 'tsx'];
 }
 
+/**
+ * The test processes' environment: V8's on-disk compile cache (Node 22.1+; older Nodes ignore the variable) in the
+ * build cache, unless the caller chose one. Every test file is a fresh process that loads the same modules, and a
+ * warm cache cuts the suite's CPU by about a tenth. V8 checks each entry against the source, so it is never stale.
+ */
+export function testEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (env.NODE_COMPILE_CACHE !== undefined) return env;
+  return { ...env, NODE_COMPILE_CACHE: join(env.ENCUMBER_BUILD_CACHE || join(homedir(), '.cache', 'encumber'), 'node-compile-cache') };
+}
+
 async function main(argv: string[]): Promise<number> {
   const [tier, ...rest] = argv;
   if (tier !== 'unit' && tier !== 'e2e' && tier !== 'all') {
@@ -116,7 +126,7 @@ async function main(argv: string[]): Promise<number> {
   const options = rest.filter((a) => a.startsWith('--'));
   if (!options.some((a) => a.startsWith('--test-reporter'))) options.push('--test-reporter=spec');
   if (!options.some((a) => a.startsWith('--test-concurrency'))) options.push(`--test-concurrency=${tier === 'unit' ? availableParallelism() : 1}`);
-  const child = spawn(process.execPath, [...typeScriptLoader(), '--test', ...options, ...files], { cwd: ROOT, stdio: 'inherit' });
+  const child = spawn(process.execPath, [...typeScriptLoader(), '--test', ...options, ...files], { cwd: ROOT, stdio: 'inherit', env: testEnv() });
   return await new Promise<number>((done) => {
     child.once('close', (code, signal) => done(code ?? (signal ? 1 : 0)));
   });
