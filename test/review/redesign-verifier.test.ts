@@ -8,16 +8,13 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyPublishedRecord, type Identity } from '../../src/verifier/record.ts';
 import { verifySignedRecord } from '../../src/verifier/signed-record.ts';
-import { cosignBy, createWorld, draftFor, withLogs, type World } from '../support/world.ts';
+import { cosignBy, createWorld, draftFor, withLogs, type World, signedWorld } from '../support/world.ts';
 
 let w: World;
 let identity: Identity;
 let signed: Record<string, any>;
 before(async () => {
-  w = await createWorld();
-  identity = w.service.identity() as unknown as Identity;
-  const [alice, bob] = w.members as [any, any];
-  signed = (await w.service.signRecord(withLogs(cosignBy(draftFor('redesign review'), alice, bob), w.members) as never)) as never;
+  ({ w, identity, signed } = await signedWorld('redesign review'));
 });
 
 function refused(record: unknown, code: string) {

@@ -8,18 +8,14 @@ import { encodeBase64 } from '../../src/crypto/encoding.ts';
 import { cidForValue } from '../../src/data/cid.ts';
 import { draftPayload } from '../../src/member/cosign.ts';
 import { verifyPublishedRecord, type Identity } from '../../src/verifier/record.ts';
-import { cosignBy, createWorld, draftFor, withLogs, type World } from '../support/world.ts';
+import { type World, signedWorld } from '../support/world.ts';
 
 let w: World;
 let identity: Identity;
 let signed: Record<string, any>;
 let draft: any;
 before(async () => {
-  w = await createWorld();
-  identity = w.service.identity() as unknown as Identity;
-  const [alice, bob] = w.members as [any, any];
-  draft = withLogs(cosignBy(draftFor('review rules'), alice, bob), w.members);
-  signed = (await w.service.signRecord(draft)) as never;
+  ({ w, identity, draft, signed } = await signedWorld('review rules'));
 });
 
 function failsAt(record: unknown, check: string) {

@@ -12,18 +12,14 @@ import { draftPayload } from '../../src/member/cosign.ts';
 import { verifyPublishedRecord, type Identity } from '../../src/verifier/record.ts';
 import { runCli } from '../support/cli.ts';
 import { fixturePath } from '../support/fixtures.ts';
-import { cosignBy, createMember, createWorld, draftFor, withLogs, type World } from '../support/world.ts';
+import { cosignBy, createMember, createWorld, draftFor, withLogs, type World, signedWorld } from '../support/world.ts';
 
 let w: World;
 let identity: Identity;
 let signed: Record<string, any>;
 let draft: ReturnType<typeof draftFor>;
 before(async () => {
-  w = await createWorld();
-  identity = w.service.identity() as unknown as Identity;
-  const [alice, bob] = w.members as [any, any];
-  draft = withLogs(cosignBy(draftFor('review verify'), alice, bob), w.members) as never;
-  signed = (await w.service.signRecord(draft as never)) as never;
+  ({ w, identity, draft, signed } = await signedWorld('review verify'));
 });
 
 test(

@@ -17,6 +17,7 @@ import type { Attestor } from '../../src/enclave/attestor.ts';
 import type { PlcAuditEntry, PlcOperation } from '../../src/plc/types.ts';
 import { createApp } from '../../src/server/app.ts';
 import type { Logger } from '../../src/server/log.ts';
+import type { Identity } from '../../src/verifier/record.ts';
 
 export const ORG = 'did:plc:orgorgorgorgorgorgorgorg';
 export const COLLECTION = 'app.bsky.feed.post';
@@ -132,4 +133,23 @@ export function cosignBy(draft: Draft, ...signers: Member[]): Draft {
 
 export function withLogs(draft: Draft, members: Member[]): Draft {
   return { ...draft, plcLogs: Object.fromEntries(members.map((m) => [m.did, m.log])) };
+}
+
+/** A world whose enclave signed one 2-of-3 record (alice and bob co-signed, every member's log attached). */
+export interface SignedWorld {
+  w: World;
+  /** The enclave's getIdentity answer, as a verifier reads it. */
+  identity: Identity;
+  /** The draft the enclave signed. */
+  draft: Draft;
+  /** The signRecord answer: { cid, record, signature, receipt }. */
+  signed: Record<string, any>;
+}
+
+export async function signedWorld(text: string): Promise<SignedWorld> {
+  const w = await createWorld();
+  const [alice, bob] = w.members as [Member, Member];
+  const draft = withLogs(cosignBy(draftFor(text), alice, bob), w.members);
+  const signed = (await w.service.signRecord(draft as never)) as Record<string, any>;
+  return { w, identity: w.service.identity() as unknown as Identity, draft, signed };
 }

@@ -5,16 +5,12 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyPublishedRecord, type Identity } from '../../src/verifier/record.ts';
-import { cosignBy, createWorld, draftFor, withLogs, type World } from '../support/world.ts';
+import { createWorld, signedWorld } from '../support/world.ts';
 
-let w: World;
 let identity: Identity;
 let signed: Record<string, any>;
 before(async () => {
-  w = await createWorld();
-  identity = w.service.identity() as unknown as Identity;
-  const [alice, bob] = w.members as [any, any];
-  signed = await w.service.signRecord(withLogs(cosignBy(draftFor('verify me'), alice, bob), w.members) as never) as never;
+  ({ identity, signed } = await signedWorld('verify me'));
 });
 
 const copy = () => structuredClone(signed.record);
