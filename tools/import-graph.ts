@@ -39,8 +39,6 @@ export const PURE: readonly string[] = ['crypto', 'data', 'plc', 'policy', 'atte
 export const PURE_EXCEPTIONS: readonly string[] = [
   // The directory client: the PLC code's I/O edge.
   'plc/directory',
-  // The enclave's OpenSSL signing key (Node only; the browser never signs).
-  'crypto/k256-native-signer',
   // libsecp256k1's native binding (k256 verify backend, the enclave key's signing); installed by the Node edges.
   'crypto/k256-libsecp256k1',
 ];

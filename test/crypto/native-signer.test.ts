@@ -1,27 +1,12 @@
-/** OpenSSL k256 signing (always 64-byte low-S) and the enclave key holder (libsecp256k1): both verify strictly and agree with the did:key. */
+/** The enclave key holder (libsecp256k1): its signatures verify strictly, agree with the did:key and are RFC 6979; verification answers the same sync and async. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { generateK256PrivateKey, k256DidKey, signK256 } from '../../src/crypto/k256-signer.ts';
-import { k256KeyObject, signK256Native } from '../../src/crypto/k256-native-signer.ts';
-import { checkSignature, checkSignatureForm } from '../../src/crypto/verify.ts';
+import { checkSignature } from '../../src/crypto/verify.ts';
 import { parseDidKey } from '../../src/crypto/did-key.ts';
 import { K256 } from '../../src/crypto/curves.ts';
 import { KeyHolder } from '../../src/enclave/key-holder.ts';
 import { sTwin, throwsCode } from './helpers.ts';
-
-test('signK256Native: 400 signatures, all low-S, all verify; high-S ones were normalised', () => {
-  const priv = generateK256PrivateKey();
-  const key = parseDidKey(k256DidKey(priv));
-  const obj = k256KeyObject(priv);
-  for (let i = 0; i < 400; i++) {
-    const msg = new Uint8Array(randomBytes(1 + (i % 200)));
-    const sig = signK256Native(obj, msg);
-    assert.equal(sig.length, 64);
-    assert.equal(checkSignatureForm(K256, sig), undefined);
-    assert.equal(checkSignature(key, msg, sig), undefined);
-  }
-});
 
 test('KeyHolder signs with libsecp256k1 (RFC 6979, low-S: the bytes noble makes) and wipes the bytes it was given', async () => {
   const given = generateK256PrivateKey();
@@ -50,7 +35,7 @@ test('checkSignatureAsync gives the same answer as checkSignature (valid, mismat
   const priv = generateK256PrivateKey();
   const key = parseDidKey(k256DidKey(priv));
   const msg = new TextEncoder().encode('same answer');
-  const good = signK256Native(k256KeyObject(priv), msg);
+  const good = signK256(priv, msg);
   const highS = sTwin(K256, good);
   const flipped = good.slice();
   flipped[5]! ^= 1;
