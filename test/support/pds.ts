@@ -235,8 +235,7 @@ export async function startPds(opts: StartPdsOptions): Promise<Pds> {
     PDS_CRAWLERS: '',
     ...opts.env,
   };
-  mkdirSync(env.PDS_DATA_DIRECTORY, { recursive: true });
-  mkdirSync(env.PDS_BLOBSTORE_DISK_LOCATION, { recursive: true });
+  for (const d of [env.PDS_DATA_DIRECTORY, env.PDS_BLOBSTORE_DISK_LOCATION]) if (d) mkdirSync(d, { recursive: true });
   const fd = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
