@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { imageNodeFlags } from '../enclave/image/node-flags.ts';
 import { buildBundle, post, SIGN_RECORD, startServer, world } from './service.ts';
 
 const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
@@ -83,7 +84,7 @@ const bundle = buildBundle();
 const moduleAt = moduleIndex(readFileSync(bundle, 'utf8'));
 const preload = fileURLToPath(new URL('exit-on-sigterm.mjs', import.meta.url));
 const w = await world(20);
-const server = await startServer(bundle, w.policy, ['--max-semi-space-size=4', '--cpu-prof', `--cpu-prof-dir=${OUT}`, '--import', preload]);
+const server = await startServer(bundle, w.policy, [...imageNodeFlags(), '--cpu-prof', `--cpu-prof-dir=${OUT}`, '--import', preload]);
 for (let i = 0; i < 50; i++) await post(server.url, w.body);
 const r = await autocannon({
   url: `${server.url}${SIGN_RECORD}`,

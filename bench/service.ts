@@ -4,11 +4,13 @@
  * one request, the process's RSS.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { imageNodeFlags } from '../enclave/image/node-flags.ts';
 import { generateMemberKey, type MemberKey } from '../src/member/keys.ts';
 import { addKeyOp, auditEntry, createMemberDid } from '../src/member/plc-ops.ts';
 import { cosignDraft, type Draft } from '../src/member/cosign.ts';
@@ -24,9 +26,10 @@ export function buildBundle(): string {
   return BUNDLE;
 }
 
-/** The flags the enclave image runs node with (enclave/init): a smaller young generation keeps RSS down. */
+/** The flags the enclave image runs node with (enclave/image/rootfs/init), unless `--node-flags=` says otherwise. */
 export function nodeFlags(argv: readonly string[] = process.argv): string[] {
-  return (argv.find((a) => a.startsWith('--node-flags='))?.slice('--node-flags='.length) ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
+  const given = argv.find((a) => a.startsWith('--node-flags='))?.slice('--node-flags='.length);
+  return given === undefined ? imageNodeFlags() : given.split(' ').filter(Boolean);
 }
 
 interface Member {
@@ -110,22 +113,45 @@ export async function post(url: string, body: string): Promise<number> {
   return performance.now() - t0;
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-
 /**
- * One signRecord request over a kept-alive node:http connection (much less
- * client overhead than fetch, so the latency is mostly the server's). Throws
- * on anything but 200. Returns the latency in ms.
+ * Sequential signRecord requests over one kept-alive TCP connection, the
+ * request bytes built once and the response read by hand (status line and
+ * Content-Length only): next to no client work, so the latency is the
+ * server's and the loopback's. Each call throws on anything but 200 and
+ * returns the latency in ms.
  */
-export function postKeepAlive(url: string, body: string): Promise<number> {
-  const t0 = performance.now();
-  return new Promise((ok, fail) => {
-    const req = request(`${url}${SIGN_RECORD}`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.on('data', () => {});
-      res.on('end', () => (res.statusCode === 200 ? ok(performance.now() - t0) : fail(new Error(`signRecord answered ${res.statusCode}`))));
-      res.on('error', fail);
-    });
-    req.on('error', fail);
-    req.end(body);
+export async function keepAliveClient(url: string, body: string): Promise<{ post(): Promise<number>; close(): void }> {
+  const { hostname, port } = new URL(url);
+  const payload = Buffer.from(body);
+  const head = Buffer.from(`POST ${SIGN_RECORD} HTTP/1.1\r\nhost: ${hostname}:${port}\r\ncontent-type: application/json\r\ncontent-length: ${payload.length}\r\n\r\n`);
+  const wire = Buffer.concat([head, payload]);
+  const socket = connect(Number(port), hostname);
+  socket.setNoDelay(true);
+  await once(socket, 'connect');
+  let pending: { t0: number; ok: (ms: number) => void; fail: (e: Error) => void } | undefined;
+  let buf: Buffer = Buffer.alloc(0);
+  socket.on('data', (d: Buffer) => {
+    buf = buf.length ? Buffer.concat([buf, d]) : d;
+    const end = buf.indexOf('\r\n\r\n');
+    if (end < 0 || !pending) return;
+    const header = buf.subarray(0, end).toString('latin1');
+    const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(header)?.[1] ?? NaN);
+    if (!(length >= 0)) return pending.fail(new Error('response without Content-Length'));
+    if (buf.length < end + 4 + length) return;
+    const status = Number(header.slice(9, 12));
+    buf = buf.subarray(end + 4 + length);
+    const p = pending;
+    pending = undefined;
+    if (status === 200) p.ok(performance.now() - p.t0);
+    else p.fail(new Error(`signRecord answered ${status}`));
   });
+  socket.on('error', (e) => pending?.fail(e));
+  return {
+    post: () =>
+      new Promise<number>((ok, fail) => {
+        pending = { t0: performance.now(), ok, fail };
+        socket.write(wire);
+      }),
+    close: () => socket.destroy(),
+  };
 }

@@ -14,7 +14,7 @@
 import autocannon from 'autocannon';
 import { baselineBundle, BASELINE_COMMIT } from './baseline.ts';
 import { quantile } from './harness.ts';
-import { buildBundle, nodeFlags, post, postKeepAlive, rssMiB, SIGN_RECORD, startServer, world, type Server } from './service.ts';
+import { buildBundle, nodeFlags, post, keepAliveClient, rssMiB, SIGN_RECORD, startServer, world, type Server } from './service.ts';
 
 const arg = (name: string, dflt: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
 const SECONDS = arg('seconds', 10);
@@ -54,7 +54,9 @@ const multi = new Map<string, Result>();
 const sequential = new Map<string, number[]>(servers.map((x) => [x.name, []]));
 for (const { name, s } of servers) single.set(name, await load(s, 1));
 // p50 at 1 connection to the microsecond (autocannon rounds to whole ms): sequential requests, bundles alternating.
-for (let i = 0; i < SEQUENTIAL; i++) for (const { name, s } of servers) sequential.get(name)!.push(await postKeepAlive(s.url, w.body));
+const clients = await Promise.all(servers.map(({ s }) => keepAliveClient(s.url, w.body)));
+for (let i = 0; i < SEQUENTIAL; i++) for (const [k, { name }] of servers.entries()) sequential.get(name)!.push(await clients[k]!.post());
+for (const c of clients) c.close();
 for (const { name, s } of servers) multi.set(name, await load(s, CONNECTIONS));
 const mem = new Map(servers.map(({ name, s }) => [name, rssMiB(s.child.pid!)]));
 for (const { s } of servers) s.child.kill();

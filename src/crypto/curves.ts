@@ -16,11 +16,15 @@ export interface CurveInfo {
   readonly noble: typeof secp256k1 | typeof p256;
   /** Group order n. */
   readonly n: bigint;
+  /** n and ⌊n/2⌋ as 32 big-endian bytes, for the range and low-S checks without building numbers. */
+  readonly nBytes: Uint8Array;
+  readonly halfNBytes: Uint8Array;
   /** DER SubjectPublicKeyInfo header for a compressed point (BIT STRING of 34 bytes). */
   readonly spkiCompressedPrefix: Uint8Array;
 }
 
 const hex = (s: string) => Uint8Array.from(s.match(/../g)!, (b) => parseInt(b, 16));
+const be32 = (v: bigint) => hex(v.toString(16).padStart(64, '0'));
 
 export const K256: CurveInfo = {
   name: 'k256',
@@ -28,6 +32,8 @@ export const K256: CurveInfo = {
   jwtAlg: 'ES256K',
   noble: secp256k1,
   n: secp256k1.Point.CURVE().n,
+  nBytes: be32(secp256k1.Point.CURVE().n),
+  halfNBytes: be32(secp256k1.Point.CURVE().n >> 1n),
   // SEQ { SEQ { id-ecPublicKey, secp256k1 }, BIT STRING (0 unused bits) }
   spkiCompressedPrefix: hex('3036301006072a8648ce3d020106052b8104000a032200'),
 };
@@ -38,6 +44,8 @@ export const P256: CurveInfo = {
   jwtAlg: 'ES256',
   noble: p256,
   n: p256.Point.CURVE().n,
+  nBytes: be32(p256.Point.CURVE().n),
+  halfNBytes: be32(p256.Point.CURVE().n >> 1n),
   // SEQ { SEQ { id-ecPublicKey, prime256v1 }, BIT STRING (0 unused bits) }
   spkiCompressedPrefix: hex('3039301306072a8648ce3d020106082a8648ce3d030107032200'),
 };

@@ -11,6 +11,24 @@ export function readScalar(bytes: Uint8Array, from: number): bigint {
   return v;
 }
 
+/**
+ * Compare the big-endian 32-byte scalar at `from` with the 32-byte `limit`:
+ * negative, zero or positive, like a sort comparator (no numbers are built).
+ */
+export function compareScalar(bytes: Uint8Array, from: number, limit: Uint8Array): number {
+  for (let i = 0; i < 32; i++) {
+    const d = bytes[from + i]! - limit[i]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** True when the 32-byte scalar at `from` is zero. */
+export function isZeroScalar(bytes: Uint8Array, from: number): boolean {
+  for (let i = from; i < from + 32; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
 /** A copy of `sig` with s replaced by n − s. */
 export function negateS(sig: Uint8Array, n: bigint): Uint8Array {
   let t = n - readScalar(sig, 32);

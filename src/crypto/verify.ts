@@ -25,7 +25,7 @@ import type { PublicKey } from './did-key.ts';
 import { toHex } from './encoding.ts';
 import { k256Backend } from './k256-backend.ts';
 import { parseDidKeyCached as parseDidKey } from './key-cache.ts';
-import { readScalar } from './scalar.ts';
+import { compareScalar, isZeroScalar } from './scalar.ts';
 
 type NodeCrypto = typeof import('node:crypto');
 
@@ -40,10 +40,9 @@ export type SignatureFailure = 'BadSignatureLength' | 'SignatureOutOfRange' | 'S
 /** Rules 1–3: the form of the signature, before any curve arithmetic. */
 export function checkSignatureForm(curve: CurveInfo, sig: Uint8Array): SignatureFailure | undefined {
   if (!(sig instanceof Uint8Array) || sig.length !== 64) return 'BadSignatureLength';
-  const r = readScalar(sig, 0);
-  const s = readScalar(sig, 32);
-  if (r === 0n || s === 0n || r >= curve.n || s >= curve.n) return 'SignatureOutOfRange';
-  if (s > curve.n >> 1n) return 'SignatureNotLowS';
+  if (isZeroScalar(sig, 0) || isZeroScalar(sig, 32)) return 'SignatureOutOfRange';
+  if (compareScalar(sig, 0, curve.nBytes) >= 0 || compareScalar(sig, 32, curve.nBytes) >= 0) return 'SignatureOutOfRange';
+  if (compareScalar(sig, 32, curve.halfNBytes) > 0) return 'SignatureNotLowS';
   return undefined;
 }
 

@@ -9,7 +9,6 @@
  */
 import { serve as serveHttp } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import { EncumberError, type ErrorCode } from '../errors.ts';
 import { fromHex } from '../crypto/encoding.ts';
@@ -17,6 +16,7 @@ import type { SigningService } from '../enclave/service.ts';
 import { attestationQuery, signRecordBody } from './schemas.ts';
 import { statusForCode } from './status.ts';
 import { findProtoKey, mayHaveProtoKey } from '../data/proto-key.ts';
+import { readBodyText, requestHeader } from './body.ts';
 import { silentLogger, type LogLine, type Logger } from './log.ts';
 
 export interface WebAsset {
@@ -127,34 +127,26 @@ export function createApp(opts: AppOptions): Hono<Env> {
     return c.json(await service.attestation(fromHex(q.data.nonce)));
   });
 
-  app.post(
-    '/xrpc/dev.encumber.signRecord',
-    bodyLimit({
-      maxSize: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-      onError: () => {
-        throw new EncumberError('TooLarge', `request body exceeds ${opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes`);
-      },
-    }),
-    async (c) => {
-      const contentType = c.req.header('content-type') ?? '';
-      if (!/^application\/json(\s*;|$)/i.test(contentType)) throw badRequest('Content-Type must be application/json');
-      let body: unknown;
-      const text = await c.req.text();
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw badRequest('body is not valid JSON');
-      }
-      const proto = mayHaveProtoKey(text) ? findProtoKey(body) : undefined;
-      if (proto !== undefined) throw badRequest(`forbidden key "__proto__" at ${proto}`);
-      const parsed = signRecordBody.safeParse(body);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw badRequest(`${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`);
-      }
-      return c.json(await service.signRecord(parsed.data));
-    },
-  );
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  app.post('/xrpc/dev.encumber.signRecord', async (c) => {
+    const contentType = requestHeader(c, 'content-type') ?? '';
+    if (!/^application\/json(\s*;|$)/i.test(contentType)) throw badRequest('Content-Type must be application/json');
+    const text = await readBodyText(c, maxBodyBytes);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw badRequest('body is not valid JSON');
+    }
+    const proto = mayHaveProtoKey(text) ? findProtoKey(body) : undefined;
+    if (proto !== undefined) throw badRequest(`forbidden key "__proto__" at ${proto}`);
+    const parsed = signRecordBody.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw badRequest(`${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`);
+    }
+    return c.json(await service.signRecord(parsed.data));
+  });
 
   app.notFound((c) => c.json({ error: 'NotFound', message: `no route ${c.req.method} ${c.req.path}` }, 404));
 
@@ -164,6 +156,8 @@ export function createApp(opts: AppOptions): Hono<Env> {
       c.set('errorCode', err.code);
       // A bound on outbound work was reached (DESIGN.md "Resource rules"): the caller may retry shortly.
       if (status === 429) c.header('retry-after', '1');
+      // A body over the limit was not read to its end: close the connection rather than drain it.
+      if (err.code === 'TooLarge') c.header('connection', 'close');
       if (status !== 500) return c.json({ error: err.code, message: err.message }, status as 400);
     } else {
       c.set('errorCode', 'InternalError');
