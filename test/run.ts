@@ -31,6 +31,8 @@ export const E2E: readonly string[] = [
   'test/cli/rebuild.test.ts',
   // The command line and the enclave bundle as shipped: esbuild builds, each twice for determinism.
   'test/cli/built.test.ts',
+  // The enclave bundle under the image's Node flags (capped heap): the largest requests, many at once.
+  'test/e2e/enclave-memory.test.ts',
   // QEMU boots of the built image.
   'test/e2e/qemu-boot.test.ts',
   'test/e2e/nitro-enclave.test.ts',
