@@ -30,7 +30,8 @@ before(
     plc = await startPlcDirectory(pg.url);
     const t0 = Date.now();
     pds = await startPds({ plcUrl: plc.url });
-    process.stderr.write(`pds: started in ${Date.now() - t0} ms at ${pds.url} (${pds.listening.node})\n`);
+    const rss = /VmRSS:\s*(\d+)/.exec(readFileSync(`/proc/${pds.listening.pid}/status`, 'utf8'))?.[1];
+    process.stderr.write(`pds: started in ${Date.now() - t0} ms at ${pds.url} (Node ${pds.listening.node}, RSS ${Math.round(Number(rss) / 1024)} MiB)\n`);
     account = await pds.createAccount(HANDLE, 'org@example.com', PASSWORD);
   },
   { timeout: 600_000 },

@@ -252,7 +252,11 @@ export async function startPds(opts: StartPdsOptions): Promise<Pds> {
       // already gone
     }
   };
+  // If the test process dies without stop(), the PDS goes with it.
+  const onExit = () => kill('SIGKILL');
+  process.once('exit', onExit);
   const stop = async () => {
+    process.off('exit', onExit);
     if (child.exitCode === null && child.signalCode === null) {
       kill('SIGTERM');
       const t = setTimeout(() => kill('SIGKILL'), 5000);
@@ -271,7 +275,8 @@ export async function startPds(opts: StartPdsOptions): Promise<Pds> {
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${child.exitCode ?? child.signalCode})`);
       if (!listening) {
-        const line = readFileSync(logFile, 'utf8').split('\n').find((l) => l.startsWith('encumber-pds listening '));
+        // Complete lines only (the last piece may still be being written).
+        const line = readFileSync(logFile, 'utf8').split('\n').slice(0, -1).find((l) => l.startsWith('encumber-pds listening '));
         if (line) listening = JSON.parse(line.slice('encumber-pds listening '.length));
       }
       if (listening) {
