@@ -17,6 +17,7 @@ import type { ServeFlags } from './commands/serve.ts';
 import type { MeasureFlags } from './commands/measure.ts';
 import type { RebuildFlags } from './commands/rebuild.ts';
 import type { AttestFlags, RecordVerifyFlags } from './commands/verify.ts';
+import type { PublishFlags } from './commands/publish.ts';
 
 type ServeModule = typeof import('./commands/serve.ts');
 
@@ -124,7 +125,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, serveModule: S
   record
     .command('verify')
     .description('verify a signed record: enclave signature, receipt, binding, co-signatures (and attestation when available)')
-    .argument('<record>', 'the signed record JSON (or a signRecord / getRecord answer), or its at:// URI (with --pds)')
+    .argument('<record>', 'the signed record JSON (or a signRecord / getRecord answer), or its at:// URI or bsky.app post URL (read from the network with the commit signature and inclusion proof)')
     .requiredOption('--identity <url|file>', 'enclave URL (live check with a fresh nonce) or a getIdentity JSON file')
     .option('--evidence <file>', 'attestation evidence file to check as well')
     .option('--root <pem>', 'trust this root (needed for the dev platform)')
@@ -139,7 +140,9 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, serveModule: S
     .option('--trust-identity', 'skip the attestation on purpose (an identity file you already trust)')
     .option('--policy-cid <cid>', 'trust only this policy')
     .option('--repository <did>', 'trust only a policy for this repository')
-    .option('--pds <url>', 'for an at:// record: the PDS to read it from')
+    .option('--plc <url>', 'for an at:// record: the PLC directory that resolves did:plc (and the co-signers\' logs)', 'https://plc.directory')
+    .option('--pds <url>', 'for an at:// record: read it from this PDS instead of the one its DID names')
+    .option('--handle-resolver <url>', 'for a handle in the URI: the service whose resolveHandle to ask (default --pds, else https://public.api.bsky.app)')
     .option('--uri <at-uri>', 'where the record file was published: its repository must be the policy\'s')
     .option('--json', 'print { valid, platform, policyPinned, warnings, checks, error }')
     .action(async (file: string, flags: RecordVerifyFlags) => setExit(await (await import('./commands/verify.ts')).recordVerify(file, flags, io)));
@@ -195,7 +198,21 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, serveModule: S
     .argument('<draft>', 'draft JSON file, or -')
     .requiredOption('--enclave <url>', 'enclave base URL, e.g. http://127.0.0.1:8080')
     .option('--out <file>', 'write the answer here')
+    .option('--publish', 'then publish the signed record to the PDS (as `publish` does, verified against the enclave\'s identity)')
+    .option('--pds <url>', 'with --publish: the organisation\'s PDS, e.g. https://pds.example.com')
+    .option('--identifier <handle|did>', 'with --publish: the organisation\'s handle or DID (its repository is the policy\'s)')
+    .option('--app-password-file <file>', 'with --publish: a file holding the app password (default: the ENCUMBER_APP_PASSWORD environment variable)')
     .action(async (draft: string, flags) => setExit(await (await import('./commands/member.ts')).submit(draft, flags, io)));
+  program
+    .command('publish')
+    .description('write a signed record (the signRecord answer from submit) into the organisation\'s repository on its PDS; prints its at:// URI and CID; exit 0 published, 1 refused, 2 usage/IO')
+    .argument('<signed>', 'the signRecord answer (signed.json) or a signed record, or -')
+    .requiredOption('--pds <url>', 'the organisation\'s PDS, e.g. https://pds.example.com')
+    .requiredOption('--identifier <handle|did>', 'the organisation\'s handle or DID: the repository the record was signed for')
+    .option('--app-password-file <file>', 'a file holding the app password (default: the ENCUMBER_APP_PASSWORD environment variable)')
+    .option('--identity <url|file>', 'the enclave (URL) or its getIdentity answer (file): verify the record against its policy before publishing')
+    .option('--json', 'print { uri, cid }')
+    .action(async (file: string, flags: PublishFlags) => setExit(await (await import('./commands/publish.ts')).publish(file, flags, io)));
 
   return program;
 }

@@ -24,6 +24,8 @@ export interface HttpJsonOptions {
   what?: string;
   /** A success need not carry JSON (e.g. a PLC directory accepting an operation answers 200 with text): body undefined. */
   allowNonJson?: boolean;
+  /** Extra request headers (e.g. `authorization`); they cannot replace accept or content-type. */
+  headers?: Readonly<Record<string, string>>;
   /** Extra request options (e.g. the page's `cache: 'no-store'`). */
   init?: Pick<RequestInit, 'cache'>;
 }
@@ -51,7 +53,7 @@ export async function requestJson(url: URL | string, opts: HttpJsonOptions = {})
       method: opts.method ?? 'GET',
       redirect: 'error',
       signal: (opts.timeoutSignal ?? AbortSignal.timeout)(timeoutMs),
-      headers: { accept: 'application/json', ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: { ...opts.headers, accept: 'application/json', ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
       ...opts.init,
     });

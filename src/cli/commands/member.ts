@@ -12,6 +12,7 @@ import { verifyAuditLog } from '../../plc/verify.ts';
 import type { PlcOperation } from '../../plc/types.ts';
 import { EXIT_INVALID, EXIT_OK, UsageProblem, readJsonInput, type CliIo } from '../io.ts';
 import { requestJson, xrpcErrorText, type HttpJsonAnswer, type HttpJsonOptions } from '../../http/json.ts';
+import { loadIdentity, publishDocument, resolvePassword } from './publish.ts';
 
 /** A request whose transport failure is a usage/IO problem (exit 2) naming the remote and a hint. */
 async function send(url: URL, opts: HttpJsonOptions, hint = ''): Promise<HttpJsonAnswer> {
@@ -166,7 +167,20 @@ export async function cosign(
   return EXIT_OK;
 }
 
-export async function submit(draftPath: string, flags: { enclave: string; out?: string }, io: CliIo): Promise<number> {
+export async function submit(
+  draftPath: string,
+  flags: { enclave: string; out?: string; publish?: boolean; pds?: string; identifier?: string; appPasswordFile?: string },
+  io: CliIo,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<number> {
+  // --publish: everything it needs is checked before anything is signed.
+  let publishTo: { pds: string; identifier: string; password: string } | undefined;
+  if (flags.publish) {
+    if (flags.pds === undefined || flags.identifier === undefined) throw new UsageProblem('--publish needs --pds URL and --identifier HANDLE|DID');
+    publishTo = { pds: flags.pds, identifier: flags.identifier, password: await resolvePassword(flags, io, env) };
+  } else if (flags.pds !== undefined || flags.identifier !== undefined || flags.appPasswordFile !== undefined) {
+    throw new UsageProblem('--pds, --identifier and --app-password-file go with --publish');
+  }
   const draft = parseOrUsage(await readJsonInput(io, draftPath, 'draft', { strict: true }));
   const url = new URL('/xrpc/dev.encumber.signRecord', flags.enclave);
   io.err(`submitting to ${url} …`);
@@ -178,5 +192,7 @@ export async function submit(draftPath: string, flags: { enclave: string; out?: 
   }
   await output(io, body, flags.out);
   io.err(`signed: payload ${String(body.cid)}`);
-  return EXIT_OK;
+  if (!publishTo) return EXIT_OK;
+  // The enclave that just signed names its policy: the record is verified against it before it is published.
+  return publishDocument(body, { ...publishTo, identity: await loadIdentity(flags.enclave, io) }, io);
 }
