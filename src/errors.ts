@@ -130,6 +130,21 @@ export type RecordErrorCode =
   /** The receipt is missing, for another payload or policy, badly signed, or does not cover a co-signer. */
   | 'ReceiptInvalid';
 
+/**
+ * An atproto record proof (the CAR of com.atproto.sync.getRecord) checked by
+ * a verifier (src/verifier/repo-proof.ts). A CAR over the size limit is
+ * `TooLarge`; a malformed request (DID, NSID, rkey, did:key) keeps its syntax code.
+ */
+export type RepoProofErrorCode =
+  /** The CAR, a block or the commit is malformed: not CAR v1, not one root, a block missing or not hashing to its CID, a bad MST node. */
+  | 'RepoProofInvalid'
+  /** The commit's signature does not verify with the repository's signing key (including high-S or wrong length). */
+  | 'RepoCommitSignatureInvalid'
+  /** The commit is for another repository than the one the at:// URI names. */
+  | 'RepoDidMismatch'
+  /** The commit's MST does not hold the record's key, or its leaf is not the record that was sent. */
+  | 'RecordNotInRepo';
+
 /** Infrastructure failures: never the caller's fault, always fail closed. */
 export type InfrastructureErrorCode =
   | 'DirectoryUnavailable'
@@ -148,6 +163,7 @@ export type ErrorCode =
   | SnpMeasureErrorCode
   | PolicyErrorCode
   | RecordErrorCode
+  | RepoProofErrorCode
   | InfrastructureErrorCode
   | ResourceErrorCode
   | 'UsageError';

@@ -107,6 +107,12 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   EnclaveSignatureInvalid: REFUSED,
   ReceiptInvalid: REFUSED,
 
+  // An atproto record proof (getRecord CAR), verifier side.
+  RepoProofInvalid: REFUSED,
+  RepoCommitSignatureInvalid: REFUSED,
+  RepoDidMismatch: REFUSED,
+  RecordNotInRepo: REFUSED,
+
   // Infrastructure.
   DirectoryUnavailable: UNAVAILABLE,
   RemoteUnavailable: UNAVAILABLE,

@@ -8,6 +8,7 @@
  *   report.valid; report.error?.code; report.attestation / report.record: the check rows.
  */
 export { verifySignedRecord, type SignedRecordInput, type SignedRecordReport } from './signed-record.ts';
+export { verifyRecordProof, type RecordProof, type RecordProofInput, type RepoCommit } from './repo-proof.ts';
 export { verifyPublishedRecord, type Identity, type RecordVerdict, type RecordVerifyOptions } from './record.ts';
 export { verifyEvidence, type EvidenceInput, type EvidenceOptions, type EvidencePlatform, type EvidenceVerdict } from './evidence.ts';
 export { checkPolicyPin, describePolicy, isPinned, type PolicyPin } from './policy-pin.ts';

@@ -75,6 +75,12 @@ const LABELS: Record<string, string> = {
   receipt: 'Receipt (policy, PLC heads)',
   cosignatures: 'Co-signatures (M of N members)',
   'cosigner-keys': 'Co-signers\' keys in their PLC state',
+  'repo-proof-car': 'Repository proof (CAR, one root)',
+  'repo-commit': 'Repository commit (v3, hashes to its CID)',
+  'repo-commit-did': 'Commit is the URI\'s repository',
+  'repo-commit-signature': 'Commit signed by the repository key',
+  'repo-mst-path': 'Record key in the commit\'s tree',
+  'repo-record': 'Record = the tree\'s leaf',
 };
 
 export function labelOf(name: string): string {
@@ -115,6 +121,11 @@ const BY_CODE: Partial<Record<ErrorCode, string>> = {
   MissingEnclaveSignature: 'The record carries no enclave signature as its last entry: the enclave did not sign it.',
   EnclaveSignatureInvalid: 'The enclave\'s signature does not verify over this record: it was changed after signing, or not signed by this enclave.',
   ReceiptInvalid: 'The enclave\'s receipt is missing, for another record or policy, badly signed, or does not cover a co-signer.',
+  RepoProofInvalid:
+    'The repository proof (the getRecord CAR) is malformed: not one root, a block missing or not matching its CID, or a bad commit or tree node (see the row).',
+  RepoCommitSignatureInvalid: 'The repository commit is not signed by the repository\'s signing key: it did not come from that account.',
+  RepoDidMismatch: 'The repository commit belongs to another account than the one the at:// URI names.',
+  RecordNotInRepo: 'The signed repository commit does not contain this record: it was deleted, never published there, or replaced.',
   InvalidCosignature: 'A co-signature does not verify, or a member signed twice.',
   UnknownSigner: 'A co-signature is by someone the policy does not name.',
   InsufficientCosigners: 'Fewer members co-signed than the policy needs.',
