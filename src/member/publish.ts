@@ -158,10 +158,13 @@ export function checkSignedFor(signed: SignedDocument, repository: string, ident
   if (typeof enclave.key !== 'string' || !(enclave.sig instanceof Uint8Array) || !verifySignature(enclave.key, payload.bytes, enclave.sig)) {
     throw new EncumberError('EnclaveSignatureInvalid', 'the enclave signature does not verify over the payload');
   }
-  if (identity) {
-    const verdict = verifyPublishedRecord(identity, signed.recordJson, { location: { repository, collection } });
-    if (!verdict.ok) throw new EncumberError(verdict.error.code, verdict.error.message);
-  }
+  if (identity) checkAgainstIdentity(signed, repository, identity);
+}
+
+/** The reader's whole check (no attestation) against the enclave's identity, the record located in `repository`. */
+export function checkAgainstIdentity(signed: SignedDocument, repository: string, identity: Identity): void {
+  const verdict = verifyPublishedRecord(identity, signed.recordJson, { location: { repository, collection: signed.collection } });
+  if (!verdict.ok) throw new EncumberError(verdict.error.code, verdict.error.message);
 }
 
 /** A DID or a handle; anything else is a UsageError. */
@@ -243,8 +246,11 @@ export interface PublishInput {
   identifier: string;
   /** An app password. */
   password: string;
-  /** The enclave's getIdentity answer: verify the record against its policy before publishing. */
-  identity?: Identity;
+  /**
+   * The enclave's getIdentity answer: verify the record against its policy before publishing. A function is
+   * called once the checks that need nothing are done (fetching it from the enclave is a request too).
+   */
+  identity?: Identity | (() => Promise<Identity>);
   /** Progress lines (for the CLI's stderr). */
   log?: (line: string) => void;
 }
@@ -260,14 +266,16 @@ export async function publishSigned(input: PublishInput, opts: PdsHttpOptions = 
   const kind = identifierKind(input.identifier);
   const origin = xrpcUrl(input.pds, '').origin;
   // A DID names the repository: check before anything is sent.
-  if (kind === 'did') checkSignedFor(signed, input.identifier, input.identity);
+  if (kind === 'did') checkSignedFor(signed, input.identifier);
+  const identity = typeof input.identity === 'function' ? await input.identity() : input.identity;
+  if (kind === 'did' && identity) checkAgainstIdentity(signed, input.identifier, identity);
   log(`logging in to ${origin} as ${input.identifier} …`);
   const session = await createSession(input.pds, input.identifier, input.password, opts);
   if (kind === 'did' && session.did !== input.identifier) {
     throw new EncumberError('RepositoryNotAllowed', `the PDS opened a session for ${session.did}, not ${input.identifier}`, { expected: input.identifier, actual: session.did });
   }
   // A handle: the session names the repository; check before the record is created.
-  if (kind === 'handle') checkSignedFor(signed, session.did, input.identity);
+  if (kind === 'handle') checkSignedFor(signed, session.did, identity);
   log(`creating the record in ${session.did}/${signed.collection} …`);
   const created = await createRecord(input.pds, session, signed.collection, signed.recordJson, opts);
   return { ...created, repository: session.did, collection: signed.collection };

@@ -98,7 +98,8 @@ test('the PDS\'s error is shown with its XRPC name and message (exit 1)', async 
 });
 
 test('refusals before any request: another repository, an integer above 2^53 (exit 1, typed code)', async () => {
-  const other = await run(['publish', signedFile, '--pds', pds.url, '--identifier', 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa'], PASSWORD);
+  // The enclave named by --identity is not asked either (nothing listens there: asking would be exit 2).
+  const other = await run(['publish', signedFile, '--pds', pds.url, '--identifier', 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa', '--identity', 'http://127.0.0.1:9'], PASSWORD);
   assert.equal(other.code, 1);
   assert.match(other.err.join('\n'), /refused: RepositoryNotAllowed/);
   // Written as JSON text: the number JSON.parse reads is 2^53, beyond the safe range.
@@ -130,6 +131,11 @@ test('submit --publish: the enclave signs, then the record is verified against i
     assert.deepEqual(methods(), ['com.atproto.server.createSession', 'com.atproto.repo.createRecord']);
     assert.deepEqual(pds.requests[1]!.body, { repo: ORG, collection: COLLECTION, record: answer.record, validate: true });
     assert.match(r.out[0]!, new RegExp(`^at://${ORG}/${COLLECTION}/`));
+
+    // publish --identity URL reads the live enclave's identity.
+    const live = await run(['publish', answerFile, '--pds', pds.url, '--identifier', ORG, '--identity', enclave.url, '--json'], PASSWORD);
+    assert.equal(live.code, 0, live.err.join('\n'));
+    assert.deepEqual(pds.requests[1]!.body.record, answer.record);
   } finally {
     await enclave.close();
   }

@@ -194,5 +194,5 @@ export async function submit(
   io.err(`signed: payload ${String(body.cid)}`);
   if (!publishTo) return EXIT_OK;
   // The enclave that just signed names its policy: the record is verified against it before it is published.
-  return publishDocument(body, { ...publishTo, identity: await loadIdentity(flags.enclave, io) }, io);
+  return publishDocument(body, { ...publishTo, identity: () => loadIdentity(flags.enclave, io) }, io);
 }

@@ -66,7 +66,7 @@ export async function loadIdentity(source: string, io: CliIo, http: PdsHttpOptio
 /** Publish a parsed signRecord answer; prints the URI and CID. Shared by `publish` and `submit --publish`. */
 export async function publishDocument(
   signed: unknown,
-  opts: { pds: string; identifier: string; password: string; identity?: Identity; json?: boolean },
+  opts: { pds: string; identifier: string; password: string; identity?: Identity | (() => Promise<Identity>); json?: boolean },
   io: CliIo,
   http: PdsHttpOptions = {},
 ): Promise<number> {
@@ -97,6 +97,8 @@ export async function publishDocument(
 export async function publish(file: string, flags: PublishFlags, io: CliIo, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
   const password = await resolvePassword(flags, io, env);
   const signed = await readJsonInput(io, file, 'signed record', { strict: true });
-  const identity = flags.identity === undefined ? undefined : await loadIdentity(flags.identity, io);
+  const source = flags.identity;
+  // Loaded after the checks that need nothing (an enclave URL is a request too).
+  const identity = source === undefined ? undefined : () => loadIdentity(source, io);
   return publishDocument(signed, { pds: flags.pds, identifier: flags.identifier, password, ...(identity ? { identity } : {}), ...(flags.json ? { json: true } : {}) }, io);
 }
