@@ -263,6 +263,7 @@ function walkMst(blocks: ProofBlocks, root: CID, key: string): { value: CID; dep
 export function verifyRecordProof(input: RecordProofInput): RecordProof {
   const { car, did, collection, rkey, signingKey } = input;
   const maxBytes = input.maxBytes ?? DEFAULT_PROOF_MAX_BYTES;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new EncumberError('UsageError', 'maxBytes must be a non-negative integer', { actual: maxBytes });
   const checks: AttestationCheck[] = [];
 
   // Rule 0: the request itself: a DID, an NSID, a record key, a did:key.

@@ -10,6 +10,7 @@ import { CarBufferReader } from '@ipld/car/buffer-reader';
 import { P256Keypair, Secp256k1Keypair, type Keypair } from '@atproto/crypto';
 import { concatBytesAsync, getRecords, MemoryBlockstore, Repo, verifyProofs, WriteOpAction, type RecordCreateOp } from '@atproto/repo';
 import { sha256 } from '@noble/hashes/sha2.js';
+import fc from 'fast-check';
 import { varint } from 'multiformats';
 import { verifyRecordProof, mstKeyLayer, type RecordProofInput } from '../../src/verifier/repo-proof.ts';
 import { EncumberError, type ErrorCode } from '../../src/errors.ts';
@@ -112,6 +113,15 @@ function code(f: () => unknown): ErrorCode | 'valid' {
   } catch (e) {
     if (!(e instanceof EncumberError)) throw e;
     return e.code;
+  }
+}
+
+function message(i: RecordProofInput): string {
+  try {
+    verifyRecordProof(i);
+    return '';
+  } catch (e) {
+    return (e as Error).message;
   }
 }
 
@@ -342,6 +352,7 @@ test('a CAR over maxBytes is refused before parsing: TooLarge', () => {
   assert.equal(e.actual, malformed.length);
   assert.equal(code(() => verifyRecordProof(input(validCar, { maxBytes: 100 }))), 'TooLarge');
   assert.equal(code(() => verifyRecordProof(input(new Uint8Array(3 * 1024 * 1024)))), 'TooLarge', 'the default limit is 2 MiB');
+  assert.equal(code(() => verifyRecordProof(input(validCar, { maxBytes: Number.NaN }))), 'UsageError', 'a limit that is no number is not "no limit"');
 });
 
 /** Another key with the target's MST layer, so a one-node tree of the two is canonical when sorted. */
@@ -405,6 +416,35 @@ test('MST node with more than 10,000 entries: RepoProofInvalid', async () => {
   const node = block({ l: null, e: Array.from({ length: 10_001 }, (_, i) => ({ p: 0, k: new TextEncoder().encode(`a.b.c/${i}`), v: record.cid, t: null })) });
   const commit = await signedCommit(k256.keypair, { data: node.cid });
   assert.match(rejects(input(encodeCar([commit.cid], [commit, node, record])), 'RepoProofInvalid').message, /more than 10000/);
+});
+
+test('the reference reader accepts a last block whose length prefix overstates the bytes left; ours refuses it', async () => {
+  const { root, blocks } = readCar(validCar);
+  const last = blocks.at(-1) as Block;
+  const length = last.cid.bytes.length + last.bytes.length;
+  const head = validCar.subarray(0, validCar.length - length - varint.encodingLength(length));
+  const bigger = length + 32;
+  const lenient = new Uint8Array([...head, ...varint.encodeTo(bigger, new Uint8Array(varint.encodingLength(bigger))), ...last.cid.bytes, ...last.bytes]);
+  assert.deepEqual(encodeCar([root], blocks), validCar, 'the hand-written framing is the reference framing');
+  const i = input(lenient);
+  assert.match(rejects(i, 'RepoProofInvalid').message, /not a readable CAR/);
+  assert.equal(await theirs(i, await leafCid(k256, target.collection, target.rkey)), true);
+});
+
+test('property: no single bit flip of a proof CAR verifies; the reference agrees except on that framing leniency', async () => {
+  const leaf = await leafCid(k256, target.collection, target.rkey);
+  await fc.assert(
+    fc.asyncProperty(fc.nat({ max: validCar.length - 1 }), fc.nat({ max: 7 }), async (at, bit) => {
+      const car = validCar.slice();
+      car[at] = (car[at] as number) ^ (1 << bit);
+      const i = input(car);
+      const c = code(() => verifyRecordProof(i));
+      assert.notEqual(c, 'valid');
+      const t = await theirs(i, leaf);
+      if (t) assert.match(message(i), /not a readable CAR/, `bit ${bit} of byte ${at}: the reference accepts it, we refuse it`);
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('differential summary: ours and @atproto/repo verifyProofs agree wherever it applies', () => {
