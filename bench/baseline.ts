@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs'
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { imageNodeEnv, imageNodeFlags } from '../enclave/image/node-flags.ts';
 
 export const BASELINE_COMMIT = '9d22ce4';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -41,3 +42,15 @@ export function baselineBundle(commit = BASELINE_COMMIT): string {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) console.log(baselineBundle());
+
+/** The Node flags the baseline's own image ran its bundle with (its enclave/image/rootfs/init), so each bundle runs as it shipped. */
+export function baselineNodeFlags(commit = BASELINE_COMMIT): string[] {
+  return imageNodeFlags(baselineInit(commit));
+}
+
+/** The allocator environment the baseline's init exported (none at 9d22ce4). */
+export function baselineNodeEnv(commit = BASELINE_COMMIT): Record<string, string> {
+  return imageNodeEnv(baselineInit(commit));
+}
+
+const baselineInit = (commit: string) => execFileSync('git', ['show', `${commit}:enclave/image/rootfs/init`], { cwd: ROOT, encoding: 'utf8' });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { imageNodeFlags } from '../enclave/image/node-flags.ts';
-import { buildBundle, post, SIGN_RECORD, startServer, world } from './service.ts';
+import { buildBundle, IMAGE_ENV, post, SIGN_RECORD, startServer, world } from './service.ts';
 
 const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
 const SECONDS = Number(arg('seconds', '10'));
@@ -84,7 +84,7 @@ const bundle = buildBundle();
 const moduleAt = moduleIndex(readFileSync(bundle, 'utf8'));
 const preload = fileURLToPath(new URL('exit-on-sigterm.mjs', import.meta.url));
 const w = await world(20);
-const server = await startServer(bundle, w.policy, [...imageNodeFlags(), '--cpu-prof', `--cpu-prof-dir=${OUT}`, '--import', preload]);
+const server = await startServer(bundle, w.policy, [...imageNodeFlags(), '--cpu-prof', `--cpu-prof-dir=${OUT}`, '--import', preload], IMAGE_ENV);
 for (let i = 0; i < 50; i++) await post(server.url, w.body);
 const r = await autocannon({
   url: `${server.url}${SIGN_RECORD}`,

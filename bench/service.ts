@@ -10,7 +10,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { imageNodeFlags } from '../enclave/image/node-flags.ts';
+import { imageNodeEnv, imageNodeFlags } from '../enclave/image/node-flags.ts';
+
+/** The allocator environment the image's init exports (MALLOC_ARENA_MAX). */
+export const IMAGE_ENV: Record<string, string> = imageNodeEnv();
 import { generateMemberKey, type MemberKey } from '../src/member/keys.ts';
 import { addKeyOp, auditEntry, createMemberDid } from '../src/member/plc-ops.ts';
 import { cosignDraft, type Draft } from '../src/member/cosign.ts';
@@ -76,12 +79,13 @@ export interface Server {
   child: ChildProcess;
 }
 
-/** Start an enclave bundle on a loopback port with its own data directory. */
-export async function startServer(bundle: string, policy: unknown, flags: string[]): Promise<Server> {
+/** Start an enclave bundle on a loopback port with its own data directory; `env` is added to this process's. */
+export async function startServer(bundle: string, policy: unknown, flags: string[], env: Record<string, string> = {}): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'encumber-bench-'));
   writeFileSync(join(dir, 'policy.json'), JSON.stringify(policy));
   const child = spawn(process.execPath, [...flags, bundle, '--policy', join(dir, 'policy.json'), '--port', '0', '--quiet', '--data-dir', join(dir, 'data')], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const url = await new Promise<string>((ok, fail) => {
     let err = '';

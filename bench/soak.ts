@@ -11,7 +11,7 @@
  * soak; responses are bucketed per minute as they arrive.
  */
 import autocannon from 'autocannon';
-import { buildBundle, nodeFlags, post, rssMiB, SIGN_RECORD, startServer, world } from './service.ts';
+import { buildBundle, IMAGE_ENV, nodeFlags, post, rssMiB, SIGN_RECORD, startServer, world } from './service.ts';
 import { soakTable, soakVerdict, type MinuteSample } from './soak-report.ts';
 
 function opt(name: string, dflt: number): number {
@@ -30,7 +30,7 @@ const MINUTE_MS = opt('minute-seconds', 60) * 1000;
 
 const bundle = buildBundle();
 const w = await world(20);
-const server = await startServer(bundle, w.policy, nodeFlags());
+const server = await startServer(bundle, w.policy, nodeFlags(), IMAGE_ENV);
 const target = { url: `${server.url}${SIGN_RECORD}`, method: 'POST', headers: { 'content-type': 'application/json' }, body: w.body, connections: CONNECTIONS };
 try {
   for (let i = 0; i < 50; i++) await post(server.url, w.body);

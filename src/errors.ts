@@ -143,7 +143,9 @@ export type RepoProofErrorCode =
   /** The commit is for another repository than the one the at:// URI names. */
   | 'RepoDidMismatch'
   /** The commit's MST does not hold the record's key, or its leaf is not the record that was sent. */
-  | 'RecordNotInRepo';
+  | 'RecordNotInRepo'
+  /** The repository DID could not be resolved to a PDS and signing key (no such service or key, a tombstone, a handle the DID does not claim). */
+  | 'DidResolutionFailed';
 
 /** Infrastructure failures: never the caller's fault, always fail closed. */
 export type InfrastructureErrorCode =

@@ -10,6 +10,7 @@ test('the tiers split the test files: each in exactly one of unit and e2e, toget
   assert.deepEqual([...unit, ...e2e].sort(), files);
   assert.deepEqual(tierFiles('all', files), files);
   assert.ok(unit.includes('test/run.test.ts'));
+  assert.deepEqual(files.filter((f) => f.includes('node_modules')), [], 'installed packages\' own tests (test/pds/node_modules) are never ours');
   for (const entry of E2E) assert.ok(e2e.some((f) => f === entry || f.startsWith(entry)), entry);
 });
 

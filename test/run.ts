@@ -77,7 +77,10 @@ export function allTestFiles(root = ROOT): string[] {
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
+      // Installed packages (test/pds/node_modules) carry their own tests: never ours.
+      if (e.isDirectory()) {
+        if (e.name !== 'node_modules') walk(p);
+      }
       else if (e.isFile() && e.name.endsWith('.test.ts')) out.push(relative(root, p));
     }
   };

@@ -25,6 +25,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['attestation'],
   ['policy'],
   ['verifier'],
+  // The verifier's network edge: an at:// record and its proof, fetched for the CLI and the page.
+  ['network'],
   ['member'],
   ['enclave'],
   ['server'],

@@ -39,13 +39,24 @@ export interface HttpJsonAnswer {
 export const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
 export const DEFAULT_HTTP_MAX_BYTES = 4 * 1024 * 1024;
 
-export async function requestJson(url: URL | string, opts: HttpJsonOptions = {}): Promise<HttpJsonAnswer> {
+/** What a bounded request returns before any decoding: the status, the content type and the whole body. */
+export interface HttpBytesAnswer {
+  status: number;
+  contentType: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * The bounded request under both readers: time limit, no redirects, size
+ * limit from Content-Length and while reading, a typed unavailable error for
+ * every transport failure. `accept` and the JSON body's content type are set
+ * here and cannot be replaced by `headers`.
+ */
+async function requestBounded(url: URL | string, opts: HttpJsonOptions, accept: string): Promise<HttpBytesAnswer> {
   const u = new URL(url);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
   const maxBytes = opts.maxBytes ?? DEFAULT_HTTP_MAX_BYTES;
-  const what = opts.what ?? u.origin;
-  const unavailable = (why: string, cause?: unknown) =>
-    new EncumberError(opts.unavailableCode ?? 'RemoteUnavailable', `${what}: ${why}`, cause === undefined ? {} : { cause });
+  const unavailable = unavailableError(u, opts);
   const doFetch = opts.fetch ?? fetch;
   let res: Response;
   try {
@@ -53,7 +64,7 @@ export async function requestJson(url: URL | string, opts: HttpJsonOptions = {})
       method: opts.method ?? 'GET',
       redirect: 'error',
       signal: (opts.timeoutSignal ?? AbortSignal.timeout)(timeoutMs),
-      headers: { ...opts.headers, accept: 'application/json', ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: { ...opts.headers, accept, ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
       ...opts.init,
     });
@@ -66,20 +77,31 @@ export async function requestJson(url: URL | string, opts: HttpJsonOptions = {})
     await res.body?.cancel();
     throw unavailable(`answer of ${declared} bytes exceeds ${maxBytes}`);
   }
-  let text: string;
   try {
-    text = await readLimited(res, maxBytes);
+    return { status: res.status, contentType: res.headers.get('content-type') ?? '', bytes: await readLimited(res, maxBytes) };
   } catch (cause) {
     throw cause instanceof EncumberError ? unavailable(cause.message) : unavailable(`reading the answer failed (${(cause as Error)?.message})`, cause);
   }
-  if (text === '') return { status: res.status, body: undefined };
+}
+
+const unavailableError = (u: URL, opts: HttpJsonOptions) => (why: string, cause?: unknown) =>
+  new EncumberError(opts.unavailableCode ?? 'RemoteUnavailable', `${opts.what ?? u.origin}: ${why}`, cause === undefined ? {} : { cause });
+
+export async function requestJson(url: URL | string, opts: HttpJsonOptions = {}): Promise<HttpJsonAnswer> {
+  const { status, bytes } = await requestBounded(url, opts, 'application/json');
+  if (bytes.length === 0) return { status, body: undefined };
   try {
-    return { status: res.status, body: JSON.parse(text) };
+    return { status, body: JSON.parse(new TextDecoder('utf-8').decode(bytes)) };
   } catch (cause) {
     // An error page need not be JSON; a success must be.
-    if (res.status !== 200 || opts.allowNonJson) return { status: res.status, body: undefined };
-    throw unavailable('the answer is not JSON', cause);
+    if (status !== 200 || opts.allowNonJson) return { status, body: undefined };
+    throw unavailableError(new URL(url), opts)('the answer is not JSON', cause);
   }
+}
+
+/** A binary answer (e.g. a CAR), with the same bounds; another status is returned with its bytes, not thrown. */
+export function requestBytes(url: URL | string, opts: HttpJsonOptions & { accept: string }): Promise<HttpBytesAnswer> {
+  return requestBounded(url, opts, opts.accept);
 }
 
 /** GET and require 200 with a JSON object; another status is a RemoteUnavailable naming the XRPC error if any. */
@@ -98,8 +120,8 @@ export function xrpcErrorText(body: unknown): string {
   return b && typeof b.error === 'string' ? ` ${b.error}${typeof b.message === 'string' ? `: ${b.message}` : ''}` : '';
 }
 
-async function readLimited(res: Response, maxBytes: number): Promise<string> {
-  if (!res.body) return '';
+async function readLimited(res: Response, maxBytes: number): Promise<Uint8Array> {
+  if (!res.body) return new Uint8Array(0);
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -119,5 +141,5 @@ async function readLimited(res: Response, maxBytes: number): Promise<string> {
     all.set(c, at);
     at += c.byteLength;
   }
-  return new TextDecoder('utf-8').decode(all);
+  return all;
 }

@@ -1,16 +1,19 @@
 /**
  * The page's only network calls, each one the user asked for: the enclave's
  * identity and attestation (with a fresh random nonce made here), and a
- * record from a PDS by its at:// URI. All through the project's one
+ * record by its at:// URI with its proof: the PLC directory, the PDS its DID
+ * names, and the co-signers' audit logs. All through the project's one
  * JSON-over-HTTP client (bounded, no redirects); `fetch` is a parameter so
  * tests can stand in for it.
  */
 import { toHex } from '../crypto/encoding.ts';
-import { parseAtUri } from '../data/syntax/index.ts';
 import { getJsonObject, type HttpJsonOptions } from '../http/json.ts';
 import { evidenceFromAnswer, identityFromAnswer } from '../verifier/inputs.ts';
 import type { Identity } from '../verifier/record.ts';
 import type { EvidenceSource } from './flow.ts';
+import type { AttestationCheck } from '../attestation/types.ts';
+import type { ErrorCode } from '../errors.ts';
+import { fetchCosignerLogs, fetchRecordFromNetwork, type NetworkOptions } from '../network/at-record.ts';
 
 type Fetch = typeof fetch;
 
@@ -46,14 +49,32 @@ function withSlash(u: URL): URL {
   return v;
 }
 
-/** com.atproto.repo.getRecord on the PDS the user named; the record is `value`. */
-export async function fetchRecord(uri: string, pds: string, f: Fetch = fetch): Promise<unknown> {
-  const { repository, collection, rkey } = parseAtUri(uri.trim());
-  const url = new URL('xrpc/com.atproto.repo.getRecord', withSlash(new URL(pds)));
-  url.searchParams.set('repo', repository);
-  url.searchParams.set('collection', collection);
-  url.searchParams.set('rkey', rkey);
-  const answer = await getJsonObject(url, options(f, 'getRecord'));
-  if (answer.value === undefined) throw new Error('getRecord: the answer has no value');
-  return answer.value;
+export interface PageNetworkRecord {
+  /** The record's at:// URI (DID form), once resolved. */
+  uri?: string;
+  record?: unknown;
+  plcLogs?: Record<string, unknown>;
+  /** The rows for the page's "Record from the network" section, and the failure if any. */
+  source: { checks: AttestationCheck[]; error?: { code: ErrorCode; message: string } };
+  /** The origins asked (PLC directory, handle resolver, PDS). */
+  contacted: string[];
+}
+
+/**
+ * A record by at:// URI or bsky.app URL, from the PDS its DID names, with the commit signature and the
+ * inclusion proof checked (src/network/at-record.ts, as `encumber record verify at://…`), and the
+ * co-signers' audit logs from the same directory.
+ */
+export async function fetchNetworkRecord(input: string, where: { plc?: string | undefined; pds?: string | undefined; at: Date }, f: Fetch = fetch): Promise<PageNetworkRecord> {
+  const opts: NetworkOptions = {
+    now: where.at,
+    fetch: f,
+    init: { cache: 'no-store' },
+    ...(where.plc ? { plc: where.plc } : {}),
+    ...(where.pds ? { pds: where.pds } : {}),
+  };
+  const got = await fetchRecordFromNetwork(input, opts);
+  if (!got.ok) return { source: { checks: got.checks, error: { code: got.error.code, message: got.error.message } }, contacted: got.contacted };
+  const plcLogs = await fetchCosignerLogs(got.record, opts);
+  return { uri: got.location.uri, record: got.record, plcLogs, source: { checks: got.checks }, contacted: [...new Set(got.contacted)] };
 }

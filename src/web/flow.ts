@@ -43,6 +43,11 @@ export interface FlowInput {
   pin?: PolicyPin;
   /** Where the record was fetched from (its at:// URI): its repository must be the policy's. */
   recordLocation?: { repository: string; collection: string; uri: string };
+  /**
+   * The record came from the network with its proof (src/network/at-record.ts): the rows of the DID
+   * resolution, the PDS read and the commit and inclusion checks, and the failure if one failed.
+   */
+  recordSource?: { checks: { name: string; ok: boolean; detail: string; skipped?: true }[]; error?: { code: ErrorCode; message: string } };
   trust: Trust;
   measurements?: MeasurementPin;
   at: Date;
@@ -57,7 +62,7 @@ export interface FlowInput {
 }
 
 export interface Section {
-  id: 'attestation' | 'record';
+  id: 'source' | 'attestation' | 'record';
   title: string;
   rows: Row[];
 }
@@ -127,7 +132,7 @@ function trustAnchors(trust: Trust, evidence: Uint8Array): { roots?: Uint8Array[
 
 export async function runFlow(input: FlowInput): Promise<FlowReport> {
   const warnings: string[] = [];
-  if (!input.evidence && input.record === undefined) {
+  if (!input.evidence && input.record === undefined && !input.recordSource) {
     return { empty: true, valid: false, platform: null, error: null, sections: [], warnings };
   }
   const att: Section = { id: 'attestation', title: 'Enclave attestation', rows: [] };
@@ -140,6 +145,13 @@ export async function runFlow(input: FlowInput): Promise<FlowReport> {
     sections,
     warnings,
   });
+
+  // The record's way here: DID, PDS, signed commit and inclusion proof (when it came from the network).
+  if (input.recordSource) {
+    sections.unshift({ id: 'source', title: 'Record from the network', rows: rowsOf(input.recordSource.checks) });
+    const failed = input.recordSource.error;
+    if (failed) return refuse(failed.code, failed.message, input.recordSource.checks.at(-1)?.name ?? 'source');
+  }
 
   // The page's own rows: where the evidence came from, and the trust anchors chosen.
   const ev = input.evidence;

@@ -10,7 +10,7 @@ import type { SnpCerts } from '../attestation/evidence/snp-cert-table.ts';
 import { parseMinTcbSpec } from '../attestation/sev-snp/tcb-floor.ts';
 import { classifyFile, type Classified } from './inputs.ts';
 import { evidenceTimestamp, runFlow, type FlowInput } from './flow.ts';
-import { fetchEnclave, fetchRecord, type LiveCheck } from './enclave.ts';
+import { fetchEnclave, fetchNetworkRecord, type LiveCheck, type PageNetworkRecord } from './enclave.ts';
 import { parseAtUri } from '../data/syntax/index.ts';
 import { requestJson } from '../http/json.ts';
 import type { PolicyPin } from '../verifier/policy-pin.ts';
@@ -21,7 +21,11 @@ interface Dropped {
   c: Classified;
 }
 
-const state: { live?: LiveCheck; mode: 'live' | 'file'; files: Dropped[]; run: number; recordUri?: string } = { mode: 'live', files: [], run: 0 };
+const state: { live?: LiveCheck; mode: 'live' | 'file'; files: Dropped[]; run: number; recordUri?: string; network?: PageNetworkRecord } = {
+  mode: 'live',
+  files: [],
+  run: 0,
+};
 
 const $ = <T extends HTMLElement = HTMLInputElement>(id: string): T => document.getElementById(id) as T;
 const value = (id: string) => $<HTMLInputElement | HTMLTextAreaElement>(id).value.trim();
@@ -147,6 +151,7 @@ function gather(): FlowInput {
     const { repository, collection, uri } = parseAtUri(state.recordUri);
     input.recordLocation = { repository, collection, uri };
   }
+  if (state.network) input.recordSource = state.network.source;
   if (Object.keys(snpCerts).length > 0) input.snpCerts = snpCerts;
   return input;
 }
@@ -260,7 +265,12 @@ function wire(): void {
   });
   for (const id of ['dev-root', 'measurements', 'record', 'plc-logs', 'nonce', 'at-time', 'min-tcb', 'vmpl', 'policy-cid', 'policy-repository']) $(id).addEventListener('input', verifySoon);
   // A record typed or pasted by hand is no longer the one fetched from the at:// URI.
-  for (const id of ['record', 'at-uri']) $(id).addEventListener('input', () => (state.recordUri = undefined));
+  for (const id of ['record', 'at-uri']) {
+    $(id).addEventListener('input', () => {
+      state.recordUri = undefined;
+      state.network = undefined;
+    });
+  }
   for (const id of ['evidence-root', 'any-measurement', 'allow-debug']) $(id).addEventListener('change', () => void verifyNow());
   $('dev-tryout').addEventListener('click', () => {
     $('evidence-root').checked = true;
@@ -280,12 +290,21 @@ function wire(): void {
   });
   $('fetch-record').addEventListener('click', async () => {
     const status = $('fetch-status');
+    const uri = value('at-uri');
+    status.textContent = `Resolving ${uri} …`;
+    document.body.dataset.state = 'busy';
     try {
-      const record = await fetchRecord(value('at-uri'), value('pds-url'));
-      $<HTMLTextAreaElement>('record').value = JSON.stringify(record, null, 2);
-      state.recordUri = value('at-uri');
-      status.textContent = `Fetched ${value('at-uri')}.`;
+      const got = await fetchNetworkRecord(uri, { plc: value('plc-url') || undefined, pds: value('pds-url') || undefined, at: new Date() });
+      state.network = got;
+      if (got.record !== undefined) {
+        $<HTMLTextAreaElement>('record').value = JSON.stringify(got.record, null, 2);
+        state.recordUri = got.uri;
+      }
+      // The co-signers' logs from the same directory, unless the user gave some.
+      if (got.plcLogs && !value('plc-logs')) $<HTMLTextAreaElement>('plc-logs').value = JSON.stringify(got.plcLogs);
+      status.textContent = `${got.source.error ? 'Could not verify' : 'Fetched and proved'} ${got.uri ?? uri} (asked: ${got.contacted.join(', ')}).`;
     } catch (e) {
+      state.network = undefined;
       status.textContent = (e as Error).message;
     }
     await verifyNow();

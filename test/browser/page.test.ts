@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer, type Server } from 'node:http';
+import { addMembers, startNet, type Net, type NetRepo } from '../support/atproto-net.ts';
 import type { Page } from 'playwright-core';
 import { devMeasurements } from '../../src/cli/commands/measure.ts';
 import { fixturePath, REPO_ROOT } from '../support/fixtures.ts';
@@ -30,39 +30,34 @@ import {
 const skip = browserSkip;
 let enclave: Enclave;
 let browser: Browser;
-let pds: Server;
-let pdsUrl: string;
-
-/** A stand-in PDS: com.atproto.repo.getRecord for the one record the enclave signed (with CORS, as PDSes do). */
-async function startPds(): Promise<void> {
-  pds = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://pds');
-    res.setHeader('access-control-allow-origin', '*');
-    res.setHeader('content-type', 'application/json');
-    if (url.pathname === '/xrpc/com.atproto.repo.getRecord' && url.searchParams.get('rkey') === 'rec1') {
-      res.end(JSON.stringify({ uri: `at://${url.searchParams.get('repo')}/${url.searchParams.get('collection')}/rec1`, value: enclave.signed.record }));
-    } else {
-      res.statusCode = 400;
-      res.end(JSON.stringify({ error: 'RecordNotFound', message: 'no such record' }));
-    }
-  });
-  await new Promise<void>((ok) => pds.listen(0, '127.0.0.1', ok));
-  const addr = pds.address();
-  pdsUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-}
+let net: Net;
+let org: NetRepo;
+let other: NetRepo;
 
 before(async () => {
   if (skip) return;
-  enclave = await startEnclave();
-  await startPds();
-  browser = await launch(() => [new URL(enclave.server.url).origin, pdsUrl]);
+  // A loopback atproto network: the org's repository holds the record the enclave signed; another repository a copy.
+  net = await startNet();
+  org = await net.createRepo('org.test');
+  enclave = await startEnclave(org.did);
+  addMembers(net, enclave.members);
+  await net.write(org, [{ collection: 'app.bsky.feed.post', rkey: 'rec1', record: enclave.signed.record }]);
+  other = await net.createRepo('other.test', [{ collection: 'app.bsky.feed.post', rkey: 'rec1', record: enclave.signed.record }]);
+  browser = await launch(() => [new URL(enclave.server.url).origin, net.plcUrl, net.pdsUrl]);
 });
 after(async () => {
   if (skip) return;
   await browser?.close();
   await enclave?.close();
-  await new Promise((ok) => pds?.close(ok));
+  await net?.close();
 });
+
+/** Fetch a record by at:// URI or bsky.app URL from the loopback network (PLC directory set, PDS from the DID). */
+async function fetchFromNetwork(page: Page, uri: string): Promise<void> {
+  await page.fill('#at-uri', uri);
+  await page.fill('#plc-url', net.plcUrl);
+  await act(page, () => page.click('#fetch-record'));
+}
 
 /** Open the page the enclave serves; it checks the enclave once on load (fresh nonce). */
 async function openServed(): Promise<Page> {
@@ -108,7 +103,7 @@ test('served at /: a valid dev enclave and its signed record are all green, the 
   await act(page, () => page.fill('#record', JSON.stringify(enclave.signed)));
   await act(page, () => page.fill('#plc-logs', JSON.stringify(enclave.plcLogs)));
   // A careful verifier also says which organisation's policy it trusts.
-  await act(page, () => page.fill('#policy-repository', 'did:plc:orgorgorgorgorgorgorgorg'));
+  await act(page, () => page.fill('#policy-repository', org.did));
   v = await readVerdict(page);
   assert.equal(v.verdict, 'valid', `${v.text} ${v.reason}`);
   assert.equal(v.platform, 'dev');
@@ -156,50 +151,56 @@ test('a tampered record: the enclave signature row is red', { skip }, async () =
   await screenshotResults(page, 'verification-fail.png');
 });
 
-test('a record fetched by its at:// URI from a PDS verifies; an unknown one says why', { skip }, async () => {
+test('a record fetched by its at:// URI: DID, PDS, signed commit and inclusion proof as rows, then the record; failures say why', { skip }, async () => {
   const page = await openServed();
   await trustDevEnclave(page);
-  await page.fill('#at-uri', 'at://did:plc:orgorgorgorgorgorgorgorg/app.bsky.feed.post/rec1');
-  await page.fill('#pds-url', pdsUrl);
-  await act(page, () => page.click('#fetch-record'));
+  await fetchFromNetwork(page, `at://${org.did}/app.bsky.feed.post/rec1`);
   let v = await readVerdict(page);
   assert.equal(v.verdict, 'valid', v.reason);
-  assert.equal(row(v, 'enclave-signature').status, 'pass');
-  assert.match(await page.textContent('#fetch-status') ?? '', /Fetched at:\/\//);
-  await page.fill('#at-uri', 'at://did:plc:orgorgorgorgorgorgorgorg/app.bsky.feed.post/missing');
-  await act(page, () => page.click('#fetch-record'));
-  assert.match(await page.textContent('#fetch-status') ?? '', /HTTP 400/);
-  await page.fill('#at-uri', 'not a uri');
-  await act(page, () => page.click('#fetch-record'));
-  assert.match(await page.textContent('#fetch-status') ?? '', /at:\/\/<did>\/<collection>\/<rkey>/);
+  for (const check of ['repository-did', 'repository-pds', 'repo-commit-signature', 'repo-mst-path', 'repo-record', 'enclave-signature', 'cosigner-keys']) {
+    assert.equal(row(v, check).status, 'pass', check);
+  }
+  assert.match(row(v, 'repository-did').detail, new RegExp(`audit log from ${net.plcUrl} verified`));
+  assert.match(row(v, 'repository-pds').detail, new RegExp(`from ${net.pdsUrl}, the PDS the DID names`));
+  assert.match(await page.textContent('#fetch-status') ?? '', new RegExp(`Fetched and proved at://${org.did}.*asked: ${net.plcUrl}, ${net.pdsUrl}`));
+  await screenshotResults(page, 'verification-at-uri.png');
+  // The same post by its bsky.app URL (handle resolved by the PDS, claimed back by the DID).
+  await page.fill('#pds-url', net.pdsUrl);
+  await fetchFromNetwork(page, 'https://bsky.app/profile/org.test/post/rec1');
   v = await readVerdict(page);
-  assert.equal(v.verdict, 'valid', 'the record already fetched stays');
+  assert.equal(v.verdict, 'valid', v.reason);
+  assert.equal(row(v, 'handle').status, 'pass');
+  await page.fill('#pds-url', '');
+  // Not in the repository: the PDS's own proof says so.
+  await fetchFromNetwork(page, `at://${org.did}/app.bsky.feed.post/missing`);
+  v = await readVerdict(page);
+  assert.equal(v.code, 'RecordNotInRepo', v.reason);
+  await fetchFromNetwork(page, 'not a uri');
+  v = await readVerdict(page);
+  assert.equal(v.code, 'InvalidSyntax', v.reason);
+  assert.deepEqual(browser.blocked, [], 'nothing asked outside the enclave, the directory and the PDS');
 });
 
 test('the policy is a row of its own; an at:// record in another repository is refused; a pinned policy must match', { skip }, async () => {
   const page = await openServed();
   await trustDevEnclave(page);
-  await page.fill('#at-uri', 'at://did:plc:orgorgorgorgorgorgorgorg/app.bsky.feed.post/rec1');
-  await page.fill('#pds-url', pdsUrl);
-  await act(page, () => page.click('#fetch-record'));
+  await fetchFromNetwork(page, `at://${org.did}/app.bsky.feed.post/rec1`);
   let v = await readVerdict(page);
   assert.equal(v.verdict, 'valid', v.reason);
-  assert.match(row(v, 'policy').detail, /repository did:plc:orgorgorgorgorgorgorgorg; 2 of 3 members .*collections app\.bsky\.feed\.post/);
+  assert.match(row(v, 'policy').detail, new RegExp(`repository ${org.did}; 2 of 3 members .*collections app\\.bsky\\.feed\\.post`));
   assert.equal(row(v, 'policy-pin').status, 'warn', 'not pinned: a warning row');
   assert.equal(row(v, 'record-location').status, 'pass');
-  // The same record served under another repository's at:// URI.
-  await page.fill('#at-uri', 'at://did:plc:aaaaaaaaaaaaaaaaaaaaaaaa/app.bsky.feed.post/rec1');
-  await act(page, () => page.click('#fetch-record'));
+  // The same record in another repository: its proof holds there, the policy refuses it.
+  await fetchFromNetwork(page, `at://${other.did}/app.bsky.feed.post/rec1`);
   v = await readVerdict(page);
   onlyFailure(v, 'record-location', 'RepositoryNotAllowed');
   // Back to the right repository, then pin: the right repository passes, another is refused.
-  await page.fill('#at-uri', 'at://did:plc:orgorgorgorgorgorgorgorg/app.bsky.feed.post/rec1');
-  await act(page, () => page.click('#fetch-record'));
-  await act(page, () => page.fill('#policy-repository', 'did:plc:orgorgorgorgorgorgorgorg'));
+  await fetchFromNetwork(page, `at://${org.did}/app.bsky.feed.post/rec1`);
+  await act(page, () => page.fill('#policy-repository', org.did));
   v = await readVerdict(page);
   assert.equal(v.verdict, 'valid', v.reason);
   assert.equal(row(v, 'policy-pin').status, 'pass');
-  await act(page, () => page.fill('#policy-repository', 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa'));
+  await act(page, () => page.fill('#policy-repository', other.did));
   v = await readVerdict(page);
   onlyFailure(v, 'policy-pin', 'PolicyPinMismatch');
 });

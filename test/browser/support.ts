@@ -85,18 +85,18 @@ export interface Enclave {
   close(): Promise<void>;
 }
 
-/** The real service on the dev platform, with a 2-of-3 policy and one record it signed. */
-export async function startEnclave(): Promise<Enclave> {
+/** The real service on the dev platform, with a 2-of-3 policy (for `repository`, default ORG) and one record it signed. */
+export async function startEnclave(repository: string = ORG): Promise<Enclave> {
   const dir = tempDir('encumber-web-');
   const members = [await createMember('w1.test'), await createMember('w2.test'), await createMember('w3.test')];
   const policyFile = join(dir, 'policy.json');
-  writeFileSync(policyFile, JSON.stringify(policyDocument({ repository: ORG, signers: members.map((m) => m.did), threshold: 2 })));
+  writeFileSync(policyFile, JSON.stringify(policyDocument({ repository, signers: members.map((m) => m.did), threshold: 2 })));
   const server = await serve({ policy: policyFile, port: '0', host: '127.0.0.1', platform: 'dev', dataDir: join(dir, 'data'), quiet: true }, quietIo);
   const [a, b] = members as [Member, Member];
   const res = await fetch(`${server.url}/xrpc/dev.encumber.signRecord`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(withLogs(cosignBy(draftFor('checked in a browser'), a, b), members)),
+    body: JSON.stringify(withLogs(cosignBy({ ...draftFor('checked in a browser'), repository }, a, b), members)),
   });
   if (res.status !== 200) throw new Error(`signRecord: ${res.status} ${await res.text()}`);
   const signed = (await res.json()) as { record: Record<string, any> };

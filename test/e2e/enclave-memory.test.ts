@@ -1,6 +1,6 @@
 /**
- * The enclave bundle run with the image's Node flags (enclave/image/rootfs/init:
- * a capped old generation keeps RSS small) still takes the largest requests
+ * The enclave bundle run with the image's Node flags and allocator settings
+ * (enclave/image/rootfs/init: a capped old generation keeps RSS small) still takes the largest requests
  * the API accepts, many at once, answers each, and keeps serving: the heap cap
  * is no way to crash the enclave.
  */
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { imageNodeFlags } from '../../enclave/image/node-flags.ts';
+import { imageNodeEnv, imageNodeFlags } from '../../enclave/image/node-flags.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../../src/server/app.ts';
 import { policyDocument } from '../../src/policy/policy.ts';
 import { ORG, cosignBy, createMember, draftFor, withLogs, type Member } from '../support/world.ts';
@@ -34,7 +34,7 @@ before(async () => {
   writeFileSync(join(dir, 'policy.json'), JSON.stringify(policyDocument({ repository: ORG, signers: members.map((m) => m.did), threshold: 2 })));
   const flags = imageNodeFlags();
   assert.ok(flags.some((f) => f.startsWith('--max-old-space-size=')), `the image caps the old generation: ${flags.join(' ')}`);
-  child = spawn(process.execPath, [...flags, bundle, '--policy', join(dir, 'policy.json'), '--port', '0', '--host', '127.0.0.1', '--quiet', '--data-dir', join(dir, 'data')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child = spawn(process.execPath, [...flags, bundle, '--policy', join(dir, 'policy.json'), '--port', '0', '--host', '127.0.0.1', '--quiet', '--data-dir', join(dir, 'data')], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...imageNodeEnv() } });
   url = await new Promise<string>((ok, fail) => {
     let err = '';
     child.stderr!.on('data', (d) => {

@@ -15,6 +15,7 @@ import { verifySignedRecord } from '../../verifier/signed-record.ts';
 import { parseMeasurements, type MeasurementPin } from '../../verifier/measurements.ts';
 import { POLICY_PIN_CHECK, type PolicyPin } from '../../verifier/policy-pin.ts';
 import { isValidDid, parseAtUri, type AtUri } from '../../data/syntax/index.ts';
+import { fetchCosignerLogs, fetchRecordFromNetwork, type NetworkOptions } from '../../network/at-record.ts';
 import { CID } from '../../data/cid.ts';
 import type { AttestationCheck } from '../../attestation/types.ts';
 import { EXIT_INVALID, EXIT_OK, UsageProblem, type CliIo } from '../io.ts';
@@ -212,8 +213,12 @@ export interface RecordVerifyFlags extends AttestFlags {
   trustIdentity?: boolean;
   /** Co-signers' audit logs: a JSON map DID → log, or a draft/answer file with `plcLogs`. */
   plcLogs?: string;
-  /** For an at:// record argument: the PDS to read it from (com.atproto.repo.getRecord). */
+  /** For an at:// record argument: read it from this PDS instead of the one its DID names. */
   pds?: string;
+  /** For an at:// record argument: the PLC directory that resolves did:plc (default https://plc.directory). */
+  plc?: string;
+  /** For an at:// URI or bsky.app URL with a handle: the service that resolves it (default --pds, else public.api.bsky.app). */
+  handleResolver?: string;
   /** Where a record file was published (its at:// URI). */
   uri?: string;
 }
@@ -240,24 +245,41 @@ function atUri(uri: string): AtUri {
   return usage('record', () => parseAtUri(uri));
 }
 
+interface RecordInput {
+  record: unknown;
+  location?: AtUri;
+  /** Rows of the network read (DID, PDS, commit signature, inclusion) when the record came from there. */
+  source?: AttestationCheck[];
+  /** The co-signers' audit logs from the PLC directory, for a record read from the network. */
+  plcLogs?: Record<string, unknown>;
+}
+
+/** A network failure is the network's problem (exit 2); any other failure is the record's (exit 1, with the rows so far). */
+const UNAVAILABLE: ReadonlySet<string> = new Set(['RemoteUnavailable', 'DirectoryUnavailable', 'TooLarge']);
+
 /**
  * The record to verify and, when known, where it was published: a file (a
  * bare record, a signRecord answer, or a getRecord answer { uri, value }), or
- * an at:// URI read from --pds.
+ * an at:// URI (or bsky.app post URL) read from the network with its proof.
  */
-async function readRecordInput(arg: string, flags: RecordVerifyFlags): Promise<{ record: unknown; location?: AtUri }> {
-  if (arg.startsWith('at://')) {
-    const location = atUri(arg);
-    if (flags.uri !== undefined && flags.uri !== arg) throw new UsageProblem('--uri differs from the at:// argument');
-    if (!flags.pds) throw new UsageProblem('an at:// record needs --pds URL (the PDS that hosts the repository)');
-    const url = new URL('/xrpc/com.atproto.repo.getRecord', flags.pds);
-    url.searchParams.set('repo', location.repository);
-    url.searchParams.set('collection', location.collection);
-    url.searchParams.set('rkey', location.rkey);
-    const answer = await fetchObject(url, `the PDS ${url.origin}`);
-    if (answer.value === undefined) throw new UsageProblem(`${url}: the answer has no value`);
-    if (typeof answer.uri === 'string' && answer.uri !== arg) throw new UsageProblem(`the PDS answered with ${answer.uri}, not ${arg}`);
-    return { record: answer.value, location };
+async function readRecordInput(arg: string, flags: RecordVerifyFlags, now: Date): Promise<RecordInput | { failed: AttestationCheck[]; error: EncumberError }> {
+  if (arg.startsWith('at://') || arg.startsWith('https://bsky.app/')) {
+    const opts: NetworkOptions = {
+      now,
+      ...(flags.plc ? { plc: flags.plc } : {}),
+      ...(flags.pds ? { pds: flags.pds } : {}),
+      ...(flags.handleResolver ? { handleResolver: flags.handleResolver } : {}),
+    };
+    const got = await fetchRecordFromNetwork(arg, opts);
+    if (!got.ok) {
+      if (UNAVAILABLE.has(got.error.code)) throw new UsageProblem(got.error.message);
+      return { failed: got.checks, error: got.error };
+    }
+    if (flags.uri !== undefined && flags.uri !== got.location.uri) throw new UsageProblem(`--uri ${flags.uri} differs from ${got.location.uri}`);
+    const plcLogs = flags.plcLogs ? undefined : await fetchCosignerLogs(got.record, opts).catch((e: unknown) => {
+      throw e instanceof EncumberError ? new UsageProblem(`the co-signers' audit logs: ${e.message}`) : e;
+    });
+    return { record: got.record, location: got.location, source: got.checks, ...(plcLogs ? { plcLogs } : {}) };
   }
   const doc = recordFromDocument(parseJsonFile(await readBytes(arg), arg));
   if (flags.uri !== undefined && doc.uri !== undefined && flags.uri !== doc.uri) throw new UsageProblem(`--uri ${flags.uri} differs from the file's uri ${doc.uri}`);
@@ -272,7 +294,16 @@ function freshNonce(): Uint8Array {
 
 export async function recordVerify(file: string, flags: RecordVerifyFlags, io: CliIo): Promise<number> {
   const pin = policyPin(flags);
-  const { record, location } = await readRecordInput(file, flags);
+  const input = await readRecordInput(file, flags, flags.at ? new Date(flags.at) : new Date());
+  if ('failed' in input) {
+    if (flags.json) io.out(JSON.stringify({ valid: false, platform: null, policyPinned: false, warnings: [], checks: input.failed, error: { code: input.error.code, message: input.error.message, check: input.failed.at(-1)?.name ?? 'source' } }));
+    else {
+      printChecks(io, input.failed);
+      io.out(`invalid: ${input.error.code}: ${input.error.message}`);
+    }
+    return EXIT_INVALID;
+  }
+  const { record, location } = input;
 
   const remote = /^https?:\/\//.test(flags.identity);
   const identityDoc = remote
@@ -291,7 +322,7 @@ export async function recordVerify(file: string, flags: RecordVerifyFlags, io: C
     opts.nonce = nonce;
   }
   const plcLogsDoc = flags.plcLogs ? parseJsonFile(await readBytes(flags.plcLogs), flags.plcLogs) : undefined;
-  const plcLogs = flags.plcLogs ? usage(flags.plcLogs, () => plcLogsFromDocument(plcLogsDoc)) : undefined;
+  const plcLogs = flags.plcLogs ? usage(flags.plcLogs, () => plcLogsFromDocument(plcLogsDoc)) : input.plcLogs;
   const report = await verifySignedRecord({
     ...opts,
     identity,
@@ -302,7 +333,7 @@ export async function recordVerify(file: string, flags: RecordVerifyFlags, io: C
     ...(plcLogs ? { plcLogs } : {}),
     ...(location ? { location: { repository: location.repository, collection: location.collection, uri: location.uri } } : {}),
   });
-  const checks = [...report.attestation, ...report.record];
+  const checks = [...(input.source ?? []), ...report.attestation, ...report.record];
   if (flags.json) {
     io.out(JSON.stringify({ valid: report.valid, platform: report.platform, policyPinned: report.policyPinned, warnings: warningsOf(checks), checks, error: report.error }));
   } else {

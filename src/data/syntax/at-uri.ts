@@ -5,6 +5,7 @@
  */
 import { EncumberError } from '../../errors.ts';
 import { isValidDid } from './did.ts';
+import { isValidHandle } from './handle.ts';
 import { isValidNsid } from './nsid.ts';
 import { isValidRecordKey } from './record-key.ts';
 
@@ -28,4 +29,35 @@ export function parseAtUri(uri: string): AtUri {
     throw new EncumberError('InvalidSyntax', `not an at://<did>/<collection>/<rkey> URI: ${uri}`);
   }
   return { repository, collection, rkey, uri };
+}
+
+/**
+ * What a reader pastes to point at a record, before any handle is resolved:
+ * an at:// URI whose authority is a DID or a handle, or a bsky.app post URL
+ * (https://bsky.app/profile/<did|handle>/post/<rkey>, an app.bsky.feed.post).
+ */
+export interface RecordAddress {
+  /** The DID, or the handle still to resolve. */
+  authority: string;
+  isDid: boolean;
+  collection: string;
+  rkey: string;
+}
+
+export function parseRecordAddress(input: string): RecordAddress {
+  const text = input.trim();
+  const post = /^https:\/\/bsky\.app\/profile\/([^/?#]+)\/post\/([^/?#]+)\/?(?:[?#].*)?$/.exec(text);
+  const at = /^at:\/\/([^/?#]+)\/([^/?#]+)\/([^/?#]+)$/.exec(text);
+  let parts: string[] = [];
+  try {
+    parts = post ? [post[1]!, 'app.bsky.feed.post', post[2]!].map(decodeURIComponent) : at ? at.slice(1).map(decodeURIComponent) : [];
+  } catch {
+    // a malformed %-escape: not an address
+  }
+  const [authority, collection, rkey] = parts;
+  const isDid = authority !== undefined && isValidDid(authority);
+  if (!authority || !collection || !rkey || !(isDid || isValidHandle(authority)) || !isValidNsid(collection) || !isValidRecordKey(rkey)) {
+    throw new EncumberError('InvalidSyntax', `not an at://<did or handle>/<collection>/<rkey> URI or a https://bsky.app/profile/…/post/… URL: ${text.slice(0, 300)}`);
+  }
+  return { authority, isDid, collection, rkey };
 }
