@@ -45,6 +45,8 @@ export const E2E: readonly string[] = [
   'test/e2e/plc-recovery.test.ts',
   // The reference atproto PDS (test/pds/, its own package under a pinned Node 22) on loopback, on that directory.
   'test/e2e/pds.test.ts',
+  // The whole story on that PDS and directory: co-sign, sign, publish, verify at:// from the network (CLI and page).
+  'test/e2e/pds-publish.test.ts',
   // socat vsock bridges.
   'test/e2e/vsock-bridge.test.ts',
 ];
