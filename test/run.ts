@@ -47,6 +47,7 @@ export const E2E: readonly string[] = [
   'test/e2e/pds.test.ts',
   // The whole story on that PDS and directory: co-sign, sign, publish, verify at:// from the network (CLI and page).
   'test/e2e/pds-publish.test.ts',
+  'test/e2e/demo-pds.test.ts',
   // socat vsock bridges.
   'test/e2e/vsock-bridge.test.ts',
 ];

@@ -45,7 +45,8 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, serveModule: S
   program
     .command('demo')
     .description('the whole flow on one machine: 3 members, 2 co-sign, the enclave signs, a verifier checks; then bad drafts are refused')
-    .action(async () => setExit(await (await import('./commands/demo.ts')).demo(io)));
+    .option('--pds', 'the story against a local reference PDS and PLC directory (started and stopped here; needs PostgreSQL and a source checkout): publish, then verify the post by its at:// URI')
+    .action(async (flags: { pds?: boolean }) => setExit(await (await import('./commands/demo.ts')).demo(io, flags)));
 
   program
     .command('measure')

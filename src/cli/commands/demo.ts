@@ -7,7 +7,11 @@
  * passed explicitly) and the record. Then four bad drafts are refused.
  */
 import { requestJson } from '../../http/json.ts';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { REPO_ROOT } from '../../enclave/program-digest.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateMemberKey, type MemberKey } from '../../member/keys.ts';
@@ -24,7 +28,7 @@ function recordLogsFile(dir: string, logs: Record<string, unknown>): string {
   writeFileSync(file, JSON.stringify(logs));
   return file;
 }
-import { EXIT_INVALID, EXIT_OK, type CliIo } from '../io.ts';
+import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, type CliIo } from '../io.ts';
 
 interface DemoMember {
   name: string;
@@ -51,7 +55,8 @@ interface SignAnswer {
   [k: string]: unknown;
 }
 
-export async function demo(io: CliIo): Promise<number> {
+export async function demo(io: CliIo, flags: { pds?: boolean } = {}): Promise<number> {
+  if (flags.pds) return demoWithPds(io);
   const work = mkdtempSync(join(tmpdir(), 'encumber-demo-'));
   const say = (s: string) => io.out(s);
   let failures = 0;
@@ -141,4 +146,21 @@ export async function demo(io: CliIo): Promise<number> {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * `demo --pds`: tools/demo-pds.ts in the source checkout (it starts PostgreSQL, the PLC directory and the
+ * reference PDS, all test tooling), in its own process so its services end with it.
+ */
+async function demoWithPds(io: CliIo): Promise<number> {
+  const script = join(REPO_ROOT, 'tools', 'demo-pds.ts');
+  if (!existsSync(script)) {
+    io.err(`demo --pds runs from a source checkout (${script} is missing)`);
+    return EXIT_USAGE;
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  createInterface({ input: child.stdout }).on('line', (l) => io.out(l));
+  createInterface({ input: child.stderr }).on('line', (l) => io.err(l));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return code ?? EXIT_INVALID;
 }
