@@ -18,12 +18,8 @@ const sha256 = (b) => createHash('sha256').update(b).digest();
 let key;
 do key = randomBytes(32);
 while (!secp.privateKeyVerify(key));
-const pub = new Uint8Array(33);
-secp.publicKeyCreate(key, pub);
-const msg = sha256(Buffer.from('co-signed payload'));
-const sig = { signature: new Uint8Array(64), recid: 0 };
-secp.ecdsaSign(sig, msg, key, undefined, undefined);
-const cosig = sig.signature.slice();
+const pub = secp.publicKeyCreate(key, true);
+const cosig = secp.ecdsaSign(sha256(Buffer.from('co-signed payload')), key).signature;
 
 const server = createServer((req, res) => {
   const chunks = [];
@@ -31,13 +27,9 @@ const server = createServer((req, res) => {
   req.on('end', () => {
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     let ok = true;
-    for (let i = 0; i < 2; i++) ok = secp.ecdsaVerify(cosig, sha256(Buffer.from(`co-signed payload`)), pub) === 0 && ok;
+    for (let i = 0; i < 2; i++) ok = secp.ecdsaVerify(cosig, sha256(Buffer.from('co-signed payload')), pub) && ok;
     const out = [];
-    for (let i = 0; i < 2; i++) {
-      const s = { signature: new Uint8Array(64), recid: 0 };
-      secp.ecdsaSign(s, sha256(Buffer.from(`${body.repository}${i}${Date.now()}`)), key, undefined, undefined);
-      out.push(Buffer.from(s.signature).toString('base64'));
-    }
+    for (let i = 0; i < 2; i++) out.push(Buffer.from(secp.ecdsaSign(sha256(Buffer.from(`${body.repository}${i}${Date.now()}`)), key).signature).toString('base64'));
     const answer = JSON.stringify({ ok, cid: 'b'.repeat(59), record: { ...body.record, signatures: body.cosignatures }, signature: out[0], receipt: { sig: out[1], heads: Object.keys(body.plcLogs ?? {}) } });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
     res.end(answer);
