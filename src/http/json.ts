@@ -78,7 +78,7 @@ async function requestBounded(url: URL | string, opts: HttpJsonOptions, accept: 
     throw unavailable(`answer of ${declared} bytes exceeds ${maxBytes}`);
   }
   try {
-    return { status: res.status, contentType: res.headers.get('content-type') ?? '', bytes: await readLimited(res, maxBytes) };
+    return { status: res.status, contentType: res.headers.get('content-type') ?? '', bytes: await readLimited(res.body, maxBytes) };
   } catch (cause) {
     throw cause instanceof EncumberError ? unavailable(cause.message) : unavailable(`reading the answer failed (${(cause as Error)?.message})`, cause);
   }
@@ -120,9 +120,10 @@ export function xrpcErrorText(body: unknown): string {
   return b && typeof b.error === 'string' ? ` ${b.error}${typeof b.message === 'string' ? `: ${b.message}` : ''}` : '';
 }
 
-async function readLimited(res: Response, maxBytes: number): Promise<Uint8Array> {
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
+/** A whole web body stream, refused (`TooLarge`) as soon as it passes `maxBytes` (the server's request bodies too). */
+export async function readLimited(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array> {
+  if (!body) return new Uint8Array(0);
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -131,7 +132,7 @@ async function readLimited(res: Response, maxBytes: number): Promise<Uint8Array>
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel();
-      throw new EncumberError('TooLarge', `answer exceeds ${maxBytes} bytes`);
+      throw new EncumberError('TooLarge', `body exceeds ${maxBytes} bytes`);
     }
     chunks.push(value);
   }

@@ -14,6 +14,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { EncumberError } from '../errors.ts';
+import { readLimited } from '../http/json.ts';
 
 const tooLarge = (max: number) => new EncumberError('TooLarge', `request body exceeds ${max} bytes`);
 
@@ -43,11 +44,11 @@ export async function readBodyText(c: Context, max: number): Promise<string> {
   const declared = declaredLength(requestHeader(c, 'content-length'));
   if (declared !== undefined && declared > max) throw tooLarge(max);
   const incoming = nodeIncoming(c);
-  const chunks = incoming ? await readNode(incoming, max) : await readWeb(c.req.raw.body, max);
-  return new TextDecoder('utf-8', { fatal: false }).decode(chunks.length === 1 ? chunks[0] : concatBytes(...chunks));
+  const bytes = incoming ? await readNode(incoming, max) : await readLimited(c.req.raw.body, max);
+  return new TextDecoder('utf-8', { fatal: false }).decode(bytes);
 }
 
-async function readNode(incoming: IncomingMessage, max: number): Promise<Uint8Array[]> {
+async function readNode(incoming: IncomingMessage, max: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of incoming as AsyncIterable<Uint8Array>) {
@@ -59,22 +60,6 @@ async function readNode(incoming: IncomingMessage, max: number): Promise<Uint8Ar
     }
     chunks.push(chunk);
   }
-  return chunks;
+  return chunks.length === 1 ? chunks[0]! : concatBytes(...chunks);
 }
 
-async function readWeb(body: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array[]> {
-  if (!body) return [];
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return chunks;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel();
-      throw tooLarge(max);
-    }
-    chunks.push(value);
-  }
-}
