@@ -144,6 +144,8 @@ export type RepoProofErrorCode =
   | 'RepoDidMismatch'
   /** The commit's MST does not hold the record's key, or its leaf is not the record that was sent. */
   | 'RecordNotInRepo'
+  /** A proof from a PDS other than the DID's own is not of the repository's latest commit there (an old proof replayed). */
+  | 'RepoCommitStale'
   /** The repository DID could not be resolved to a PDS and signing key (no such service or key, a tombstone, a handle the DID does not claim). */
   | 'DidResolutionFailed';
 

@@ -143,7 +143,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, serveModule: S
     .option('--repository <did>', 'trust only a policy for this repository')
     .option('--plc <url>', 'for an at:// record: the PLC directory that resolves did:plc (and the co-signers\' logs)', 'https://plc.directory')
     .option('--pds <url>', 'for an at:// record: read it from this PDS instead of the one its DID names')
-    .option('--handle-resolver <url>', 'for a handle in the URI: the service whose resolveHandle to ask (default --pds, else https://public.api.bsky.app)')
+    .option('--handle-resolver <url>', 'for a handle in the URI: the service whose resolveHandle to ask (default https://public.api.bsky.app); the DID must claim the handle back')
     .option('--uri <at-uri>', 'where the record file was published: its repository must be the policy\'s')
     .option('--json', 'print { valid, platform, policyPinned, warnings, checks, error }')
     .action(async (file: string, flags: RecordVerifyFlags) => setExit(await (await import('./commands/verify.ts')).recordVerify(file, flags, io)));

@@ -16,6 +16,7 @@
  *
  * fetch is injected (default globalThis.fetch) through the one HTTP client.
  */
+import { isLoopbackHost } from '../verifier/repository.ts';
 import { EncumberError } from '../errors.ts';
 import { verifySignature } from '../crypto/verify.ts';
 import { ipldToJson } from '../data/json.ts';
@@ -97,7 +98,9 @@ function checkPdsRules(value: unknown, path: string, top: boolean): void {
   }
   if (!isPlainObject(value)) return;
   const type = value.$type;
-  if (type === 'blob' || (asCid(value.ref) !== null && typeof value.mimeType === 'string')) {
+  // A blob, or the legacy blob shape { cid, mimeType } the PDS still turns into one.
+  const legacyBlob = typeof value.cid === 'string' && typeof value.mimeType === 'string' && Object.keys(value).length === 2;
+  if (type === 'blob' || (asCid(value.ref) !== null && typeof value.mimeType === 'string') || legacyBlob) {
     throw invalidData('a blob cannot be published (encumber records carry no blobs; the PDS has none uploaded)', path);
   }
   if (type !== undefined) {
@@ -174,6 +177,11 @@ export function identifierKind(identifier: string): 'did' | 'handle' {
   throw new EncumberError('UsageError', `--identifier ${JSON.stringify(identifier)} is neither a DID nor a handle`);
 }
 
+/** Throws the UsageError publishing would (not a URL, not http(s), plain http off loopback), before anything is sent. */
+export function checkPdsUrl(pds: string): void {
+  xrpcUrl(pds, 'com.atproto.server.createSession');
+}
+
 function xrpcUrl(pds: string, method: string): URL {
   let base: URL;
   try {
@@ -182,6 +190,10 @@ function xrpcUrl(pds: string, method: string): URL {
     throw new EncumberError('UsageError', `the PDS URL ${JSON.stringify(pds)} is not a URL`);
   }
   if (base.protocol !== 'https:' && base.protocol !== 'http:') throw new EncumberError('UsageError', `the PDS URL must be http(s), got ${base.protocol}`);
+  // The app password goes in the first request: plain http only to a loopback PDS (development).
+  if (base.protocol === 'http:' && !isLoopbackHost(base.hostname)) {
+    throw new EncumberError('UsageError', `the PDS URL ${base.origin} is plain http: the app password would cross the network in the clear (https, or a loopback PDS)`);
+  }
   return new URL(`/xrpc/${method}`, base);
 }
 

@@ -112,6 +112,7 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   RepoCommitSignatureInvalid: REFUSED,
   RepoDidMismatch: REFUSED,
   RecordNotInRepo: REFUSED,
+  RepoCommitStale: REFUSED,
   DidResolutionFailed: REFUSED,
 
   // Infrastructure.

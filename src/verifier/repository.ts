@@ -40,6 +40,8 @@ function pdsEndpoint(endpoint: unknown, did: string): string {
   if ((u.protocol !== 'https:' && u.protocol !== 'http:') || u.username || u.password || u.search || u.hash) {
     fail(`${did}: the #atproto_pds endpoint ${JSON.stringify(endpoint.slice(0, 200))} is not a plain http(s) origin`);
   }
+  // Plain http only on loopback (development): anywhere else anyone on the path could answer for the PDS.
+  if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) fail(`${did}: the #atproto_pds endpoint ${u.origin} is plain http on a non-loopback host`);
   return u.origin + u.pathname.replace(/\/+$/, '');
 }
 
@@ -75,13 +77,18 @@ export function repositoryFromPlcLog(did: string, log: unknown, now: Date, direc
   };
 }
 
+/** localhost, 127.0.0.0/8 or [::1]: the only hosts reached over plain http. */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
 /** The URL of a did:web's document (the host only: paths and ports are not used by atproto). */
 export function didWebDocumentUrl(did: string): string {
   const m = /^did:web:([a-zA-Z0-9.-]+(?:%3[aA]\d{1,5})?)$/.exec(did);
   if (!m) return fail(`${did}: only host-level did:web identifiers are resolvable`);
   const host = m[1]!.replace(/%3[aA]/, ':');
   // Plain http only for a loopback host (development); everything else over https.
-  const scheme = /^(localhost|127\.0\.0\.1)(:\d+)?$/.test(host) ? 'http' : 'https';
+  const scheme = isLoopbackHost(host.replace(/:\d+$/, '')) ? 'http' : 'https';
   return `${scheme}://${host}/.well-known/did.json`;
 }
 

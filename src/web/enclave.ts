@@ -62,19 +62,30 @@ export interface PageNetworkRecord {
 
 /**
  * A record by at:// URI or bsky.app URL, from the PDS its DID names, with the commit signature and the
- * inclusion proof checked (src/network/at-record.ts, as `encumber record verify at://…`), and the
- * co-signers' audit logs from the same directory.
+ * inclusion proof checked (src/network/at-record.ts, as `encumber record verify at://…`), and the logs of the
+ * co-signers who are `members` of the enclave's policy from the same directory. Never throws: a failure is the
+ * source section's failed row, so the page never falls back to a record fetched before.
  */
-export async function fetchNetworkRecord(input: string, where: { plc?: string | undefined; pds?: string | undefined; at: Date }, f: Fetch = fetch): Promise<PageNetworkRecord> {
+export async function fetchNetworkRecord(
+  input: string,
+  where: { plc?: string | undefined; pds?: string | undefined; handleResolver?: string | undefined; at: Date; members: readonly string[] },
+  f: Fetch = fetch,
+): Promise<PageNetworkRecord> {
   const opts: NetworkOptions = {
     now: where.at,
     fetch: f,
     init: { cache: 'no-store' },
     ...(where.plc ? { plc: where.plc } : {}),
     ...(where.pds ? { pds: where.pds } : {}),
+    ...(where.handleResolver ? { handleResolver: where.handleResolver } : {}),
   };
-  const got = await fetchRecordFromNetwork(input, opts);
-  if (!got.ok) return { source: { checks: got.checks, error: { code: got.error.code, message: got.error.message } }, contacted: got.contacted };
-  const plcLogs = await fetchCosignerLogs(got.record, opts);
-  return { uri: got.location.uri, record: got.record, plcLogs, source: { checks: got.checks }, contacted: [...new Set(got.contacted)] };
+  try {
+    const got = await fetchRecordFromNetwork(input, opts);
+    if (!got.ok) return { source: { checks: got.checks, error: { code: got.error.code, message: got.error.message } }, contacted: got.contacted };
+    const plcLogs = await fetchCosignerLogs(got.record, where.members, opts);
+    return { uri: got.location.uri, record: got.record, plcLogs, source: { checks: got.checks }, contacted: [...new Set(got.contacted)] };
+  } catch (e) {
+    const message = (e as Error)?.message ?? String(e);
+    return { source: { checks: [{ name: 'source', ok: false, detail: message }], error: { code: 'InternalError', message } }, contacted: [] };
+  }
 }

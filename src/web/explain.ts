@@ -86,6 +86,7 @@ const LABELS: Record<string, string> = {
   'repo-commit-signature': 'Commit signed by the repository key',
   'repo-mst-path': 'Record key in the commit\'s tree',
   'repo-record': 'Record = the tree\'s leaf',
+  'repo-commit-latest': 'Commit is the repository\'s latest',
 };
 
 export function labelOf(name: string): string {
@@ -131,6 +132,7 @@ const BY_CODE: Partial<Record<ErrorCode, string>> = {
   RepoCommitSignatureInvalid: 'The repository commit is not signed by the repository\'s signing key: it did not come from that account.',
   RepoDidMismatch: 'The repository commit belongs to another account than the one the at:// URI names.',
   RecordNotInRepo: 'The signed repository commit does not contain this record: it was deleted, never published there, or replaced.',
+  RepoCommitStale: 'The record came from a server other than the repository\'s own PDS, and its commit is not the repository\'s latest there: it may show a post since edited or deleted.',
   DidResolutionFailed: 'The repository\'s DID does not name a PDS and signing key that can be used (or does not claim the handle given), so the record cannot be proved to be in it.',
   InvalidCosignature: 'A co-signature does not verify, or a member signed twice.',
   UnknownSigner: 'A co-signature is by someone the policy does not name.',

@@ -13,6 +13,7 @@ import { evidenceTimestamp, runFlow, type FlowInput } from './flow.ts';
 import { fetchEnclave, fetchNetworkRecord, type LiveCheck, type PageNetworkRecord } from './enclave.ts';
 import { parseAtUri } from '../data/syntax/index.ts';
 import { requestJson } from '../http/json.ts';
+import { parsePolicy } from '../policy/policy.ts';
 import type { PolicyPin } from '../verifier/policy-pin.ts';
 import { renderProblem, renderReport } from './render.ts';
 
@@ -21,7 +22,16 @@ interface Dropped {
   c: Classified;
 }
 
-const state: { live?: LiveCheck; mode: 'live' | 'file'; files: Dropped[]; run: number; recordUri?: string; network?: PageNetworkRecord } = {
+const state: {
+  live?: LiveCheck;
+  mode: 'live' | 'file';
+  files: Dropped[];
+  run: number;
+  recordUri?: string | undefined;
+  network?: PageNetworkRecord;
+  /** The PLC logs box holds what a fetch filled in (replaced by the next fetch), not what the user gave. */
+  autoLogs?: boolean;
+} = {
   mode: 'live',
   files: [],
   run: 0,
@@ -32,6 +42,15 @@ const value = (id: string) => $<HTMLInputElement | HTMLTextAreaElement>(id).valu
 const ticked = (id: string) => $<HTMLInputElement>(id).checked;
 
 class InputProblem extends Error {}
+
+/** The member DIDs of an identity's policy (none when there is no identity yet or its policy does not parse). */
+function policyMembers(identity: { policy: unknown } | undefined): string[] {
+  try {
+    return identity ? parsePolicy(identity.policy).policy.signers.map((s) => s.did) : [];
+  } catch {
+    return [];
+  }
+}
 
 function parseJsonField(id: string, what: string): unknown {
   const text = value(id);
@@ -293,22 +312,31 @@ function wire(): void {
     const uri = value('at-uri');
     status.textContent = `Resolving ${uri} …`;
     document.body.dataset.state = 'busy';
-    try {
-      const got = await fetchNetworkRecord(uri, { plc: value('plc-url') || undefined, pds: value('pds-url') || undefined, at: new Date() });
-      state.network = got;
-      if (got.record !== undefined) {
-        $<HTMLTextAreaElement>('record').value = JSON.stringify(got.record, null, 2);
-        state.recordUri = got.uri;
-      }
-      // The co-signers' logs from the same directory, unless the user gave some.
-      if (got.plcLogs && !value('plc-logs')) $<HTMLTextAreaElement>('plc-logs').value = JSON.stringify(got.plcLogs);
-      status.textContent = `${got.source.error ? 'Could not verify' : 'Fetched and proved'} ${got.uri ?? uri} (asked: ${got.contacted.join(', ')}).`;
-    } catch (e) {
-      state.network = undefined;
-      status.textContent = (e as Error).message;
+    // Only the co-signers the enclave's policy names: a record cannot make the page fetch more logs.
+    const identityFile = state.files.map((f) => f.c).filter((c) => c.kind === 'identity').at(-1);
+    const members = policyMembers(state.mode === 'file' && identityFile?.kind === 'identity' ? identityFile.identity : state.live?.identity);
+    const got = await fetchNetworkRecord(uri, {
+      plc: value('plc-url') || undefined,
+      pds: value('pds-url') || undefined,
+      handleResolver: value('handle-resolver') || undefined,
+      at: new Date(),
+      members,
+    });
+    state.network = got;
+    // What was fetched before is never checked in place of this record: the box and the logs the page filled are replaced.
+    $<HTMLTextAreaElement>('record').value = got.record === undefined ? '' : JSON.stringify(got.record, null, 2);
+    state.recordUri = got.uri;
+    if (state.autoLogs || !value('plc-logs')) {
+      $<HTMLTextAreaElement>('plc-logs').value = got.plcLogs && Object.keys(got.plcLogs).length > 0 ? JSON.stringify(got.plcLogs) : '';
+      state.autoLogs = true;
     }
+    status.textContent = got.source.error
+      ? `Could not verify ${uri}: ${got.source.error.code} (asked: ${got.contacted.join(', ') || 'nobody'}).`
+      : `Fetched and proved ${got.uri} (asked: ${got.contacted.join(', ')}).`;
     await verifyNow();
   });
+  // Logs typed or dropped by the user are theirs: a later fetch leaves them alone.
+  $('plc-logs').addEventListener('input', () => (state.autoLogs = false));
 
   const zone = $('dropzone');
   const files = $('files');

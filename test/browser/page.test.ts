@@ -164,17 +164,17 @@ test('a record fetched by its at:// URI: DID, PDS, signed commit and inclusion p
   assert.match(row(v, 'repository-pds').detail, new RegExp(`from ${net.pdsUrl}, the PDS the DID names`));
   assert.match(await page.textContent('#fetch-status') ?? '', new RegExp(`Fetched and proved at://${org.did}.*asked: ${net.plcUrl}, ${net.pdsUrl}`));
   await screenshotResults(page, 'verification-at-uri.png');
-  // The same post by its bsky.app URL (handle resolved by the PDS, claimed back by the DID).
-  await page.fill('#pds-url', net.pdsUrl);
+  // The same post by its bsky.app URL (handle resolved by the resolver given, claimed back by the DID).
+  await page.fill('#handle-resolver', net.pdsUrl);
   await fetchFromNetwork(page, 'https://bsky.app/profile/org.test/post/rec1');
   v = await readVerdict(page);
   assert.equal(v.verdict, 'valid', v.reason);
   assert.equal(row(v, 'handle').status, 'pass');
-  await page.fill('#pds-url', '');
-  // Not in the repository: the PDS's own proof says so.
+  // Not in the repository: the PDS's own proof says so, and the record fetched before is not checked instead.
   await fetchFromNetwork(page, `at://${org.did}/app.bsky.feed.post/missing`);
   v = await readVerdict(page);
   assert.equal(v.code, 'RecordNotInRepo', v.reason);
+  assert.equal(await page.inputValue('#record'), '', 'the previous record is gone from the box');
   await fetchFromNetwork(page, 'not a uri');
   v = await readVerdict(page);
   assert.equal(v.code, 'InvalidSyntax', v.reason);

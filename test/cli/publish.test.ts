@@ -123,9 +123,17 @@ test('submit --publish: the enclave signs, then the record is verified against i
     assert.equal(none.code, 2);
     assert.deepEqual(methods(), []);
     assert.equal((await run(['submit', draftFile, '--enclave', enclave.url, '--pds', pds.url], PASSWORD)).code, 2);
+    // A PDS URL that publishing would refuse, or a DID that is not the draft's repository: refused before the enclave signs.
+    const signedBefore = sw.w.logs.filter((l) => l.includes('signRecord')).length;
+    for (const bad of [['--pds', 'http://pds.example.com', '--identifier', HANDLE], ['--pds', 'no url', '--identifier', HANDLE], ['--pds', pds.url, '--identifier', 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa']]) {
+      assert.equal((await run(['submit', draftFile, '--enclave', enclave.url, '--publish', ...bad, '--app-password-file', passwordFile])).code, 2, bad.join(' '));
+    }
+    assert.equal(sw.w.logs.filter((l) => l.includes('signRecord')).length, signedBefore, 'the enclave was not asked');
+    assert.deepEqual(methods(), []);
 
     const r = await run(['submit', draftFile, '--enclave', enclave.url, '--out', answerFile, '--publish', '--pds', pds.url, '--identifier', HANDLE, '--app-password-file', passwordFile]);
     assert.equal(r.code, 0, r.err.join('\n'));
+    assert.equal(sw.w.logs.filter((l) => l.includes('signRecord')).length, signedBefore + 1, 'the request log counts signRecord calls');
     const answer = JSON.parse(readFileSync(answerFile, 'utf8'));
     assert.equal(answer.record.text, 'signed and published in one step');
     assert.deepEqual(methods(), ['com.atproto.server.createSession', 'com.atproto.repo.createRecord']);

@@ -81,4 +81,6 @@ test('a record not in the repository: exit 1 with the proof rows; an unreachable
   assert.equal(JSON.parse(missing.out[0]!).error.code, 'RecordNotInRepo');
   const down = await runCli(['record', 'verify', `at://${org.did}/${COLLECTION}/post1`, ...live(), '--pds', 'http://127.0.0.1:9']);
   assert.equal(down.code, 2, down.err.join('\n'));
+  const badUrl = await runCli(['record', 'verify', `at://${org.did}/${COLLECTION}/post1`, ...live(), '--pds', 'not a url']);
+  assert.equal(badUrl.code, 2, badUrl.err.join('\n'));
 });

@@ -9,7 +9,8 @@ const DID = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
 test('at:// with a DID or a handle', () => {
   assert.deepEqual(parseRecordAddress(`at://${DID}/app.bsky.feed.post/3l5abc`), { authority: DID, isDid: true, collection: 'app.bsky.feed.post', rkey: '3l5abc' });
   assert.deepEqual(parseRecordAddress('  at://org.example.com/dev.encumber.note/self '), { authority: 'org.example.com', isDid: false, collection: 'dev.encumber.note', rkey: 'self' });
-  assert.deepEqual(parseRecordAddress(`at://${encodeURIComponent(DID)}/app.bsky.feed.post/x`).authority, DID);
+  // A did:web with a port keeps its %3A: it is part of the DID, not an escape to undo.
+  assert.deepEqual(parseRecordAddress('at://did:web:127.0.0.1%3A8080/app.bsky.feed.post/x').authority, 'did:web:127.0.0.1%3A8080');
 });
 
 test('a bsky.app post URL is an app.bsky.feed.post in that profile', () => {
@@ -27,6 +28,8 @@ test('anything else is InvalidSyntax', () => {
     `at://${DID}/app.bsky.feed.post/bad key`,
     'at://not a host/app.bsky.feed.post/x',
     'at://%E0%A4%A/app.bsky.feed.post/x',
+    `at://${encodeURIComponent(DID)}/app.bsky.feed.post/x`,
+    `at://${DID}/app.bsky.feed.post/%E0%A4%A`,
     '',
   ]) throwsCode(() => parseRecordAddress(bad), 'InvalidSyntax', bad);
 });

@@ -134,6 +134,18 @@ test('an identifier that is neither DID nor handle, and a PDS URL that is not a 
   assert.deepEqual(await seen(() => refused(publishSigned(input({ pds: 'no url' })), 'UsageError')), []);
 });
 
+test('a plain-http PDS that is not on loopback is refused before the app password is sent', async () => {
+  let asked = 0;
+  const fetchAnything: typeof fetch = async () => {
+    asked++;
+    return new Response('{}', { status: 500 });
+  };
+  for (const identifier of [ORG, HANDLE]) {
+    await refused(publishSigned(input({ pds: 'http://pds.example.com', identifier }), { fetch: fetchAnything }), 'UsageError');
+  }
+  assert.equal(asked, 0, 'no request, so no password on the wire');
+});
+
 /**
  * What a PDS would store wrongly or refuse late: each is refused by our
  * checks (typed InvalidDataModel), even with a handle, where the first
@@ -146,6 +158,7 @@ const faults: [string, (r: Record<string, any>) => void][] = [
   ['a $type that is not an NSID', (r) => (r.facets = [{ $type: 'not an nsid', index: { byteStart: 0, byteEnd: 1 }, features: [] }])],
   ['a blob', (r) => (r.embed = { $type: 'app.bsky.embed.images', images: [{ alt: '', image: { $type: 'blob', ref: { $link: RAW_LINK }, mimeType: 'image/png', size: 1000 } }] })],
   ['an integer above 2^53', (r) => (r.count = 2 ** 53 + 2)],
+  ['a legacy blob { cid, mimeType }', (r) => (r.embed = { $type: 'app.bsky.embed.images', images: [{ alt: '', image: { cid: RAW_LINK, mimeType: 'image/png' } }] })],
 ];
 for (const [name, spoil] of faults) {
   test(`${name} is refused by our validation before any request`, async () => {

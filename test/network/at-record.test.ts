@@ -57,7 +57,7 @@ test('at://DID/…: the DID from its verified audit log, the record from the PDS
   assert.deepEqual(r.contacted, [origin(net.plcUrl), origin(net.pdsUrl)]);
   assert.equal(r.home.pds, net.pdsUrl);
   // Then every record check, with the co-signers' logs from the same directory.
-  const logs = await fetchCosignerLogs(r.record, opts());
+  const logs = await fetchCosignerLogs(r.record, w.members.map((m) => m.did), opts());
   assert.deepEqual(Object.keys(logs).sort(), (w.members.slice(0, 2) as Member[]).map((m) => m.did).sort());
   const report = await check(r.record, r.location, logs);
   assert.equal(report.valid, true, JSON.stringify(report.error));
@@ -114,13 +114,83 @@ test('a DID the directory does not know, an unreachable PDS: typed failures with
   if (!down.ok) assert.equal(down.checks[0]!.name, 'repository-did');
 });
 
-test('a PDS given by the reader is used and said so; a malformed address fails before any request', async () => {
+test('a PDS given by the reader is used and said so; a malformed address or URL fails before any request', async () => {
   const r = await fetchRecordFromNetwork(uri(org), opts({ pds: `${net.pdsUrl}/` }));
   assert.ok(r.ok);
   assert.match(r.checks[1]!.detail, /the PDS the DID names/);
   const n = net.requests.plc.length + net.requests.pds.length;
   assert.deepEqual(failed(await fetchRecordFromNetwork('at://nope', opts())), { code: 'InvalidSyntax', row: 'at-uri' });
-  assert.equal(net.requests.plc.length + net.requests.pds.length, n);
+  for (const bad of [{ pds: 'not a url' }, { plc: 'ftp://plc.example' }, { handleResolver: 'nope' }]) {
+    assert.deepEqual(failed(await fetchRecordFromNetwork(uri(org), opts(bad))), { code: 'UsageError', row: 'at-uri' }, JSON.stringify(bad));
+  }
+  assert.equal(net.requests.plc.length + net.requests.pds.length, n, 'nothing was asked');
+});
+
+/** A mirror PDS on loopback that answers getRecord with the CAR it was given. */
+async function mirror(car: Uint8Array): Promise<{ url: string; close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/vnd.ipld.car', 'content-length': car.length });
+    res.end(car);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => new Promise<void>((ok) => server.close(() => ok())) };
+}
+
+test('a proof from a mirror must be of the latest commit at the DID\'s own PDS: an old proof replayed is RepoCommitStale', async () => {
+  const repo = await net.createRepo('retracting.test', [{ collection: COLLECTION, rkey: RKEY, record: signed.record }]);
+  const old = await (await fetch(`${net.pdsUrl}/xrpc/com.atproto.sync.getRecord?did=${repo.did}&collection=${COLLECTION}&rkey=${RKEY}`)).arrayBuffer();
+  const m = await mirror(new Uint8Array(old));
+  try {
+    const fresh = await fetchRecordFromNetwork(uri(repo), opts({ pds: m.url }));
+    assert.ok(fresh.ok, JSON.stringify(fresh.checks));
+    assert.equal(fresh.checks.at(-1)!.name, 'repo-commit-latest');
+    // The repository moves on (the post is edited); the mirror still serves the old, validly signed proof.
+    await net.write(repo, [{ collection: COLLECTION, rkey: RKEY, record: { ...signed.record, text: 'retracted' } }]);
+    assert.deepEqual(failed(await fetchRecordFromNetwork(uri(repo), opts({ pds: m.url }))), { code: 'RepoCommitStale', row: 'repo-commit-latest' });
+  } finally {
+    await m.close();
+  }
+});
+
+test('a handle is never resolved by the --pds override (a mirror is no authority on names), and case does not matter', async () => {
+  const asked: string[] = [];
+  const recording: typeof fetch = async (input, init) => {
+    const u = new URL(String(input));
+    asked.push(u.origin + u.pathname);
+    if (u.hostname !== '127.0.0.1') throw new TypeError('fetch failed (no network in tests)');
+    return fetch(input, init);
+  };
+  const r = await fetchRecordFromNetwork(`at://org.test/${COLLECTION}/${RKEY}`, opts({ pds: net.pdsUrl, fetch: recording }));
+  assert.deepEqual(failed(r), { code: 'RemoteUnavailable', row: 'handle' });
+  assert.deepEqual(asked, ['https://public.api.bsky.app/xrpc/com.atproto.identity.resolveHandle']);
+  const upper = await fetchRecordFromNetwork(`at://ORG.Test/${COLLECTION}/${RKEY}`, opts({ handleResolver: net.pdsUrl }));
+  assert.ok(upper.ok, JSON.stringify(upper.checks));
+});
+
+test('did:web: the document from its host (a port stays %3A-encoded in the URI), the proof from the PDS it names', async () => {
+  const web = await net.createWebRepo('web.test', [{ collection: COLLECTION, rkey: RKEY, record: signed.record }]);
+  assert.match(web.did, /^did:web:127\.0\.0\.1%3A\d+$/);
+  const r = await fetchRecordFromNetwork(uri(web), opts());
+  assert.ok(r.ok, JSON.stringify(r.checks));
+  assert.match(r.checks[0]!.detail, /did:web: trusted as far as that host is/);
+  assert.deepEqual(r.record, signed.record);
+});
+
+test('the co-signers\' logs: only the policy\'s members are asked for, and a log the directory lacks is left out', async () => {
+  const r = await fetchRecordFromNetwork(uri(org), opts());
+  assert.ok(r.ok);
+  const forged = structuredClone(r.record) as { signatures: { issuer: string }[] };
+  // 40 made-up issuers in front of the real entries: none of them is asked for.
+  forged.signatures.unshift(...Array.from({ length: 40 }, (_, i) => ({ ...forged.signatures[0]!, issuer: `did:plc:${'a'.repeat(20)}${String(i).padStart(4, 'b')}` })));
+  const before = net.requests.plc.length;
+  const logs = await fetchCosignerLogs(forged, w.members.map((m) => m.did), opts());
+  assert.equal(net.requests.plc.length - before, 2, 'one request per co-signing member');
+  assert.equal(Object.keys(logs).length, 2);
+  const missing = await fetchCosignerLogs(r.record, ['did:plc:aaaaaaaaaaaaaaaaaaaaaaaa', ...w.members.map((m) => m.did)], { ...opts(), plc: `${net.plcUrl}/nothing-here` });
+  assert.deepEqual(missing, {});
+  const report = await check(r.record, r.location, missing);
+  assert.equal(report.error?.code, 'MissingPlcLog');
 });
 
 test('an answer larger than a proof can be is refused while it is read', async () => {

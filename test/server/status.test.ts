@@ -103,6 +103,7 @@ const CLASS = {
   RepoCommitSignatureInvalid: 'refused',
   RepoDidMismatch: 'refused',
   RecordNotInRepo: 'refused',
+  RepoCommitStale: 'refused',
   DidResolutionFailed: 'refused',
   DirectoryUnavailable: 'unavailable',
   RemoteUnavailable: 'unavailable',

@@ -39,6 +39,11 @@ export interface Net {
    * sign its commits with another key than the #atproto key its DID names (a forged repository).
    */
   createRepo(handle: string, records?: NetRecord[], opts?: { commitKey?: 'other' }): Promise<NetRepo>;
+  /**
+   * A did:web repository on this PDS: `did:web:127.0.0.1%3A<port>`, its DID document served by the directory's
+   * server at /.well-known/did.json (one per network).
+   */
+  createWebRepo(handle: string, records?: NetRecord[]): Promise<NetRepo>;
   /** Create or replace records in a repository (a new signed commit). */
   write(repo: NetRepo, records: NetRecord[]): Promise<void>;
   /** Publish a member's log (world.ts members) in the directory. */
@@ -65,8 +70,10 @@ export async function startNet(): Promise<Net> {
     res.writeHead(status, { 'content-type': 'application/json', 'access-control-allow-origin': '*', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   };
+  let webDoc: unknown;
   const plc = createServer((req, res) => {
     requests.plc.push(`${req.method} ${req.url}`);
+    if (req.url === '/.well-known/did.json') return webDoc ? json(res, 200, webDoc) : json(res, 404, { message: 'no did:web here' });
     const m = /^\/(did%3Aplc%3A[a-z2-7]{24}|did:plc:[a-z2-7]{24})(\/log\/audit)?$/.exec(req.url ?? '');
     const did = m ? decodeURIComponent(m[1]!) : undefined;
     const log = did ? logs.get(did) : undefined;
@@ -79,6 +86,10 @@ export async function startNet(): Promise<Net> {
     if (url.pathname === '/xrpc/com.atproto.identity.resolveHandle') {
       const did = handles.get(url.searchParams.get('handle') ?? '');
       return did ? json(res, 200, { did }) : json(res, 400, { error: 'InvalidRequest', message: 'Unable to resolve handle' });
+    }
+    if (url.pathname === '/xrpc/com.atproto.sync.getLatestCommit') {
+      const r = repos.get(url.searchParams.get('did') ?? '');
+      return r ? json(res, 200, { cid: r.repo.cid.toString(), rev: r.repo.commit.rev }) : json(res, 400, { error: 'RepoNotFound', message: 'Could not find repo' });
     }
     if (url.pathname === '/xrpc/com.atproto.sync.getRecord') {
       const r = repos.get(url.searchParams.get('did') ?? '');
@@ -123,6 +134,23 @@ export async function startNet(): Promise<Net> {
       const storage = new MemoryBlockstore();
       const repo = await Repo.create(storage, did, keypair, []);
       const r: NetRepo = { did, handle, log, signingKey: signing.did, keypair, storage, repo };
+      repos.set(did, r);
+      if (records.length > 0) await write(r, records);
+      return r;
+    },
+    async createWebRepo(handle, records = []) {
+      const keypair = await Secp256k1Keypair.create({ exportable: false });
+      const did = `did:web:127.0.0.1%3A${new URL(plcUrl).port}`;
+      webDoc = {
+        '@context': ['https://www.w3.org/ns/did/v1'],
+        id: did,
+        alsoKnownAs: [`at://${handle}`],
+        verificationMethod: [{ id: `${did}#atproto`, type: 'Multikey', controller: did, publicKeyMultibase: keypair.did().slice('did:key:'.length) }],
+        service: [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: pdsUrl }],
+      };
+      handles.set(handle, did);
+      const storage = new MemoryBlockstore();
+      const r: NetRepo = { did, handle, log: [], signingKey: keypair.did(), keypair, storage, repo: await Repo.create(storage, did, keypair, []) };
       repos.set(did, r);
       if (records.length > 0) await write(r, records);
       return r;

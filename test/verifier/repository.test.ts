@@ -34,9 +34,17 @@ test('did:web documents that name no usable key or PDS are refused', () => {
     ['no PDS', doc({ service: [] })],
     ['a PDS of another type', doc({ service: [{ id: '#atproto_pds', type: 'Other', serviceEndpoint: 'https://pds.example.com' }] })],
     ['a PDS that is not http(s)', doc({ service: [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: 'ftp://pds.example.com' }] })],
+    ['a plain-http PDS off loopback', doc({ service: [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: 'http://pds.example.com' }] })],
     ['a PDS with credentials', doc({ service: [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: 'https://u:p@pds.example.com' }] })],
     ['not an object', []],
   ] as const) throwsCode(() => repositoryFromDidDocument(WEB, d, from), 'DidResolutionFailed', label);
+});
+
+test('a plain-http PDS on loopback is allowed (development)', () => {
+  for (const host of ['localhost:2583', '127.0.0.1:2583', '127.9.9.9']) {
+    const home = repositoryFromDidDocument(WEB, doc({ service: [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: `http://${host}` }] }), 'x');
+    assert.equal(home.pds, `http://${host}`);
+  }
 });
 
 test('did:web URLs: the host (a port %3A-encoded), https except on loopback; paths are not resolvable', () => {

@@ -13,6 +13,7 @@ import type { PlcOperation } from '../../plc/types.ts';
 import { EXIT_INVALID, EXIT_OK, UsageProblem, readJsonInput, type CliIo } from '../io.ts';
 import { requestJson, xrpcErrorText, type HttpJsonAnswer, type HttpJsonOptions } from '../../http/json.ts';
 import { loadIdentity, publishDocument, resolvePassword } from './publish.ts';
+import { checkPdsUrl, identifierKind } from '../../member/publish.ts';
 
 /** A request whose transport failure is a usage/IO problem (exit 2) naming the remote and a hint. */
 async function send(url: URL, opts: HttpJsonOptions, hint = ''): Promise<HttpJsonAnswer> {
@@ -177,11 +178,21 @@ export async function submit(
   let publishTo: { pds: string; identifier: string; password: string } | undefined;
   if (flags.publish) {
     if (flags.pds === undefined || flags.identifier === undefined) throw new UsageProblem('--publish needs --pds URL and --identifier HANDLE|DID');
+    try {
+      checkPdsUrl(flags.pds);
+      identifierKind(flags.identifier);
+    } catch (e) {
+      if (e instanceof EncumberError) throw new UsageProblem(e.message);
+      throw e;
+    }
     publishTo = { pds: flags.pds, identifier: flags.identifier, password: await resolvePassword(flags, io, env) };
   } else if (flags.pds !== undefined || flags.identifier !== undefined || flags.appPasswordFile !== undefined) {
     throw new UsageProblem('--pds, --identifier and --app-password-file go with --publish');
   }
   const draft = parseOrUsage(await readJsonInput(io, draftPath, 'draft', { strict: true }));
+  if (publishTo && identifierKind(publishTo.identifier) === 'did' && publishTo.identifier !== draft.repository) {
+    throw new UsageProblem(`--identifier ${publishTo.identifier} is not the draft's repository ${draft.repository}: nothing was signed`);
+  }
   const url = new URL('/xrpc/dev.encumber.signRecord', flags.enclave);
   io.err(`submitting to ${url} …`);
   const res = await send(url, { method: 'POST', body: draft, what: `the enclave at ${url.origin}` }, ' (is it running? try: npm start)');

@@ -16,6 +16,7 @@ import { parseMeasurements, type MeasurementPin } from '../../verifier/measureme
 import { POLICY_PIN_CHECK, type PolicyPin } from '../../verifier/policy-pin.ts';
 import { isValidDid, parseAtUri, type AtUri } from '../../data/syntax/index.ts';
 import { fetchCosignerLogs, fetchRecordFromNetwork, type NetworkOptions } from '../../network/at-record.ts';
+import { parsePolicy } from '../../policy/policy.ts';
 import { CID } from '../../data/cid.ts';
 import type { AttestationCheck } from '../../attestation/types.ts';
 import { EXIT_INVALID, EXIT_OK, UsageProblem, type CliIo } from '../io.ts';
@@ -217,7 +218,7 @@ export interface RecordVerifyFlags extends AttestFlags {
   pds?: string;
   /** For an at:// record argument: the PLC directory that resolves did:plc (default https://plc.directory). */
   plc?: string;
-  /** For an at:// URI or bsky.app URL with a handle: the service that resolves it (default --pds, else public.api.bsky.app). */
+  /** For an at:// URI or bsky.app URL with a handle: the service that resolves it (default public.api.bsky.app). */
   handleResolver?: string;
   /** Where a record file was published (its at:// URI). */
   uri?: string;
@@ -250,12 +251,12 @@ interface RecordInput {
   location?: AtUri;
   /** Rows of the network read (DID, PDS, commit signature, inclusion) when the record came from there. */
   source?: AttestationCheck[];
-  /** The co-signers' audit logs from the PLC directory, for a record read from the network. */
-  plcLogs?: Record<string, unknown>;
+  /** Where the co-signers' audit logs can be fetched, for a record read from the network (once the policy is known). */
+  network?: NetworkOptions;
 }
 
-/** A network failure is the network's problem (exit 2); any other failure is the record's (exit 1, with the rows so far). */
-const UNAVAILABLE: ReadonlySet<string> = new Set(['RemoteUnavailable', 'DirectoryUnavailable', 'TooLarge']);
+/** A network failure or a bad URL given is not the record's fault (exit 2); any other failure is (exit 1, with the rows so far). */
+const UNAVAILABLE: ReadonlySet<string> = new Set(['RemoteUnavailable', 'DirectoryUnavailable', 'TooLarge', 'UsageError']);
 
 /**
  * The record to verify and, when known, where it was published: a file (a
@@ -276,15 +277,21 @@ async function readRecordInput(arg: string, flags: RecordVerifyFlags, now: Date)
       return { failed: got.checks, error: got.error };
     }
     if (flags.uri !== undefined && flags.uri !== got.location.uri) throw new UsageProblem(`--uri ${flags.uri} differs from ${got.location.uri}`);
-    const plcLogs = flags.plcLogs ? undefined : await fetchCosignerLogs(got.record, opts).catch((e: unknown) => {
-      throw e instanceof EncumberError ? new UsageProblem(`the co-signers' audit logs: ${e.message}`) : e;
-    });
-    return { record: got.record, location: got.location, source: got.checks, ...(plcLogs ? { plcLogs } : {}) };
+    return { record: got.record, location: got.location, source: got.checks, network: opts };
   }
   const doc = recordFromDocument(parseJsonFile(await readBytes(arg), arg));
   if (flags.uri !== undefined && doc.uri !== undefined && flags.uri !== doc.uri) throw new UsageProblem(`--uri ${flags.uri} differs from the file's uri ${doc.uri}`);
   const uri = flags.uri ?? doc.uri;
   return uri !== undefined ? { record: doc.record, location: atUri(uri) } : { record: doc.record };
+}
+
+/** The DIDs the identity's policy names as members (none when its policy does not parse: the verifier says why). */
+function policyMembers(identity: { policy: unknown }): string[] {
+  try {
+    return parsePolicy(identity.policy).policy.signers.map((s) => s.did);
+  } catch {
+    return [];
+  }
 }
 
 /** 32 random bytes for a live attestation (WebCrypto, as in the page). */
@@ -322,7 +329,13 @@ export async function recordVerify(file: string, flags: RecordVerifyFlags, io: C
     opts.nonce = nonce;
   }
   const plcLogsDoc = flags.plcLogs ? parseJsonFile(await readBytes(flags.plcLogs), flags.plcLogs) : undefined;
-  const plcLogs = flags.plcLogs ? usage(flags.plcLogs, () => plcLogsFromDocument(plcLogsDoc)) : input.plcLogs;
+  // For a record from the network, the co-signers' logs from the same directory: only the policy's members' (a
+  // record cannot make the verifier fetch more), a log the directory lacks left out (the verdict then says so).
+  const plcLogs = flags.plcLogs
+    ? usage(flags.plcLogs, () => plcLogsFromDocument(plcLogsDoc))
+    : input.network
+      ? await fetchCosignerLogs(record, policyMembers(identity), input.network)
+      : undefined;
   const report = await verifySignedRecord({
     ...opts,
     identity,

@@ -48,9 +48,11 @@ export function parseRecordAddress(input: string): RecordAddress {
   const text = input.trim();
   const post = /^https:\/\/bsky\.app\/profile\/([^/?#]+)\/post\/([^/?#]+)\/?(?:[?#].*)?$/.exec(text);
   const at = /^at:\/\/([^/?#]+)\/([^/?#]+)\/([^/?#]+)$/.exec(text);
+  // The authority is taken as written (a did:web's %3A is part of the DID; handles and other DIDs have no
+  // escapes); collection and record key are decoded once.
   let parts: string[] = [];
   try {
-    parts = post ? [post[1]!, 'app.bsky.feed.post', post[2]!].map(decodeURIComponent) : at ? at.slice(1).map(decodeURIComponent) : [];
+    parts = post ? [post[1]!, 'app.bsky.feed.post', decodeURIComponent(post[2]!)] : at ? [at[1]!, decodeURIComponent(at[2]!), decodeURIComponent(at[3]!)] : [];
   } catch {
     // a malformed %-escape: not an address
   }

@@ -14,6 +14,8 @@ export interface DirectoryClientOptions {
   fetch?: typeof fetch;
   /** See HttpJsonOptions.timeoutSignal. */
   timeoutSignal?: (ms: number) => AbortSignal;
+  /** Extra request options (the page's `cache: 'no-store'`: a log is never taken from the browser's cache). */
+  init?: Pick<RequestInit, 'cache'>;
 }
 
 export const DEFAULT_DIRECTORY_TIMEOUT_MS = 5_000;
@@ -26,6 +28,7 @@ export async function fetchAuditLog(directory: string, did: string, opts: Direct
     maxBytes: opts.maxBytes ?? DEFAULT_DIRECTORY_MAX_BYTES,
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
     ...(opts.timeoutSignal ? { timeoutSignal: opts.timeoutSignal } : {}),
+    ...(opts.init ? { init: opts.init } : {}),
     unavailableCode: 'DirectoryUnavailable',
     what: `PLC directory ${url.origin}`,
   });
