@@ -149,6 +149,31 @@ export type RepoProofErrorCode =
   /** The repository DID could not be resolved to a PDS and signing key (no such service or key, a tombstone, a handle the DID does not claim). */
   | 'DidResolutionFailed';
 
+/**
+ * Enclave-to-enclave key hand-off (src/enclave/handoff.ts, docs/key-handoff.md):
+ * why a sending instance refused a joining one, or a joining instance refused
+ * what a sender offered.
+ */
+export type HandoffErrorCode =
+  /** The peer's evidence does not verify (chain, signature, nonce, key, document), or its document is malformed. */
+  | 'HandoffEvidenceInvalid'
+  /** The peer runs a program whose measurement is not in this instance's approved set. */
+  | 'HandoffMeasurementNotApproved'
+  /** The peer is a debug-mode enclave (its host can read its memory). */
+  | 'HandoffDebugEnclave'
+  /** The peer attests on another platform (a dev root offered to hardware, or the reverse, or Nitro vs SEV-SNP). */
+  | 'HandoffPlatformMismatch'
+  /** The peer enforces another policy. */
+  | 'HandoffPolicyMismatch'
+  /** The challenge was issued but has expired. */
+  | 'HandoffChallengeExpired'
+  /** The challenge is unknown or was already used (single use). */
+  | 'HandoffReplay'
+  /** The sealed key is not the key the sender attested. */
+  | 'HandoffKeyMismatch'
+  /** The sealed key does not open with this instance's ephemeral key and transcript. */
+  | 'HandoffSealInvalid';
+
 /** Infrastructure failures: never the caller's fault, always fail closed. */
 export type InfrastructureErrorCode =
   | 'DirectoryUnavailable'
@@ -168,6 +193,7 @@ export type ErrorCode =
   | PolicyErrorCode
   | RecordErrorCode
   | RepoProofErrorCode
+  | HandoffErrorCode
   | InfrastructureErrorCode
   | ResourceErrorCode
   | 'UsageError';

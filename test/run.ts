@@ -48,6 +48,8 @@ export const E2E: readonly string[] = [
   // The whole story on that PDS and directory: co-sign, sign, publish, verify at:// from the network (CLI and page).
   'test/e2e/pds-publish.test.ts',
   'test/e2e/demo-pds.test.ts',
+  // The key hand-off between real servers (serve, serve --join) on loopback.
+  'test/e2e/handoff.test.ts',
   // socat vsock bridges.
   'test/e2e/vsock-bridge.test.ts',
 ];

@@ -21,6 +21,12 @@ export interface Attestor {
   readonly platform: Platform;
   /** The raw platform evidence (Nitro/dev: COSE_Sign1 CBOR). */
   attest(req: AttestationRequest): Promise<Uint8Array>;
+  /**
+   * dev: the dev root (DER) its documents chain to. A peer instance trusts it
+   * for the key hand-off only when it is its own dev root too (the same data
+   * directory's dev-root.json; docs/decisions.md "Hand-off on the dev platform").
+   */
+  readonly devRoot?: Uint8Array;
   /** The platform's own view of the measurements, where it has one (Nitro: DescribePCR 0, 1, 2). */
   describeMeasurements?(): Promise<PlatformMeasurement[]>;
 }

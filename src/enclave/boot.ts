@@ -19,7 +19,13 @@ import { MemoryHighWaterStore, type HighWaterStore } from '../policy/high-water.
 import { fetchAuditLog, type DirectoryClientOptions } from '../plc/directory/client.ts';
 import { KeyHolder } from './key-holder.ts';
 import { PlcResolver, type FetchLog } from './plc-resolver.ts';
-import { SigningService } from './service.ts';
+import { failureOf, SigningService } from './service.ts';
+import { AWS_NITRO_ROOT_G1_DER } from '../attestation/nitro/index.ts';
+import { encodeCbor } from '../data/cbor.ts';
+import { cidForCborBytes } from '../data/cid.ts';
+import type { Measurements } from '../verifier/measurements.ts';
+import { approvedSetOf, ownMeasurement } from '../verifier/handoff.ts';
+import { joinFrom, type HandoffLimits, type HandoffTrustSource, type JoinDeps } from './handoff.ts';
 import type { Attestor } from './attestor.ts';
 import type { Platform } from './documents.ts';
 import { createAttestor } from './platforms.ts';
@@ -64,6 +70,15 @@ export interface ServiceConfig {
   drawKey?: () => Uint8Array;
   /** Start-up notes and warnings, one line each (default: none). */
   log?: (line: string) => void;
+  /**
+   * Join: take the enclave key from the running instance at `url` by the
+   * attested hand-off (./handoff.ts, docs/key-handoff.md) instead of drawing
+   * one. The service stays booting (health 503) until it holds the key, and
+   * fails, for good, if the hand-off fails.
+   */
+  join?: { url: string } & Pick<JoinDeps, 'fetch' | 'timeoutMs' | 'intercept' | 'random'>;
+  /** The hand-off's trust: default roots of the platform, approved = this instance's own measurement. */
+  handoff?: { roots?: Uint8Array[]; approved?: Measurements | (() => Promise<Measurements>); limits?: Partial<HandoffLimits> };
 }
 
 function isAttestor(a: PlatformConfig | Attestor): a is Attestor {
@@ -123,17 +138,77 @@ export function bootService(config: ServiceConfig): SigningService {
       : {}),
     ...(config.limits?.directoryFetchesInFlight !== undefined ? { maxFetchesInFlight: config.limits.directoryFetchesInFlight } : {}),
   });
+  const trust = handoffTrust(attestor, clock, config.handoff);
+  const handoffLimits = config.handoff?.limits;
   const service = new SigningService({
-    key: config.drawKey ? KeyHolder.generate(config.drawKey) : KeyHolder.generate(),
+    ...(config.join ? {} : { key: config.drawKey ? KeyHolder.generate(config.drawKey) : KeyHolder.generate() }),
     policy,
     attestor,
     resolver,
     highWater,
     clock,
     ...(config.limits?.attestation ? { attestationQueue: config.limits.attestation } : {}),
+    handoff: { trust, ...(handoffLimits ? { limits: handoffLimits } : {}) },
   });
-  service.start();
+  if (!config.join) {
+    service.start();
+    return service;
+  }
+
+  // Joining: booting (health 503) until the key arrives; failed, for good, on any doubt.
+  const { url, ...joinOptions } = config.join;
+  log(`encumber: joining ${url}: asking for the enclave key by attested hand-off`);
+  joinFrom({ url, policy, platform: attestor.platform, clock, attestor, trust, ...joinOptions, ...(handoffLimits ? { limits: handoffLimits } : {}) }).then(
+    (key) => {
+      if (service.state !== 'booting') return;
+      service.installKey(key);
+      service.start();
+      log(`encumber: hand-off from ${url}: holding enclave key ${key.did}`);
+    },
+    (e: unknown) => {
+      const failure = failureOf(e);
+      service.fail(failure);
+      log(`encumber: hand-off from ${url} FAILED: ${failure.code}: ${failure.message}`);
+    },
+  );
   return service;
+}
+
+/**
+ * Whom this instance trusts in a hand-off peer: its platform's root (AWS
+ * Nitro root G1; the dev root its own attestor uses; SEV-SNP: the pinned AMD
+ * ARKs, inside the verifier), and the approved measurements: unless given,
+ * exactly its own, read once from evidence about itself. Upgrades approved
+ * by a quorum would be added here (docs/key-handoff.md "Upgrades").
+ */
+function handoffTrust(attestor: Attestor, clock: () => Date, given: ServiceConfig['handoff']): HandoffTrustSource {
+  const platform = attestor.platform;
+  const roots = given?.roots ?? (platform === 'nitro' ? [AWS_NITRO_ROOT_G1_DER] : platform === 'dev' && attestor.devRoot ? [attestor.devRoot] : []);
+  const fixed = given?.approved;
+  if (typeof fixed === 'function') return { roots, approved: fixed };
+  let approved: Promise<Measurements> | undefined = fixed ? Promise.resolve(fixed) : undefined;
+  const self = async (): Promise<Measurements> => {
+    const probe = encodeCbor({ $type: 'dev.encumber.measurementProbe' });
+    const now = clock();
+    const evidence = await attestor.attest({
+      publicKey: new Uint8Array(33),
+      bindingBytes: probe,
+      bindingCid: cidForCborBytes(probe).bytes,
+      nonce: crypto.getRandomValues(new Uint8Array(32)),
+      now,
+    });
+    return approvedSetOf(await ownMeasurement(evidence, { platform, roots, at: now }));
+  };
+  return {
+    roots,
+    approved: () => {
+      approved ??= self().catch((e: unknown) => {
+        approved = undefined;
+        throw e;
+      });
+      return approved;
+    },
+  };
 }
 
 /** The policy from a file, or the embedded demo policy when no file is given. */

@@ -11,6 +11,9 @@ export const SIGNATURE_TYPE = 'dev.encumber.signature';
 
 export type Platform = 'nitro' | 'sev-snp' | 'dev';
 
+/** The program every binding and hand-off document names. */
+export const PROGRAM = { name: 'encumber', version: '0.1.0' } as const;
+
 export interface Binding {
   $type: typeof BINDING_TYPE;
   version: 1;

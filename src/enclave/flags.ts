@@ -18,6 +18,8 @@ export interface ServeFlags {
   /** Run the demo policy (public member keys) on a hardware platform anyway. */
   allowDemoPolicy?: boolean;
   snpCerts?: string;
+  /** Take the enclave key from the running instance at this URL (attested hand-off, docs/key-handoff.md). */
+  join?: string;
   /** For tests: where the hardware interfaces are (not flags). */
   tsmReportDir?: string;
   nsmDevice?: string;
@@ -46,6 +48,12 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   { flag: 'platform', key: 'platform', value: 'p', default: 'dev', description: 'dev | nitro | sev-snp' },
   { flag: 'data-dir', key: 'dataDir', value: 'dir', default: '.data', description: 'where the dev root lives' },
   { flag: 'snp-certs', key: 'snpCerts', value: 'file', description: 'sev-snp: certificate table (auxblob format) to use when the host supplies none' },
+  {
+    flag: 'join',
+    key: 'join',
+    value: 'url',
+    description: 'take the enclave key from the running instance at this URL by attested hand-off (same policy, approved program); serve only once it is held',
+  },
   { flag: 'quiet', key: 'quiet', description: 'no request log lines' },
 ];
 
@@ -62,6 +70,15 @@ export function checkServeFlags(flags: ServeFlags): { platform: Platform; port: 
   if (!PLATFORMS.includes(platform)) throw new FlagError('--platform must be dev, nitro or sev-snp');
   const port = Number(flags.port);
   if (!/^\d+$/.test(flags.port) || !Number.isInteger(port) || port < 0 || port > 65535) throw new FlagError('--port must be 0..65535');
+  if (flags.join !== undefined) {
+    let u: URL | undefined;
+    try {
+      u = new URL(flags.join);
+    } catch {
+      u = undefined;
+    }
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new FlagError('--join must be an http(s) URL of a running instance');
+  }
   return { platform, port };
 }
 

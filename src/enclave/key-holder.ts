@@ -4,12 +4,31 @@
  * field (the drawn bytes are wiped), and used only to sign, by libsecp256k1
  * (RFC 6979 nonces, low-S). There is no getter; JSON and util.inspect show
  * the public did:key only, so an accidental log line or response cannot leak it.
+ *
+ * The key hand-off (./handoff.ts, docs/key-handoff.md) adds exactly two
+ * capabilities, neither of which returns the raw key: `sealTo` encrypts it to
+ * an attested HPKE public key (RFC 9180 base mode), and `fromSealed` builds a
+ * holder from such a ciphertext, checking the key is the one the sender
+ * attested.
  */
 import { inspect } from 'node:util';
 import { formatDidKey } from '../crypto/did-key.ts';
 import { K256 } from '../crypto/curves.ts';
 import { generateK256PrivateKey } from '../crypto/k256-signer.ts';
 import { libsecp256k1PublicKey, signK256Libsecp256k1 } from '../crypto/k256-libsecp256k1.ts';
+import { EncumberError } from '../errors.ts';
+import { handoffSuite, X25519_PUBLIC_KEY_BYTES } from './hpke.ts';
+
+/** What `sealTo` produces: HPKE's encapsulated key and the AEAD ciphertext of the 32 key bytes. */
+export interface SealedKey {
+  enc: Uint8Array;
+  ciphertext: Uint8Array;
+}
+
+const KEY_BYTES = 32;
+
+/** A copy in an ArrayBuffer of its own (the HPKE library reads `.buffer`). */
+const own = (b: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(b);
 
 export class KeyHolder {
   /** The key's 32 bytes, a copy only this object holds. */
@@ -51,6 +70,73 @@ export class KeyHolder {
       return Promise.resolve(this.sign(message));
     } catch (e) {
       return Promise.reject(e);
+    }
+  }
+
+  /**
+   * The key, sealed to `recipientPublicKey` (32-byte X25519, the joining
+   * instance's attested ephemeral key) with HPKE base mode; `info` and `aad`
+   * bind the hand-off transcript. The plaintext copy is wiped afterwards.
+   */
+  async sealTo(recipientPublicKey: Uint8Array, info: Uint8Array, aad: Uint8Array): Promise<SealedKey> {
+    if (!(recipientPublicKey instanceof Uint8Array) || recipientPublicKey.length !== X25519_PUBLIC_KEY_BYTES) {
+      throw new EncumberError('HandoffEvidenceInvalid', `the recipient key must be ${X25519_PUBLIC_KEY_BYTES} bytes (X25519)`, {
+        actual: recipientPublicKey?.length,
+      });
+    }
+    const suite = handoffSuite();
+    const plaintext = this.#privateKey.slice();
+    try {
+      const recipient = await suite.kem.importKey('raw', own(recipientPublicKey).buffer, true);
+      const sealed = await suite.seal({ recipientPublicKey: recipient, info: own(info) }, plaintext, own(aad));
+      return { enc: new Uint8Array(sealed.enc), ciphertext: new Uint8Array(sealed.ct) };
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  /**
+   * A holder from a key sealed by `sealTo`: opened with the joining
+   * instance's ephemeral private key and the same transcript, and accepted
+   * only if its did:key is `expectedDid` (the key the sender attested). Every
+   * buffer holding key bytes here is wiped.
+   */
+  static async fromSealed(
+    recipientPrivateKey: CryptoKey,
+    enc: Uint8Array,
+    ciphertext: Uint8Array,
+    info: Uint8Array,
+    aad: Uint8Array,
+    expectedDid: string,
+  ): Promise<KeyHolder> {
+    const suite = handoffSuite();
+    let opened: ArrayBuffer;
+    try {
+      opened = await suite.open({ recipientKey: recipientPrivateKey, enc: own(enc).buffer, info: own(info) }, own(ciphertext), own(aad));
+    } catch (cause) {
+      throw new EncumberError('HandoffSealInvalid', 'the sealed key does not open with this instance\'s ephemeral key and this transcript', { cause });
+    }
+    const bytes = new Uint8Array(opened);
+    try {
+      if (bytes.length !== KEY_BYTES) {
+        throw new EncumberError('HandoffSealInvalid', `the sealed key is ${bytes.length} bytes, expected ${KEY_BYTES}`);
+      }
+      let holder: KeyHolder;
+      try {
+        holder = new KeyHolder(bytes.slice());
+      } catch (cause) {
+        throw new EncumberError('HandoffSealInvalid', 'the sealed bytes are not a k256 private key', { cause });
+      }
+      if (holder.did !== expectedDid) {
+        holder.#privateKey.fill(0);
+        throw new EncumberError('HandoffKeyMismatch', `the sealed key is ${holder.did}, the sender attested ${expectedDid}`, {
+          expected: expectedDid,
+          actual: holder.did,
+        });
+      }
+      return holder;
+    } finally {
+      bytes.fill(0);
     }
   }
 

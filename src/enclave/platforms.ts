@@ -44,6 +44,7 @@ export function devAttestor(root: DevRoot, bundleSha384: Uint8Array): Attestor {
   const pcrs = devPcrsFromDigests({ bundleSha384 });
   return {
     platform: 'dev',
+    devRoot: root.certificate,
     attest: async (req) =>
       issueDevDocument(root, {
         pcrs,

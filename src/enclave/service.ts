@@ -26,7 +26,9 @@ import type { KeyHolder } from './key-holder.ts';
 import type { PlcResolver } from './plc-resolver.ts';
 import type { AttestationRequest, Attestor } from './attestor.ts';
 import { BoundedQueue } from './limits.ts';
+import { HandoffSender, type HandoffLimits, type HandoffOfferOutput, type HandoffRequestInput, type HandoffRequestOutput, type HandoffTrustSource } from './handoff.ts';
 import {
+  PROGRAM,
   BINDING_TYPE,
   RECEIPT_TYPE,
   SIGNATURE_TYPE,
@@ -48,7 +50,7 @@ export interface ServiceFailure {
   message: string;
 }
 
-export const PROGRAM = { name: 'encumber', version: '0.1.0' } as const;
+export { PROGRAM };
 
 export interface SignRecordInput {
   repository: string;
@@ -66,7 +68,8 @@ export interface SignRecordOutput {
 }
 
 export interface ServiceDeps {
-  key: KeyHolder;
+  /** The enclave key; absent while a joining instance waits for it (`installKey`). */
+  key?: KeyHolder;
   policy: LoadedPolicy;
   attestor: Attestor;
   resolver: PlcResolver;
@@ -78,6 +81,8 @@ export interface ServiceDeps {
    * `RateLimited` (429). Defaults: DEFAULT_ATTESTATION_QUEUE.
    */
   attestationQueue?: { concurrency?: number; maxQueued?: number };
+  /** The key hand-off's sender side (./handoff.ts): whom this instance trusts, and its bounds. */
+  handoff: { trust: HandoffTrustSource; limits?: Partial<HandoffLimits> };
 }
 
 export const DEFAULT_ATTESTATION_QUEUE = { concurrency: 1, maxQueued: 16 } as const;
@@ -87,29 +92,76 @@ export class SigningService {
   #failure: ServiceFailure | undefined;
   readonly #deps: ServiceDeps;
   readonly #attestations: BoundedQueue;
-  readonly binding: EncodedDocument<Binding>;
+  readonly #handoff: HandoffSender;
+  #key: KeyHolder | undefined;
+  #binding: EncodedDocument<Binding> | undefined;
+  readonly #settled: Promise<Lifecycle>;
+  #settle!: (state: Lifecycle) => void;
 
   constructor(deps: ServiceDeps) {
     this.#deps = deps;
     this.#attestations = new BoundedQueue({ ...DEFAULT_ATTESTATION_QUEUE, ...deps.attestationQueue }, 'attestation requests');
-    this.binding = encodeDocument<Binding>({
+    this.#settled = new Promise((ok) => {
+      this.#settle = ok;
+    });
+    this.#handoff = new HandoffSender({
+      policy: deps.policy,
+      platform: deps.attestor.platform,
+      clock: deps.clock,
+      trust: deps.handoff.trust,
+      ...(deps.handoff.limits ? { limits: deps.handoff.limits } : {}),
+      attest: (req) => this.#attestations.run(() => this.#attest(req)),
+      keyDid: () => this.#requireKey().did,
+      seal: (recipient, info, aad) => this.#requireKey().sealTo(recipient, info, aad),
+    });
+    if (deps.key) this.installKey(deps.key);
+  }
+
+  /**
+   * The enclave key, once: at construction, or (a joining instance) when the
+   * hand-off delivered it. The binding is made here, naming this instance's
+   * platform and time; its attestation names this instance's measurement.
+   */
+  installKey(key: KeyHolder): void {
+    if (this.#key) throw new Error('the service already holds a key');
+    if (this.#state !== 'booting') throw new Error(`cannot install a key when ${this.#state}`);
+    this.#key = key;
+    this.#binding = encodeDocument<Binding>({
       $type: BINDING_TYPE,
       version: 1,
-      key: deps.key.did,
-      policy: deps.policy.cid,
+      key: key.did,
+      policy: this.#deps.policy.cid,
       program: { ...PROGRAM },
-      platform: deps.attestor.platform,
-      createdAt: toCanonicalUtcMillis(deps.clock()),
+      platform: this.#deps.attestor.platform,
+      createdAt: toCanonicalUtcMillis(this.#deps.clock()),
     });
+  }
+
+  #requireKey(): KeyHolder {
+    if (!this.#key) throw new EncumberError('ServiceNotReady', 'the service holds no key yet');
+    return this.#key;
+  }
+
+  /** The binding document (ServiceNotReady before the key is there). */
+  get binding(): EncodedDocument<Binding> {
+    if (!this.#binding) throw new EncumberError('ServiceNotReady', 'the service holds no key yet');
+    return this.#binding;
   }
 
   get state(): Lifecycle {
     return this.#state;
   }
 
+  /** Resolves once the service leaves booting (serving or failed): what `serve --join` waits for. */
+  settled(): Promise<Lifecycle> {
+    return this.#settled;
+  }
+
   start(): void {
     if (this.#state !== 'booting') throw new Error(`cannot start from ${this.#state}`);
+    if (!this.#key) throw new Error('cannot start without a key');
     this.#state = 'serving';
+    this.#settle('serving');
   }
 
   /** Why the service is failed (undefined unless it is). */
@@ -137,6 +189,7 @@ export class SigningService {
     if (this.#state === 'failed') return;
     this.#state = 'failed';
     this.#failure = failure;
+    this.#settle('failed');
   }
 
   #assertServing(): void {
@@ -164,7 +217,7 @@ export class SigningService {
   identity() {
     this.#assertServing();
     return {
-      key: this.#deps.key.did,
+      key: this.#requireKey().did,
       binding: ipldToJson(this.binding.value),
       bindingCid: this.binding.cid.toString(),
       policy: this.#policyJson(),
@@ -182,7 +235,7 @@ export class SigningService {
     this.#assertServing();
     const evidence = await this.#attestations.run(() =>
       this.#attest({
-        publicKey: parseDidKey(this.#deps.key.did).compressed,
+        publicKey: parseDidKey(this.#requireKey().did).compressed,
         bindingBytes: this.binding.bytes,
         bindingCid: this.binding.cid.bytes,
         nonce,
@@ -195,6 +248,21 @@ export class SigningService {
       binding: ipldToJson(this.binding.value),
       bindingCid: this.binding.cid.toString(),
     };
+  }
+
+  /** Key hand-off, round 1 (./handoff.ts): only a serving instance offers its key. */
+  handoffOffer(requesterNonce: Uint8Array): Promise<HandoffOfferOutput> {
+    this.#assertServing();
+    return this.#handoff.offer(requesterNonce);
+  }
+
+  /** Key hand-off, round 2: the key sealed to an attested, approved joiner. */
+  async handoffRequest(input: HandoffRequestInput): Promise<HandoffRequestOutput> {
+    this.#assertServing();
+    const out = await this.#handoff.request(input);
+    // Failed while checking: nothing is handed out after it.
+    this.#assertServing();
+    return out;
   }
 
   async signRecord(input: SignRecordInput): Promise<SignRecordOutput> {
@@ -239,16 +307,16 @@ export class SigningService {
     };
     // Payload and receipt signatures are independent: sign them in parallel.
     const [enclaveSig, receiptSig] = await Promise.all([
-      this.#deps.key.signAsync(payload.bytes),
-      this.#deps.key.signAsync(encodeDocument(unsignedReceipt).bytes),
+      this.#requireKey().signAsync(payload.bytes),
+      this.#requireKey().signAsync(encodeDocument(unsignedReceipt).bytes),
     ]);
     // A failure while the key was signing: the signatures are dropped, never answered.
     this.#assertServing();
     const receipt: Receipt = { ...unsignedReceipt, sig: receiptSig };
     const enclaveEntry: SignatureEntry = {
       $type: SIGNATURE_TYPE,
-      issuer: this.#deps.key.did,
-      key: this.#deps.key.did,
+      issuer: this.#requireKey().did,
+      key: this.#requireKey().did,
       sig: enclaveSig,
       binding: this.binding.cid,
       receipt,
@@ -279,7 +347,7 @@ function isDeviceFailure(e: unknown): boolean {
   return !(e instanceof EncumberError) || isInfrastructureCode(e.code);
 }
 
-function failureOf(e: unknown): ServiceFailure {
+export function failureOf(e: unknown): ServiceFailure {
   const reason = (e as { reason?: unknown } | null)?.reason;
   const name = (e as { name?: unknown } | null)?.name;
   const message = String((e as { message?: unknown } | null)?.message ?? e).slice(0, 500);

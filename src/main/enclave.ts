@@ -35,16 +35,26 @@ try {
     policy: await loadPolicy(flags.policy),
     attestor: { platform, dataDir: resolve(flags.dataDir), ...(flags.snpCerts ? { snpCertsFile: flags.snpCerts } : {}) },
     ...(flags.allowDemoPolicy ? { allowDemoPolicy: true } : {}),
+    ...(flags.join ? { join: { url: flags.join } } : {}),
     log,
   });
-  await checkAttestationAtStart(service, log);
+  if (!flags.join) await checkAttestationAtStart(service, log);
   const app = createApp({ service, logger: flags.quiet ? () => {} : jsonLogger, errorLogger: jsonErrorLogger, web: loadWebAssets });
   const { url } = await listen(app, flags.host, port);
-  const id = service.identity();
-  log(`encumber ${id.program.version} serving on ${url} (platform ${id.platform}${id.platform === 'dev' ? ': NOT hardware-backed' : ''})`);
-  log(`  enclave key  ${id.key}`);
-  log(`  policy       ${id.policyCid}`);
-  log(`  binding      ${id.bindingCid}`);
+  let serving = true;
+  if (flags.join) {
+    // Booting (health 503) until the hand-off delivered the key; failed (health says why) if it did not.
+    serving = (await service.settled()) === 'serving';
+    if (serving) await checkAttestationAtStart(service, log);
+    else log(`encumber: NOT serving on ${url}: the hand-off from ${flags.join} failed: ${service.failure?.code}: ${service.failure?.message}`);
+  }
+  if (serving) {
+    const id = service.identity();
+    log(`encumber ${id.program.version} serving on ${url} (platform ${id.platform}${id.platform === 'dev' ? ': NOT hardware-backed' : ''})`);
+    log(`  enclave key  ${id.key}`);
+    log(`  policy       ${id.policyCid}`);
+    log(`  binding      ${id.bindingCid}`);
+  }
 } catch (e) {
   if (e instanceof FlagError || (e instanceof EncumberError && e.code === 'UsageError')) usageFailure(e);
   throw e;

@@ -13,7 +13,9 @@ import { secureHeaders } from 'hono/secure-headers';
 import { EncumberError, type ErrorCode } from '../errors.ts';
 import { fromHex } from '../crypto/encoding.ts';
 import type { SigningService } from '../enclave/service.ts';
-import { attestationQuery, signRecordBody } from './schemas.ts';
+import { attestationQuery, handoffOfferBody, handoffRequestBody, signRecordBody } from './schemas.ts';
+import { jsonToIpld } from '../data/json.ts';
+import type { z } from 'zod';
 import { statusForCode } from './status.ts';
 import { findProtoKey, mayHaveProtoKey } from '../data/proto-key.ts';
 import { readBodyText, requestHeader } from './body.ts';
@@ -42,6 +44,9 @@ export interface AppOptions {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** The key hand-off's bodies: a nonce; a document and its evidence (an SEV-SNP report with certificates is ~10 KiB). */
+export const HANDOFF_OFFER_MAX_BYTES = 1024;
+export const HANDOFF_REQUEST_MAX_BYTES = 96 * 1024;
 
 type Env = { Variables: { requestId: string; errorCode?: string } };
 
@@ -128,25 +133,15 @@ export function createApp(opts: AppOptions): Hono<Env> {
   });
 
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  app.post('/xrpc/dev.encumber.signRecord', async (c) => {
-    const contentType = requestHeader(c, 'content-type') ?? '';
-    if (!/^application\/json(\s*;|$)/i.test(contentType)) throw badRequest('Content-Type must be application/json');
-    const text = await readBodyText(c, maxBodyBytes);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw badRequest('body is not valid JSON');
-    }
-    const proto = mayHaveProtoKey(text) ? findProtoKey(body) : undefined;
-    if (proto !== undefined) throw badRequest(`forbidden key "__proto__" at ${proto}`);
-    const parsed = signRecordBody.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw badRequest(`${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`);
-    }
-    return c.json(await service.signRecord(parsed.data));
+  app.post('/xrpc/dev.encumber.signRecord', async (c) => c.json(await service.signRecord(await jsonBody(c, maxBodyBytes, signRecordBody))));
+
+  // Key hand-off (src/enclave/handoff.ts, docs/key-handoff.md): bodies bounded before they are read,
+  // then the schema; the service checks the rest cheapest first.
+  app.post('/xrpc/dev.encumber.handoffOffer', async (c) => {
+    const body = await jsonBody(c, HANDOFF_OFFER_MAX_BYTES, handoffOfferBody);
+    return c.json(await service.handoffOffer(bytesOf(body.nonce, 'nonce')));
   });
+  app.post('/xrpc/dev.encumber.handoffRequest', async (c) => c.json(await service.handoffRequest(await jsonBody(c, HANDOFF_REQUEST_MAX_BYTES, handoffRequestBody))));
 
   app.notFound((c) => c.json({ error: 'NotFound', message: `no route ${c.req.method} ${c.req.path}` }, 404));
 
@@ -173,6 +168,39 @@ export function createApp(opts: AppOptions): Hono<Env> {
 async function cors(c: Context<Env>, next: () => Promise<void>) {
   await next();
   c.header('access-control-allow-origin', '*');
+}
+
+/**
+ * A JSON body: the content type, the size (before and while reading), JSON,
+ * no `__proto__` key, then the zod schema.
+ */
+async function jsonBody<S extends z.ZodType>(c: Context<Env>, maxBytes: number, schema: S): Promise<z.infer<S>> {
+  const contentType = requestHeader(c, 'content-type') ?? '';
+  if (!/^application\/json(\s*;|$)/i.test(contentType)) throw badRequest('Content-Type must be application/json');
+  const text = await readBodyText(c, maxBytes);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw badRequest('body is not valid JSON');
+  }
+  const proto = mayHaveProtoKey(text) ? findProtoKey(body) : undefined;
+  if (proto !== undefined) throw badRequest(`forbidden key "__proto__" at ${proto}`);
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw badRequest(`${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** `{"$bytes"}` decoded by the data-model rules. */
+function bytesOf(v: { $bytes: string }, name: string): Uint8Array {
+  try {
+    return jsonToIpld(v) as Uint8Array;
+  } catch {
+    throw badRequest(`${name}: $bytes is not valid base64`);
+  }
 }
 
 function badRequest(message: string): EncumberError {

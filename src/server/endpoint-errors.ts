@@ -9,7 +9,13 @@
  */
 import type { ErrorCode } from '../errors.ts';
 
-export const ENDPOINTS = ['dev.encumber.getIdentity', 'dev.encumber.getAttestation', 'dev.encumber.signRecord'] as const;
+export const ENDPOINTS = [
+  'dev.encumber.getIdentity',
+  'dev.encumber.getAttestation',
+  'dev.encumber.signRecord',
+  'dev.encumber.handoffOffer',
+  'dev.encumber.handoffRequest',
+] as const;
 
 export type Endpoint = (typeof ENDPOINTS)[number];
 
@@ -37,6 +43,24 @@ export const ENDPOINT_ERRORS = {
     'RateLimited',
     'DirectoryUnavailable',
     'PlcSourcesDisagree',
+    'ServiceNotReady',
+    'InternalError',
+  ],
+  'dev.encumber.handoffOffer': ['InvalidRequest', 'TooLarge', 'RateLimited', 'ServiceNotReady', 'InternalError'],
+  'dev.encumber.handoffRequest': [
+    // 400 / 413: the request itself.
+    'InvalidRequest',
+    'TooLarge',
+    // 422: the joiner's document, challenge and evidence.
+    'HandoffPolicyMismatch',
+    'HandoffPlatformMismatch',
+    'HandoffReplay',
+    'HandoffChallengeExpired',
+    'HandoffEvidenceInvalid',
+    'HandoffDebugEnclave',
+    'HandoffMeasurementNotApproved',
+    // 429 / 503.
+    'RateLimited',
     'ServiceNotReady',
     'InternalError',
   ],

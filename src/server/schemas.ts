@@ -11,3 +11,15 @@ export { signRecordBody } from '../policy/request.ts';
 export const attestationQuery = z.strictObject({
   nonce: z.string().regex(/^(?:[0-9a-fA-F]{2}){1,64}$/, 'nonce must be 1–64 bytes of hex'),
 });
+
+/** `{"$bytes": base64}` within a length (the base64 text's, checked before decoding). */
+const bytesJson = (maxChars: number) => z.strictObject({ $bytes: z.string().max(maxChars) });
+
+/** Key hand-off, round 1: the joiner's fresh nonce (32 bytes). */
+export const handoffOfferBody = z.strictObject({ nonce: bytesJson(64) });
+
+/** Key hand-off, round 2: the joiner's request document (data-model JSON) and its evidence. */
+export const handoffRequestBody = z.strictObject({
+  request: z.record(z.string(), z.unknown()),
+  evidence: bytesJson(64 * 1024),
+});

@@ -115,6 +115,17 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   RepoCommitStale: REFUSED,
   DidResolutionFailed: REFUSED,
 
+  // Key hand-off: a peer's evidence, program, platform, policy or challenge refused (src/enclave/handoff.ts).
+  HandoffEvidenceInvalid: REFUSED,
+  HandoffMeasurementNotApproved: REFUSED,
+  HandoffDebugEnclave: REFUSED,
+  HandoffPlatformMismatch: REFUSED,
+  HandoffPolicyMismatch: REFUSED,
+  HandoffChallengeExpired: REFUSED,
+  HandoffReplay: REFUSED,
+  HandoffKeyMismatch: REFUSED,
+  HandoffSealInvalid: REFUSED,
+
   // Infrastructure.
   DirectoryUnavailable: UNAVAILABLE,
   RemoteUnavailable: UNAVAILABLE,

@@ -30,6 +30,10 @@ import {
   type Member,
 } from '../support/world.ts';
 import { lexiconDocs, lexiconErrors, procedure, query, type Answer } from './support.ts';
+import { ipldToJson } from '../../src/data/json.ts';
+import { parsePolicy } from '../../src/policy/policy.ts';
+import { devAttestor } from '../../src/enclave/platforms.ts';
+import { approving, debugAttestor, DIGEST_B, handoffWorld, requestByHand } from '../support/handoff.ts';
 
 /** Codes this file cannot drive in process, each with the test that does. */
 const DRIVEN_ELSEWHERE: Partial<Record<Endpoint, Record<string, string>>> = {
@@ -182,6 +186,72 @@ test('signRecord: the catalogue of refusals, each with its code', async () => {
   // Not serving.
   w.service.fail();
   await expect(good, 'ServiceNotReady');
+});
+
+test('handoffOffer: bad nonces, too large, too many challenges, a broken attestor, a service not serving', async () => {
+  const ep = 'dev.encumber.handoffOffer';
+  const w = await handoffWorld();
+  const nonce = (n: number) => ({ nonce: ipldToJson(new Uint8Array(n).fill(1)) });
+  for (const bad of [{}, nonce(16), { nonce: { $bytes: '!!' } }, { ...nonce(32), extra: 1 }]) {
+    expectCode(ep, await procedure(w.sender.app, ep, bad), 'InvalidRequest');
+  }
+  expectCode(ep, await procedure(w.sender.app, ep, nonce(32), 'text/plain'), 'InvalidRequest');
+  expectCode(ep, await procedure(w.sender.app, ep, JSON.stringify({ ...nonce(32), pad: 'x'.repeat(2048) })), 'TooLarge');
+  for (let i = 0; i < 32; i++) assert.equal((await procedure(w.sender.app, ep, nonce(32))).status, 200);
+  expectCode(ep, await procedure(w.sender.app, ep, nonce(32)), 'RateLimited');
+
+  const broken = await handoffWorld({
+    senderAttestor: (root) => ({ platform: 'dev', devRoot: root.certificate, attest: async () => { throw new TypeError('device gone'); } }),
+  });
+  expectCode(ep, await procedure(broken.sender.app, ep, nonce(32)), 'InternalError');
+  // The device failure failed the service.
+  expectCode(ep, await procedure(broken.sender.app, ep, nonce(32)), 'ServiceNotReady');
+});
+
+test('handoffRequest: the catalogue of refusals, each with its code', async () => {
+  const ep = 'dev.encumber.handoffRequest';
+  const w = await handoffWorld();
+  const { root, policy, clock } = w;
+  const app = w.sender.app;
+  const byHand = (o: Partial<Parameters<typeof requestByHand>[1]> = {}) => requestByHand(app, { root, policy, clock, ...o });
+
+  // The request itself.
+  expectCode(ep, await procedure(app, ep, {}), 'InvalidRequest');
+  expectCode(ep, await procedure(app, ep, '{"request'), 'InvalidRequest');
+  expectCode(ep, await procedure(app, ep, { request: {}, evidence: { $bytes: 'AA' } }, 'text/plain'), 'InvalidRequest');
+  expectCode(ep, await procedure(app, ep, { request: {}, evidence: { $bytes: '!!' } }), 'InvalidRequest');
+  expectCode(ep, await procedure(app, ep, JSON.stringify({ request: {}, evidence: { $bytes: 'A'.repeat(100 * 1024) } })), 'TooLarge');
+
+  // The document, the challenge, the evidence.
+  expectCode(ep, await procedure(app, ep, { request: { $type: 'dev.encumber.handoff' }, evidence: { $bytes: 'AA' } }), 'HandoffEvidenceInvalid');
+  const other = policyFor(w.members, { threshold: 3 });
+  expectCode(ep, await byHand({ doc: { policy: parsePolicy(other).cid } }), 'HandoffPolicyMismatch');
+  expectCode(ep, await byHand({ doc: { platform: 'sev-snp' } }), 'HandoffPlatformMismatch');
+  const ok = await byHand();
+  assert.equal(ok.status, 200, JSON.stringify(ok.json));
+  expectCode(ep, await procedure(app, ep, ok.body), 'HandoffReplay');
+  expectCode(ep, await byHand({ beforeRequest: () => clock.advance(60_001) }), 'HandoffChallengeExpired');
+  expectCode(ep, await byHand({ attestor: { platform: 'dev', attest: async () => new Uint8Array([0xa0]) } }), 'HandoffEvidenceInvalid');
+  expectCode(ep, await byHand({ attestor: debugAttestor(root) }), 'HandoffDebugEnclave');
+  expectCode(ep, await byHand({ attestor: devAttestor(root, DIGEST_B) }), 'HandoffMeasurementNotApproved');
+
+  // Two checks at once at most: a third is refused before its challenge is used.
+  const held: (() => void)[] = [];
+  const slow = await handoffWorld({ senderApproved: () => new Promise((ok) => held.push(() => ok(approving(new Uint8Array(48).fill(0x0a))))) });
+  const slowHand = () => requestByHand(slow.sender.app, { root: slow.root, policy: slow.policy, clock: slow.clock });
+  const pending = [slowHand(), slowHand()];
+  while (held.length < 2) await new Promise((ok) => setImmediate(ok));
+  expectCode(ep, await slowHand(), 'RateLimited');
+  for (const release of held) release();
+  for (const a of await Promise.all(pending)) assert.equal(a.status, 200);
+
+  // The approved set cannot be read (a bug, not the caller's): 500, nothing more.
+  const bug = await handoffWorld({ senderApproved: async () => { throw new TypeError('bug'); } });
+  expectCode(ep, await requestByHand(bug.sender.app, { root: bug.root, policy: bug.policy, clock: bug.clock }), 'InternalError');
+
+  // Not serving.
+  w.sender.service.fail();
+  expectCode(ep, await procedure(app, ep, ok.body), 'ServiceNotReady');
 });
 
 test('every listed code is produced by the catalogue or named with the test that drives it', () => {

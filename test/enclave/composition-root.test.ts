@@ -82,7 +82,7 @@ test('the entry point and `encumber serve` accept the same flags with the same d
   assert.deepEqual(ours.help === false && ours.flags, fromCommander.opts());
   assert.deepEqual(
     SERVE_OPTIONS.map((o) => o.flag),
-    ['policy', 'allow-demo-policy', 'port', 'host', 'platform', 'data-dir', 'snp-certs', 'quiet'],
+    ['policy', 'allow-demo-policy', 'port', 'host', 'platform', 'data-dir', 'snp-certs', 'join', 'quiet'],
   );
   assert.deepEqual(parseServeArgs(['--help']), { help: true });
   assert.deepEqual(parseServeArgs(['-h']), { help: true });

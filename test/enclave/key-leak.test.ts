@@ -2,14 +2,25 @@
  * The private key never leaves the key holder: drive the service through
  * every endpoint and error path, then search every response body and header,
  * every log line, every error and every serialisation of the service objects
- * for the private key in hex, base64 and base64url.
+ * for the private key in hex, base64 and base64url; then the key hand-off
+ * between two instances over loopback HTTP (both directions on the wire).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { generateK256PrivateKey } from '../../src/crypto/k256-signer.ts';
 import { KeyHolder } from '../../src/enclave/key-holder.ts';
-import { cosignBy, createMember, createWorld, draftFor, withLogs } from '../support/world.ts';
+import { cosignBy, createMember, createWorld, draftFor, policyFor, withLogs } from '../support/world.ts';
+import { createDevRoot } from '../../src/attestation/dev/index.ts';
+import { devAttestor } from '../../src/enclave/platforms.ts';
+import { bootService } from '../../src/enclave/boot.ts';
+import { createApp, listen } from '../../src/server/app.ts';
+import { parsePolicy } from '../../src/policy/policy.ts';
+import { jsonToIpld } from '../../src/data/json.ts';
+import { CID } from '../../src/data/cid.ts';
+import { handoffTranscript } from '../../src/verifier/handoff.ts';
+import { generateRecipientKey } from '../../src/enclave/hpke.ts';
+import { testClock, DIGEST_A } from '../support/handoff.ts';
 
 function spellings(key: Uint8Array): string[] {
   const b = Buffer.from(key);
@@ -78,4 +89,64 @@ test('the private key appears in no response, header, log line, error or seriali
   assert.ok(haystack.includes(w.key.did), 'the scan sees real output (the public key is in it)');
   for (const s of spellings(privateKey)) assert.ok(!haystack.includes(s), `private key found as ${s.slice(0, 6)}…`);
   assert.equal(Object.keys(holder).includes('privateKey'), false);
+});
+
+test('the key hand-off over HTTP: neither direction carries the key bytes, and a recorded transcript does not open without the joiner\'s ephemeral key', async () => {
+
+  const clock = testClock();
+  const root = createDevRoot({ now: new Date('2026-01-01T00:00:00.000Z'), validityDays: 3650 });
+  const policy = parsePolicy(policyFor([await createMember('a.test'), await createMember('b.test')]));
+  let privateKey: Uint8Array | undefined;
+  const sender = bootService({
+    policy,
+    attestor: devAttestor(root, DIGEST_A),
+    clock,
+    drawKey: () => {
+      privateKey = generateK256PrivateKey();
+      return privateKey.slice();
+    },
+  });
+  const server = await listen(createApp({ service: sender }), '127.0.0.1', 0);
+  try {
+    // A recording fetch: every byte the joiner sends and receives, headers included.
+    const wire: string[] = [];
+    const exchanges: { url: string; sent: any; answer: any }[] = [];
+    const recording = (async (u: string | URL, init?: RequestInit) => {
+      const res = await fetch(u, init);
+      const text = await res.text();
+      wire.push(String(init?.body ?? ''), text);
+      res.headers.forEach((v, k) => {
+        wire.push(`${k}: ${v}`);
+      });
+      exchanges.push({ url: String(u), sent: JSON.parse(String(init?.body)), answer: JSON.parse(text) });
+      return new Response(text, { status: res.status, headers: res.headers });
+    }) as typeof fetch;
+    const joiner = bootService({ policy, attestor: devAttestor(root, DIGEST_A), clock, join: { url: server.url, fetch: recording } });
+    assert.equal(await joiner.settled(), 'serving', JSON.stringify(joiner.failure));
+    assert.equal(joiner.identity().key, sender.identity().key);
+    assert.equal(exchanges.length, 2);
+
+    const haystack = wire.join('\n');
+    assert.ok(haystack.includes(sender.identity().key), 'the scan sees real traffic (the public key is in it)');
+    for (const s of spellings(privateKey!)) assert.ok(!haystack.includes(s), `private key found on the wire as ${s.slice(0, 6)}…`);
+
+    // The recorded transcript, opened with any other X25519 key: refused.
+    const [e1, e2] = exchanges as [any, any];
+    const offer = jsonToIpld(e1.answer.offer) as Record<string, any>;
+    const t = handoffTranscript({
+      offer: CID.parse(e1.answer.offerCid),
+      request: CID.parse(e2.answer.requestCid),
+      challenge: offer.challenge,
+      requesterNonce: offer.requesterNonce,
+      policy: policy.cid,
+      key: offer.key,
+    });
+    const eve = await generateRecipientKey();
+    await assert.rejects(
+      KeyHolder.fromSealed(eve.privateKey, jsonToIpld(e2.answer.enc) as Uint8Array, jsonToIpld(e2.answer.ciphertext) as Uint8Array, t.info, t.aad, offer.key),
+      { code: 'HandoffSealInvalid' },
+    );
+  } finally {
+    await server.close();
+  }
 });

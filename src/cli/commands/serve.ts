@@ -52,12 +52,23 @@ export async function serve(flags: ServeFlags, io: CliIo): Promise<RunningServer
         ...(flags.nsmDevice ? { nsmDevice: flags.nsmDevice } : {}),
       },
       ...(flags.allowDemoPolicy ? { allowDemoPolicy: true } : {}),
+      ...(flags.join ? { join: { url: flags.join } } : {}),
       log,
     }),
   );
-  await checkAttestationAtStart(service, log);
+  if (!flags.join) await checkAttestationAtStart(service, log);
   const app = createApp({ service, logger: flags.quiet ? () => {} : jsonLogger, errorLogger: jsonErrorLogger, web: loadWebAssets });
   const server = await listen(app, flags.host, port);
+  if (flags.join) {
+    // Listening (health: 503 booting) while the hand-off runs; serving only once the key is held.
+    io.err(`encumber ${service.platform} instance on ${server.url}: booting, joining ${flags.join}`);
+    if ((await service.settled()) === 'failed') {
+      const f = service.failure!;
+      io.err(`encumber: NOT serving: the hand-off failed: ${f.code}: ${f.message} (GET ${server.url}/xrpc/_health says so)`);
+      return server;
+    }
+    await checkAttestationAtStart(service, log);
+  }
 
   const id = service.identity();
   io.err(`encumber ${id.program.version} serving on ${server.url} (platform ${id.platform}${id.platform === 'dev' ? ': NOT hardware-backed' : ''})`);
