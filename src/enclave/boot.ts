@@ -76,7 +76,7 @@ export interface ServiceConfig {
    * one. The service stays booting (health 503) until it holds the key, and
    * fails, for good, if the hand-off fails.
    */
-  join?: { url: string } & Pick<JoinDeps, 'fetch' | 'timeoutMs' | 'intercept' | 'random'>;
+  join?: { url: string } & Pick<JoinDeps, 'fetch' | 'timeoutMs' | 'random'>;
   /** The hand-off's trust: default roots of the platform, approved = this instance's own measurement. */
   handoff?: { roots?: Uint8Array[]; approved?: Measurements | (() => Promise<Measurements>); limits?: Partial<HandoffLimits> };
 }

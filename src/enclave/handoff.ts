@@ -291,11 +291,6 @@ export interface JoinDeps {
   fetch?: typeof fetch;
   timeoutMs?: number;
   random?: (n: number) => Uint8Array;
-  /**
-   * Tests only: sees each request before it is sent and may replace it
-   * (a man in the middle on the wire).
-   */
-  intercept?: (nsid: string, body: Record<string, unknown>) => Record<string, unknown>;
 }
 
 /** The codes a sender may answer that a joiner reports as they are (else RemoteUnavailable). */
@@ -312,11 +307,10 @@ const PASSED_ON: ReadonlySet<string> = new Set<ErrorCode>([
 ]);
 
 async function post(deps: JoinDeps, nsid: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const sent = deps.intercept ? deps.intercept(nsid, body) : body;
   const url = new URL(`/xrpc/${nsid}`, deps.url);
   const answer = await requestJson(url, {
     method: 'POST',
-    body: sent,
+    body,
     what: `the sending instance (${url.origin})`,
     maxBytes: 256 * 1024,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),

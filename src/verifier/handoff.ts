@@ -11,7 +11,7 @@
  */
 import { EncumberError, type ErrorCode } from '../errors.ts';
 import { parseDidKey } from '../crypto/did-key.ts';
-import { bytesEqual, toHex } from '../crypto/encoding.ts';
+import { toHex } from '../crypto/encoding.ts';
 import { encodeCbor } from '../data/cbor.ts';
 import { CID, cidForCborBytes } from '../data/cid.ts';
 import { jsonToIpld } from '../data/json.ts';
@@ -276,6 +276,3 @@ export function approvedSetOf(m: PeerMeasurement): Measurements {
   if (m.platform === 'sev-snp') return { ...empty, 'sev-snp': [{ name: 'this instance', measurement: m.measurement! }] };
   return { ...empty, [m.platform]: [{ name: 'this instance', pcrs: m.pcrs! }] };
 }
-
-/** Whether two byte strings are equal (nonces echoed in documents). */
-export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => bytesEqual(a, b);

@@ -15,7 +15,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { z } from 'zod';
-import { attestationQuery, signRecordBody } from '../../src/server/schemas.ts';
+import { attestationQuery, handoffOfferBody, handoffRequestBody, signRecordBody } from '../../src/server/schemas.ts';
+import { handoffWorld } from '../support/handoff.ts';
 import { policySchema } from '../../src/policy/schema.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
 import { cosignBy, createWorld, draftFor, withLogs, type World } from '../support/world.ts';
@@ -256,4 +257,26 @@ test('the edges of the policy lexicon are accepted by both (64 signers and colle
   };
   assertValidDocument('dev.encumber.policy', edge);
   assert.doesNotThrow(() => parsePolicy(edge));
+});
+
+test('key hand-off: real requests are valid input, real answers the lexicon output; both documents validate as dev.encumber.handoff; zod names the lexicons\' fields', async () => {
+  const w = await handoffWorld();
+  const r = await w.join();
+  assert.equal(r.service.state, 'serving');
+  for (const e of r.exchanges) {
+    const nsid = e.path.replace('/xrpc/', '');
+    assert.ok(lexiconAcceptsInput(nsid, e.request), `${nsid}: the request is not valid lexicon input`);
+    lexicons.assertValidXrpcOutput(nsid, jsonToLex(e.answer as never));
+    assertSameFields(`${nsid} output`, e.answer, outputSchema(nsid));
+  }
+  const [offer, request] = r.exchanges as [any, any];
+  assertValidDocument('dev.encumber.handoff', offer.answer.offer);
+  assertValidDocument('dev.encumber.handoff', request.request.request);
+  for (const doc of [offer.answer.offer, request.request.request]) assertSameFields('handoff document', doc, def('lex:dev.encumber.handoff#main'));
+  for (const [nsid, schema] of [['dev.encumber.handoffOffer', handoffOfferBody], ['dev.encumber.handoffRequest', handoffRequestBody]] as const) {
+    const input = (lexicons.getDefOrThrow(`lex:${nsid}#main`) as unknown as { input: { schema: ObjectDef } }).input.schema;
+    const body = zodFields(schema);
+    assert.deepEqual(body.keys, Object.keys(input.properties).sort(), nsid);
+    assert.deepEqual(body.required, [...(input.required ?? [])].sort(), nsid);
+  }
 });

@@ -6,8 +6,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AWS_NITRO_ROOT_G1_DER } from '../../src/attestation/nitro/index.ts';
-import { toHex } from '../../src/crypto/encoding.ts';
 import { CID } from '../../src/data/cid.ts';
 import { ipldToJson, jsonToIpld } from '../../src/data/json.ts';
 import { devAttestor } from '../../src/enclave/platforms.ts';
@@ -163,7 +161,6 @@ test('platforms: a dev joiner is refused by a hardware sender, a hardware sender
   const liar = await post(nitroApp, 'dev.encumber.handoffRequest', await make('nitro'));
   assert.deepEqual([liar.status, liar.json.error], [422, 'HandoffEvidenceInvalid']);
   assert.match(liar.json.message, /UntrustedRoot|root/);
-  assert.ok(AWS_NITRO_ROOT_G1_DER.length > 0);
 });
 
 test('a man in the middle who swaps the joiner\'s HPKE key for his own is refused: the evidence does not bind it', async () => {
@@ -186,7 +183,6 @@ test('a man in the middle who relays honestly gets only a ciphertext he cannot o
   assert.equal(r.service.state, 'serving');
   const [e1, e2] = r.exchanges as [any, any];
   const offer = jsonToIpld(e1.answer.offer) as Record<string, any>;
-  const req = jsonToIpld(e2.request.request) as Record<string, any>;
   const t = handoffTranscript({
     offer: CID.parse(e1.answer.offerCid), request: CID.parse(e2.answer.requestCid), challenge: offer.challenge,
     requesterNonce: offer.requesterNonce, policy: w.policy.cid, key: offer.key,
@@ -195,7 +191,6 @@ test('a man in the middle who relays honestly gets only a ciphertext he cannot o
   const enc = jsonToIpld(e2.answer.enc) as Uint8Array;
   const ct = jsonToIpld(e2.answer.ciphertext) as Uint8Array;
   await assert.rejects(KeyHolder.fromSealed(mallory.privateKey, enc, ct, t.info, t.aad, offer.key), { code: 'HandoffSealInvalid' });
-  assert.equal(toHex(req.hpkeKey).length, 64);
 });
 
 test('a sender whose sealed key is not the key it attested: HandoffKeyMismatch', async () => {

@@ -67,10 +67,16 @@ export interface Exchange {
   answer: Record<string, any>;
 }
 
-/** fetch into an in-process app, recording every exchange. */
-export function fetchInto(app: App, log: Exchange[] = []): typeof fetch {
+/** What a man in the middle does to a request body on its way (by endpoint NSID). */
+export type Intercept = (nsid: string, body: Record<string, unknown>) => Record<string, unknown>;
+
+/** fetch into an in-process app, recording every exchange (after `intercept` changed the request, if given). */
+export function fetchInto(app: App, log: Exchange[] = [], intercept?: Intercept): typeof fetch {
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(input instanceof Request ? input.url : input.toString());
+    const nsid = url.pathname.replace(/^\/xrpc\//, '');
+    const body = init?.body && intercept ? JSON.stringify(intercept(nsid, JSON.parse(String(init.body)))) : init?.body;
+    init = { ...init, ...(body !== undefined ? { body } : {}) };
     const res = await app.request(url.pathname + url.search, { method: init?.method ?? 'GET', headers: init?.headers ?? {}, ...(init?.body ? { body: init.body } : {}) });
     const text = await res.text();
     log.push({ path: url.pathname, request: init?.body ? JSON.parse(String(init.body)) : {}, status: res.status, answer: text ? JSON.parse(text) : {} });
@@ -98,7 +104,8 @@ export interface JoinOptions {
   from?: Instance;
   attestor?: Attestor;
   approved?: Measurements;
-  intercept?: NonNullable<ServiceConfig['join']>['intercept'];
+  /** A man in the middle on the wire to the sender. */
+  intercept?: Intercept;
   /** Replace the fetch into the sender (e.g. to hold or alter it). */
   fetch?: typeof fetch;
   policy?: LoadedPolicy;
@@ -132,7 +139,7 @@ export async function handoffWorld(opts: HandoffWorldOptions = {}): Promise<Hand
       const joined = start(
         j.attestor ?? devAttestor(root, DIGEST_A),
         {
-          join: { url: 'http://sender.test', fetch: j.fetch ?? fetchInto(from.app, exchanges), ...(j.intercept ? { intercept: j.intercept } : {}) },
+          join: { url: 'http://sender.test', fetch: j.fetch ?? fetchInto(from.app, exchanges, j.intercept) },
           ...(j.approved ? { handoff: { approved: j.approved } } : {}),
         },
         j.policy ?? policy,
