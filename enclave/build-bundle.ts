@@ -24,6 +24,9 @@ await build({
   outfile: out,
   minify: false,
   sourcemap: false,
+  // Paths in the bundle's module comments stay as the checkout has them, even through a symlinked node_modules
+  // (a worktree sharing one): the bytes do not depend on where the dependencies really live.
+  preserveSymlinks: true,
   legalComments: 'none',
   charset: 'utf8',
   // CommonJS dependencies inside an ESM bundle need a require().
