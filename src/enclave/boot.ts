@@ -15,6 +15,7 @@ import { EncumberError } from '../errors.ts';
 import { installLibsecp256k1 } from '../crypto/k256-libsecp256k1.ts';
 import { isDemoPolicy, loadDefaultPolicy } from '../policy/default-policy.ts';
 import { parsePolicyJson, type LoadedPolicy } from '../policy/policy.ts';
+import { didGuardOf } from '../policy/schema.ts';
 import { MemoryHighWaterStore, type HighWaterStore } from '../policy/high-water.ts';
 import { fetchAuditLog, type DirectoryClientOptions } from '../plc/directory/client.ts';
 import { KeyHolder } from './key-holder.ts';
@@ -68,6 +69,8 @@ export interface ServiceConfig {
   };
   /** Where the key's 32 random bytes come from (default: the CSPRNG); only the key-leak tests pass one. */
   drawKey?: () => Uint8Array;
+  /** The same for the DID guard's key (drawn only when the policy's didGuard is enabled). */
+  drawGuardKey?: () => Uint8Array;
   /** Start-up notes and warnings, one line each (default: none). */
   log?: (line: string) => void;
   /**
@@ -138,10 +141,21 @@ export function bootService(config: ServiceConfig): SigningService {
       : {}),
     ...(config.limits?.directoryFetchesInFlight !== undefined ? { maxFetchesInFlight: config.limits.directoryFetchesInFlight } : {}),
   });
+  // The DID guard's key (docs/did-guard.md, decisions.md "DID guard key"): a
+  // second holder, drawn here like the signing key, never derived from it.
+  const guarded = didGuardOf(policy.policy) !== undefined;
+  if (guarded && config.join) {
+    throw new EncumberError(
+      'UsageError',
+      'the key hand-off does not carry the DID guard key yet: a policy with didGuard enabled cannot --join (docs/did-guard.md "Open")',
+    );
+  }
+  const guardKey = guarded ? (config.drawGuardKey ? KeyHolder.generate(config.drawGuardKey) : KeyHolder.generate()) : undefined;
   const trust = handoffTrust(attestor, clock, config.handoff);
   const handoffLimits = config.handoff?.limits;
   const service = new SigningService({
     ...(config.join ? {} : { key: config.drawKey ? KeyHolder.generate(config.drawKey) : KeyHolder.generate() }),
+    ...(guardKey ? { guardKey } : {}),
     policy,
     attestor,
     resolver,

@@ -22,6 +22,12 @@ export interface Binding {
   program: { name: string; version: string };
   platform: Platform;
   createdAt: string;
+  /**
+   * The DID guard's key (did:key, k256), present exactly when the policy's
+   * `didGuard` is enabled (docs/did-guard.md): the organisation's
+   * highest-priority PLC rotation key, attested with the signing key.
+   */
+  guardKey?: string;
 }
 
 export interface ReceiptHead {

@@ -19,6 +19,7 @@ import { toCanonicalUtcMillis } from '../data/syntax/datetime.ts';
 import type { JsonValue } from '../data/types.ts';
 import { CID } from '../data/cid.ts';
 import type { LoadedPolicy } from '../policy/policy.ts';
+import { didGuardOf } from '../policy/schema.ts';
 import { buildPayload, type IpldRecord } from '../policy/payload.ts';
 import { checkCosignaturesBeforePlc, checkRequestScope, decide, type Cosignature, type CountedSigner } from '../policy/decide.ts';
 import { checkHighWater, nextMark, type HighWaterStore } from '../policy/high-water.ts';
@@ -70,6 +71,11 @@ export interface SignRecordOutput {
 export interface ServiceDeps {
   /** The enclave key; absent while a joining instance waits for it (`installKey`). */
   key?: KeyHolder;
+  /**
+   * The DID guard's key (docs/did-guard.md): a second key, drawn at boot,
+   * exactly when the policy's `didGuard` is enabled; bound in the binding.
+   */
+  guardKey?: KeyHolder;
   policy: LoadedPolicy;
   attestor: Attestor;
   resolver: PlcResolver;
@@ -125,6 +131,10 @@ export class SigningService {
   installKey(key: KeyHolder): void {
     if (this.#key) throw new Error('the service already holds a key');
     if (this.#state !== 'booting') throw new Error(`cannot install a key when ${this.#state}`);
+    const guard = this.#deps.guardKey;
+    if (Boolean(guard) !== Boolean(didGuardOf(this.#deps.policy.policy))) {
+      throw new Error('a guard key goes with a policy whose didGuard is enabled, and only with one');
+    }
     this.#key = key;
     this.#binding = encodeDocument<Binding>({
       $type: BINDING_TYPE,
@@ -134,6 +144,7 @@ export class SigningService {
       program: { ...PROGRAM },
       platform: this.#deps.attestor.platform,
       createdAt: toCanonicalUtcMillis(this.#deps.clock()),
+      ...(guard ? { guardKey: guard.did } : {}),
     });
   }
 
@@ -218,6 +229,7 @@ export class SigningService {
     this.#assertServing();
     return {
       key: this.#requireKey().did,
+      ...(this.#deps.guardKey ? { guardKey: this.#deps.guardKey.did } : {}),
       binding: ipldToJson(this.binding.value),
       bindingCid: this.binding.cid.toString(),
       policy: this.#policyJson(),

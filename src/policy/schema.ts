@@ -21,6 +21,18 @@ export const signerSchema = z.strictObject({
   keyId: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be a verification-method id such as "atproto"'),
 });
 
+/**
+ * `pollSeconds`: how often the guard reads the repository's audit log (fetch
+ * mode). `revert`: 'all' = every operation the guard key did not sign;
+ * 'keys-and-pds' = only those that change rotationKeys, the #atproto
+ * verification method or the atproto_pds endpoint.
+ */
+export const didGuardSchema = z.strictObject({
+  enabled: z.boolean(),
+  pollSeconds: z.number().int().min(10).max(86_400),
+  revert: z.enum(['all', 'keys-and-pds']),
+});
+
 export const policySchema = z
   .strictObject({
     $type: z.literal('dev.encumber.policy'),
@@ -40,6 +52,9 @@ export const policySchema = z
     limits: z.strictObject({
       maxRecordBytes: z.number().int().min(64).max(1_000_000),
     }),
+    // The DID guard (docs/did-guard.md): the enclave holds the repository's
+    // highest-priority PLC rotation key. Absent = no guard key, nothing changes.
+    didGuard: didGuardSchema.optional(),
   })
   .superRefine((p, ctx) => {
     if (p.threshold > p.signers.length) {
@@ -60,6 +75,14 @@ export const policySchema = z
     if (new Set(sources).size !== sources.length) {
       ctx.addIssue({ code: 'custom', path: ['plc', 'mirrors'], message: 'a mirror repeats the directory or another mirror' });
     }
+    if (p.didGuard?.enabled) {
+      if (!isValidDidPlc(p.repository)) {
+        ctx.addIssue({ code: 'custom', path: ['didGuard'], message: 'the DID guard needs a did:plc repository' });
+      }
+      if (p.plc.source !== 'fetch') {
+        ctx.addIssue({ code: 'custom', path: ['didGuard'], message: 'the DID guard needs plc.source "fetch" (it reads the directory itself)' });
+      }
+    }
     if (new Set(p.collections).size !== p.collections.length) {
       ctx.addIssue({ code: 'custom', path: ['collections'], message: 'duplicate collection' });
     }
@@ -67,3 +90,9 @@ export const policySchema = z
 
 export type Policy = z.infer<typeof policySchema>;
 export type PolicySigner = z.infer<typeof signerSchema>;
+export type DidGuardPolicy = z.infer<typeof didGuardSchema>;
+
+/** The policy's DID guard when it is on (undefined when absent or disabled). */
+export function didGuardOf(p: Policy): DidGuardPolicy | undefined {
+  return p.didGuard?.enabled ? p.didGuard : undefined;
+}

@@ -91,6 +91,49 @@ test('the private key appears in no response, header, log line, error or seriali
   assert.equal(Object.keys(holder).includes('privateKey'), false);
 });
 
+test('the DID guard key (a guarded policy) appears in no response, header, log line, error or serialisation', async () => {
+  let guardKey: Uint8Array | undefined;
+  const members = [await createMember('alice.test'), await createMember('bob.test'), await createMember('carol.test')];
+  const logs = new Map(members.map((m) => [m.did, m.log]));
+  const w = await createWorld({
+    members,
+    policy: policyFor(members, { plc: { directory: 'http://127.0.0.1:1', source: 'fetch' }, didGuard: { enabled: true, pollSeconds: 60, revert: 'all' } }),
+    fetchLog: async (did) => logs.get(did),
+    drawGuardKey: () => {
+      guardKey = generateK256PrivateKey();
+      return guardKey.slice();
+    },
+  });
+  assert.ok(guardKey, 'the world drew its guard key through the test hook');
+  const seen: string[] = [];
+  const call = async (path: string, init?: RequestInit) => {
+    const res = await w.app.request(path, init);
+    seen.push(await res.text());
+    res.headers.forEach((v, k) => {
+      seen.push(`${k}: ${v}`);
+    });
+    return res.status;
+  };
+  const [alice, bob] = w.members as [any, any];
+  const post = (body: unknown) => call('/xrpc/dev.encumber.signRecord', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const statuses = [
+    await call('/xrpc/_health'),
+    await call('/xrpc/dev.encumber.getIdentity'),
+    await call('/xrpc/dev.encumber.getAttestation?nonce=00ff'),
+    await post(cosignBy(draftFor('ok'), alice, bob)),
+    await post(cosignBy(draftFor('one'), alice)),
+  ];
+  assert.deepEqual(statuses, [200, 200, 200, 200, 422]);
+  seen.push(...w.logs, inspect(w.service, { depth: 10, showHidden: true }), JSON.stringify(w.service.identity()));
+  const holder = KeyHolder.generate(() => guardKey!.slice());
+  seen.push(JSON.stringify(holder), String(holder), inspect(holder, { depth: 10, showHidden: true }));
+  const guardDid = (w.service.identity() as Record<string, any>).guardKey;
+  assert.equal(holder.did, guardDid);
+  const haystack = seen.join('\n');
+  assert.ok(haystack.includes(guardDid), 'the scan sees real output (the guard\'s public key is in it)');
+  for (const s of spellings(guardKey)) assert.ok(!haystack.includes(s), `guard key found as ${s.slice(0, 6)}…`);
+});
+
 test('the key hand-off over HTTP: neither direction carries the key bytes, and a recorded transcript does not open without the joiner\'s ephemeral key', async () => {
 
   const clock = testClock();

@@ -72,6 +72,29 @@ test('fetch-mode policies may list mirrors and bound the cache age', () => {
   assert.equal(policy.plc.maxCacheAgeSeconds, 30);
 });
 
+test('didGuard (docs/did-guard.md): optional; when enabled it needs a did:plc repository and fetch mode', () => {
+  const guarded = (p: any) => {
+    p.plc = { directory: 'https://plc.directory', source: 'fetch' };
+    p.didGuard = { enabled: true, pollSeconds: 60, revert: 'all' };
+  };
+  const doc = base() as any;
+  guarded(doc);
+  assert.deepEqual(parsePolicy(doc).policy.didGuard, { enabled: true, pollSeconds: 60, revert: 'all' });
+  assert.equal(parsePolicy({ ...doc, didGuard: { ...doc.didGuard, revert: 'keys-and-pds' } }).policy.didGuard?.revert, 'keys-and-pds');
+  // Disabled: no constraint on the repository or the source.
+  const off = base() as any;
+  off.didGuard = { enabled: false, pollSeconds: 60, revert: 'all' };
+  off.repository = 'did:web:example.com';
+  assert.equal(parsePolicy(off).policy.didGuard?.enabled, false);
+  rejects((p) => (guarded(p), (p.plc.source = 'supplied')), 'didGuard');
+  rejects((p) => (guarded(p), (p.repository = 'did:web:example.com')), 'didGuard');
+  rejects((p) => (guarded(p), (p.didGuard.revert = 'some')), 'didGuard.revert');
+  rejects((p) => (guarded(p), (p.didGuard.pollSeconds = 9)), 'didGuard.pollSeconds');
+  rejects((p) => (guarded(p), (p.didGuard.pollSeconds = 1.5)), 'didGuard.pollSeconds');
+  rejects((p) => (guarded(p), delete p.didGuard.enabled), 'didGuard.enabled');
+  rejects((p) => (guarded(p), (p.didGuard.extra = 1)), 'didGuard');
+});
+
 test('the embedded default policy is valid: 2 of 3, supplied mode', () => {
   const { policy } = loadDefaultPolicy();
   assert.equal(policy.signers.length, 3);

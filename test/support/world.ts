@@ -92,6 +92,8 @@ export interface WorldOptions {
   fetchFrom?: (source: string, did: string) => Promise<unknown>;
   attestor?: Attestor;
   drawKey?: () => Uint8Array;
+  /** The DID guard's key bytes (a policy with didGuard enabled only). */
+  drawGuardKey?: () => Uint8Array;
   highWater?: HighWaterStore;
   clock?: () => Date;
   limits?: ServiceConfig['limits'];
@@ -108,6 +110,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     clock: opts.clock ?? (() => tick(1)),
     ...(opts.fetchFrom ? { fetchLog: opts.fetchFrom } : opts.fetchLog ? { fetchLog: (_source: string, did: string) => opts.fetchLog!(did) } : {}),
     ...(opts.drawKey ? { drawKey: opts.drawKey } : {}),
+    ...(opts.drawGuardKey ? { drawGuardKey: opts.drawGuardKey } : {}),
     ...(opts.highWater ? { highWater: opts.highWater } : {}),
     ...(opts.limits ? { limits: opts.limits } : {}),
   });
