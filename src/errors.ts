@@ -174,6 +174,18 @@ export type HandoffErrorCode =
   /** The sealed key does not open with this instance's ephemeral key and transcript. */
   | 'HandoffSealInvalid';
 
+/**
+ * Quorum-approved upgrades (src/verifier/upgrade.ts, docs/key-handoff.md
+ * "Upgrades"): a `dev.encumber.upgrade` statement that cannot be approved.
+ * Co-signer failures keep the enclave's own codes (InsufficientCosigners,
+ * UnknownSigner, InvalidCosignature, the PLC codes).
+ */
+export type UpgradeErrorCode =
+  /** The statement is malformed: not a dev.encumber.upgrade, a bad CID or time, no or malformed measurements. */
+  | 'UpgradeInvalid'
+  /** The statement names another policy than the one the instance enforces (or the identity publishes). */
+  | 'UpgradePolicyMismatch';
+
 /** Infrastructure failures: never the caller's fault, always fail closed. */
 export type InfrastructureErrorCode =
   | 'DirectoryUnavailable'
@@ -194,6 +206,7 @@ export type ErrorCode =
   | RecordErrorCode
   | RepoProofErrorCode
   | HandoffErrorCode
+  | UpgradeErrorCode
   | InfrastructureErrorCode
   | ResourceErrorCode
   | 'UsageError';

@@ -204,6 +204,40 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, serveModule: S
     .option('--identifier <handle|did>', 'with --publish: the organisation\'s handle or DID (its repository is the policy\'s)')
     .option('--app-password-file <file>', 'with --publish: a file holding the app password (default: the ENCUMBER_APP_PASSWORD environment variable)')
     .action(async (draft: string, flags) => setExit(await (await import('./commands/member.ts')).submit(draft, flags, io)));
+  const upgrade = program.command('upgrade').description('quorum-approved upgrades: the enclave key may move to another release (docs/key-handoff.md)');
+  upgrade
+    .command('draft')
+    .description('start an upgrade draft: a dev.encumber.upgrade statement naming the enclave\'s policy and the measurements to approve')
+    .requiredOption('--measurements <file>', 'the measurements to approve (the shape of attestation/measurements.json)')
+    .requiredOption('--enclave <url|file>', 'the enclave (URL) or its getIdentity answer (file): the policy CID comes from it')
+    .option('--out <file>', 'write the draft here')
+    .action(async (flags) => setExit(await (await import('./commands/upgrade.ts')).upgradeDraft(flags, io)));
+  upgrade
+    .command('cosign')
+    .description('show the statement an upgrade draft asks you to approve, ask for confirmation (unless --yes), then add your co-signature')
+    .argument('<draft>', 'upgrade draft JSON file, or -')
+    .requiredOption('--key <file>', 'your member key file')
+    .requiredOption('--issuer <did>', 'your did:plc')
+    .option('--plc-log <file>', 'attach your audit log (for policies with plc.source = supplied)')
+    .option('--out <file>', 'write the co-signed draft here')
+    .option('--yes', 'sign without asking (the statement is still printed)')
+    .action(async (draft: string, flags) => setExit(await (await import('./commands/upgrade.ts')).upgradeCosign(draft, flags, io)));
+  upgrade
+    .command('submit')
+    .description('send a co-signed upgrade draft to the enclave (approveUpgrade); prints the approval')
+    .argument('<draft>', 'upgrade draft JSON file, or -')
+    .requiredOption('--enclave <url>', 'enclave base URL')
+    .option('--out <file>', 'write the answer here')
+    .action(async (draft: string, flags) => setExit(await (await import('./commands/upgrade.ts')).upgradeSubmit(draft, flags, io)));
+  upgrade
+    .command('verify')
+    .description('check the upgrades an enclave publishes (getUpgrades) against its identity: quorum, receipt, and with --plc-logs each co-signer\'s key; exit 0 all verify, 1 refused or none, 2 usage/IO')
+    .requiredOption('--identity <url|file>', 'the enclave (URL) or its getIdentity answer (file)')
+    .option('--upgrades <file>', 'the getUpgrades answer (default: fetched from --identity URL)')
+    .option('--plc-logs <file>', 'map DID -> audit log, to re-derive each co-signer\'s key')
+    .option('--json', 'print the verdicts as JSON')
+    .action(async (flags) => setExit(await (await import('./commands/upgrade.ts')).upgradeVerify(flags, io)));
+
   program
     .command('publish')
     .description('write a signed record (the signRecord answer from submit) into the organisation\'s repository on its PDS; prints its at:// URI and CID; exit 0 published, 1 refused, 2 usage/IO')

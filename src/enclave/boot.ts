@@ -26,7 +26,9 @@ import { encodeCbor } from '../data/cbor.ts';
 import { cidForCborBytes } from '../data/cid.ts';
 import type { Measurements } from '../verifier/measurements.ts';
 import { approvedSetOf, ownMeasurement } from '../verifier/handoff.ts';
-import { joinFrom, type HandoffLimits, type HandoffTrustSource, type JoinDeps } from './handoff.ts';
+import { UpgradeStore } from './upgrades.ts';
+import { unionMeasurements } from '../verifier/upgrade.ts';
+import { fetchUpgrades, joinFrom, type HandoffLimits, type HandoffTrustSource, type JoinDeps } from './handoff.ts';
 import type { Attestor } from './attestor.ts';
 import type { Platform } from './documents.ts';
 import { createAttestor } from './platforms.ts';
@@ -151,7 +153,8 @@ export function bootService(config: ServiceConfig): SigningService {
     );
   }
   const guardKey = guarded ? (config.drawGuardKey ? KeyHolder.generate(config.drawGuardKey) : KeyHolder.generate()) : undefined;
-  const trust = handoffTrust(attestor, clock, config.handoff);
+  const upgrades = new UpgradeStore();
+  const trust = handoffTrust(attestor, clock, config.handoff, upgrades);
   const handoffLimits = config.handoff?.limits;
   const service = new SigningService({
     ...(config.join ? {} : { key: config.drawKey ? KeyHolder.generate(config.drawKey) : KeyHolder.generate() }),
@@ -163,6 +166,7 @@ export function bootService(config: ServiceConfig): SigningService {
     clock,
     ...(config.limits?.attestation ? { attestationQueue: config.limits.attestation } : {}),
     handoff: { trust, ...(handoffLimits ? { limits: handoffLimits } : {}) },
+    upgrades,
   });
   if (!config.join) {
     service.start();
@@ -172,10 +176,18 @@ export function bootService(config: ServiceConfig): SigningService {
   // Joining: booting (health 503) until the key arrives; failed, for good, on any doubt.
   const { url, ...joinOptions } = config.join;
   log(`encumber: joining ${url}: asking for the enclave key by attested hand-off`);
-  joinFrom({ url, policy, platform: attestor.platform, clock, attestor, trust, ...joinOptions, ...(handoffLimits ? { limits: handoffLimits } : {}) }).then(
+  // The sender's approved upgrades first, each re-checked here: a new release accepts the one it takes over from
+  // only if a quorum approved it (docs/key-handoff.md "Upgrades").
+  const inherit = async () => {
+    const refused = await service.inheritUpgrades(await fetchUpgrades({ url, ...joinOptions }));
+    for (const r of refused) log(`encumber: hand-off from ${url}: upgrade ${r.cid} not inherited: ${r.code}: ${r.message}`);
+    return joinFrom({ url, policy, platform: attestor.platform, clock, attestor, trust, ...joinOptions, ...(handoffLimits ? { limits: handoffLimits } : {}) });
+  };
+  inherit().then(
     (key) => {
       if (service.state !== 'booting') return;
       service.installKey(key);
+      for (const cid of service.keepInheritedWithKey()) log(`encumber: hand-off from ${url}: upgrade ${cid} dropped: its receipt is not signed by the enclave key`);
       service.start();
       log(`encumber: hand-off from ${url}: holding enclave key ${key.did}`);
     },
@@ -195,7 +207,13 @@ export function bootService(config: ServiceConfig): SigningService {
  * exactly its own, read once from evidence about itself. Upgrades approved
  * by a quorum would be added here (docs/key-handoff.md "Upgrades").
  */
-function handoffTrust(attestor: Attestor, clock: () => Date, given: ServiceConfig['handoff']): HandoffTrustSource {
+function handoffTrust(attestor: Attestor, clock: () => Date, given: ServiceConfig['handoff'], upgrades: UpgradeStore): HandoffTrustSource {
+  const base = ownTrust(attestor, clock, given);
+  // The approved set: this instance's own measurement (or the given set), and every quorum-approved upgrade's.
+  return { roots: base.roots, approved: async () => unionMeasurements(await base.approved(), upgrades.measurements()) };
+}
+
+function ownTrust(attestor: Attestor, clock: () => Date, given: ServiceConfig['handoff']): HandoffTrustSource {
   const platform = attestor.platform;
   const roots = given?.roots ?? (platform === 'nitro' ? [AWS_NITRO_ROOT_G1_DER] : platform === 'dev' && attestor.devRoot ? [attestor.devRoot] : []);
   const fixed = given?.approved;

@@ -41,6 +41,7 @@ import { InFlightBound } from './limits.ts';
 
 export const HANDOFF_OFFER_NSID = 'dev.encumber.handoffOffer';
 export const HANDOFF_REQUEST_NSID = 'dev.encumber.handoffRequest';
+export const GET_UPGRADES_NSID = 'dev.encumber.getUpgrades';
 
 /** How long a challenge may be answered, how many may be outstanding, how many requests are checked at once. */
 export interface HandoffLimits {
@@ -323,6 +324,28 @@ async function post(deps: JoinDeps, nsid: string, body: Record<string, unknown>)
   }
   if (!b || typeof b !== 'object' || Array.isArray(b)) throw new EncumberError('RemoteUnavailable', `${nsid}: the answer is not a JSON object`);
   return b;
+}
+
+/**
+ * A joiner, before round 1: the sender's published upgrades (getUpgrades).
+ * Nothing here is trusted: the caller re-checks each statement's quorum
+ * itself, and each receipt once it holds the key.
+ */
+export async function fetchUpgrades(deps: Pick<JoinDeps, 'url' | 'fetch' | 'timeoutMs'>): Promise<unknown[]> {
+  const url = new URL(`/xrpc/${GET_UPGRADES_NSID}`, deps.url);
+  const answer = await requestJson(url, {
+    what: `the sending instance (${url.origin})`,
+    maxBytes: 4 * 1024 * 1024,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.timeoutMs !== undefined ? { timeoutMs: deps.timeoutMs } : {}),
+  });
+  const b = answer.body as Record<string, unknown> | undefined;
+  if (answer.status !== 200) {
+    const code: ErrorCode = b?.error === 'ServiceNotReady' ? 'ServiceNotReady' : 'RemoteUnavailable';
+    throw new EncumberError(code, `the sending instance refused ${GET_UPGRADES_NSID}: HTTP ${answer.status} ${String(b?.error ?? '')}`.slice(0, 500));
+  }
+  if (!b || !Array.isArray(b.upgrades)) throw new EncumberError('RemoteUnavailable', `${GET_UPGRADES_NSID}: the answer has no upgrades list`);
+  return b.upgrades;
 }
 
 /**

@@ -23,10 +23,13 @@ import { didGuardOf } from '../policy/schema.ts';
 import { buildPayload, type IpldRecord } from '../policy/payload.ts';
 import { checkCosignaturesBeforePlc, checkRequestScope, decide, type Cosignature, type CountedSigner } from '../policy/decide.ts';
 import { checkHighWater, nextMark, type HighWaterStore } from '../policy/high-water.ts';
+import type { PlcState } from '../plc/types.ts';
 import type { KeyHolder } from './key-holder.ts';
 import type { PlcResolver } from './plc-resolver.ts';
 import type { AttestationRequest, Attestor } from './attestor.ts';
 import { BoundedQueue } from './limits.ts';
+import { checkStatementPolicy, parseUpgradeStatement, verifyUpgrade, type PublishedUpgrade, type UpgradeStatement } from '../verifier/upgrade.ts';
+import { UpgradeStore } from './upgrades.ts';
 import { HandoffSender, type HandoffLimits, type HandoffOfferOutput, type HandoffRequestInput, type HandoffRequestOutput, type HandoffTrustSource } from './handoff.ts';
 import {
   PROGRAM,
@@ -61,6 +64,13 @@ export interface SignRecordInput {
   plcLogs?: Record<string, unknown>;
 }
 
+/** A co-signed upgrade statement (dev.encumber.approveUpgrade): the draft `encumber upgrade submit` sends. */
+export interface ApproveUpgradeInput {
+  statement: unknown;
+  cosignatures: { issuer: string; sig: { $bytes: string } }[];
+  plcLogs?: Record<string, unknown>;
+}
+
 export interface SignRecordOutput {
   cid: string;
   record: JsonValue;
@@ -89,6 +99,8 @@ export interface ServiceDeps {
   attestationQueue?: { concurrency?: number; maxQueued?: number };
   /** The key hand-off's sender side (./handoff.ts): whom this instance trusts, and its bounds. */
   handoff: { trust: HandoffTrustSource; limits?: Partial<HandoffLimits> };
+  /** The approved upgrades (./upgrades.ts), shared with the hand-off's trust source. */
+  upgrades?: UpgradeStore;
 }
 
 export const DEFAULT_ATTESTATION_QUEUE = { concurrency: 1, maxQueued: 16 } as const;
@@ -99,6 +111,7 @@ export class SigningService {
   readonly #deps: ServiceDeps;
   readonly #attestations: BoundedQueue;
   readonly #handoff: HandoffSender;
+  readonly #upgrades: UpgradeStore;
   #key: KeyHolder | undefined;
   #binding: EncodedDocument<Binding> | undefined;
   readonly #settled: Promise<Lifecycle>;
@@ -106,6 +119,7 @@ export class SigningService {
 
   constructor(deps: ServiceDeps) {
     this.#deps = deps;
+    this.#upgrades = deps.upgrades ?? new UpgradeStore();
     this.#attestations = new BoundedQueue({ ...DEFAULT_ATTESTATION_QUEUE, ...deps.attestationQueue }, 'attestation requests');
     this.#settled = new Promise((ok) => {
       this.#settle = ok;
@@ -345,6 +359,110 @@ export class SigningService {
       signature: ipldToJson(enclaveEntry),
       receipt: ipldToJson(receipt),
     };
+  }
+
+  /**
+   * An upgrade statement's quorum, with exactly the signRecord rules: the
+   * statement well-formed and naming the enforced policy, then each
+   * co-signature's form, members named once, enough of them (before any PLC
+   * work), the co-signers' verified PLC states, every signature over the
+   * statement's bytes. Signs nothing.
+   */
+  async #upgradeQuorum(input: ApproveUpgradeInput, now: Date): Promise<{ statement: UpgradeStatement; counted: CountedSigner[]; states: Map<string, PlcState> }> {
+    const { policy } = this.#deps.policy;
+    const statement = parseUpgradeStatement(input.statement);
+    checkStatementPolicy(statement, this.#deps.policy.cid);
+    const cosignatures: Cosignature[] = input.cosignatures.map((c, index) => ({ issuer: c.issuer, sig: decodeCosignature(c.sig.$bytes, index) }));
+    const dids = checkCosignaturesBeforePlc(policy, cosignatures);
+    const states = await this.#deps.resolver.resolve(dids, input.plcLogs, now);
+    const counted = await decide(policy, statement, cosignatures, states);
+    return { statement, counted, states };
+  }
+
+  /**
+   * dev.encumber.approveUpgrade: a statement the quorum co-signed adds its
+   * measurements to the hand-off's approved set; the enclave key signs a
+   * receipt for it, and the statement, co-signatures and receipt are kept and
+   * published (getUpgrades). The same statement again answers the same approval.
+   */
+  async approveUpgrade(input: ApproveUpgradeInput): Promise<PublishedUpgrade> {
+    this.#assertServing();
+    const now = this.#deps.clock();
+    const { statement, counted, states } = await this.#upgradeQuorum(input, now);
+    const known = this.#upgrades.get(statement.cid.toString());
+    if (known) return known.published;
+    this.#assertServing();
+    // The high-water marks, as for a record: no co-signer's PLC history goes backwards.
+    const plc = this.#deps.policy.policy.plc.source;
+    for (const s of states.values()) checkHighWater(this.#deps.highWater.get(s.did), s, plc);
+    for (const s of states.values()) this.#deps.highWater.set(s.did, nextMark(s));
+    const order = new Map(this.#deps.policy.policy.signers.map((s, i) => [s.did, i]));
+    counted.sort((a, b) => order.get(a.did)! - order.get(b.did)!);
+    const unsigned: UnsignedReceipt = {
+      $type: RECEIPT_TYPE,
+      cid: statement.cid,
+      policy: this.#deps.policy.cid,
+      heads: counted.map((c) => ({ did: c.did, cid: parseHeadCid(c), createdAt: c.head.createdAt, key: c.key })),
+      signedAt: toCanonicalUtcMillis(now),
+    };
+    const sig = await this.#requireKey().signAsync(encodeDocument(unsigned).bytes);
+    this.#assertServing();
+    const published: PublishedUpgrade = {
+      statement: ipldToJson(statement.value as never),
+      statementCid: statement.cid.toString(),
+      cosignatures: counted.map((c) => ({ issuer: c.did, key: c.key, sig: ipldToJson(c.sig) as { $bytes: string } })),
+      receipt: ipldToJson({ ...unsigned, sig } as never),
+      ...(input.plcLogs ? { plcLogs: input.plcLogs as Record<string, JsonValue> } : {}),
+    };
+    this.#upgrades.add({ statement, published });
+    return published;
+  }
+
+  /** dev.encumber.getUpgrades: every approved (or inherited) upgrade, in the order it was approved. */
+  upgrades(): { upgrades: PublishedUpgrade[] } {
+    this.#assertServing();
+    return { upgrades: this.#upgrades.list() };
+  }
+
+  /**
+   * A joining instance, before the hand-off: the sender's published upgrades,
+   * each re-checked here with the approveUpgrade rules (this instance's own
+   * PLC checks); the ones that pass extend the approved set (so a new release
+   * accepts the release it takes over from). Their receipts are checked once
+   * the key is here (`keepInheritedWithKey`). Returns what was refused, and why.
+   */
+  async inheritUpgrades(list: unknown[]): Promise<{ cid: string; code: string; message: string }[]> {
+    const refused: { cid: string; code: string; message: string }[] = [];
+    for (const item of list) {
+      const p = (typeof item === 'object' && item !== null ? item : {}) as Partial<PublishedUpgrade>;
+      try {
+        if (!Array.isArray(p.cosignatures)) throw new EncumberError('UpgradeInvalid', 'no co-signatures');
+        const { statement } = await this.#upgradeQuorum(
+          { statement: p.statement, cosignatures: p.cosignatures.map((c) => ({ issuer: String(c?.issuer), sig: { $bytes: String(c?.sig?.$bytes) } })), ...(p.plcLogs ? { plcLogs: p.plcLogs } : {}) },
+          this.#deps.clock(),
+        );
+        // Only the approval's own fields are kept (and republished); the receipt is checked once the key is here.
+        const kept: PublishedUpgrade = {
+          statement: ipldToJson(statement.value as never),
+          statementCid: statement.cid.toString(),
+          cosignatures: p.cosignatures.map((c) => ({ issuer: String(c?.issuer), key: String(c?.key), sig: { $bytes: String(c?.sig?.$bytes) } })),
+          receipt: (p.receipt ?? null) as JsonValue,
+          ...(p.plcLogs ? { plcLogs: p.plcLogs } : {}),
+        };
+        this.#upgrades.add({ statement, published: kept });
+      } catch (e) {
+        if (!(e instanceof EncumberError) || isInfrastructureCode(e.code)) throw e;
+        refused.push({ cid: String(p.statementCid), code: e.code, message: e.message });
+      }
+    }
+    return refused;
+  }
+
+  /** After the hand-off: only inherited upgrades whose receipt the enclave key signed are kept. */
+  keepInheritedWithKey(): string[] {
+    const key = this.#requireKey().did;
+    const identity = { key, policy: this.#policyJson(), policyCid: this.#deps.policy.cid.toString() };
+    return this.#upgrades.retain((p) => verifyUpgrade(identity, p).ok);
   }
 
 }

@@ -15,6 +15,8 @@ export const ENDPOINTS = [
   'dev.encumber.signRecord',
   'dev.encumber.handoffOffer',
   'dev.encumber.handoffRequest',
+  'dev.encumber.approveUpgrade',
+  'dev.encumber.getUpgrades',
 ] as const;
 
 export type Endpoint = (typeof ENDPOINTS)[number];
@@ -64,6 +66,29 @@ export const ENDPOINT_ERRORS = {
     'ServiceNotReady',
     'InternalError',
   ],
+  'dev.encumber.approveUpgrade': [
+    // 400 / 413: the request itself.
+    'InvalidRequest',
+    'TooLarge',
+    // 422: the statement, then the co-signatures with the signRecord rules.
+    'UpgradeInvalid',
+    'UpgradePolicyMismatch',
+    'UnknownSigner',
+    'InvalidCosignature',
+    'InsufficientCosigners',
+    'MissingPlcLog',
+    'InvalidPlcLog',
+    'StalePlcLog',
+    'SignerTombstoned',
+    'SignerKeyMissing',
+    // 429 / 503.
+    'RateLimited',
+    'DirectoryUnavailable',
+    'PlcSourcesDisagree',
+    'ServiceNotReady',
+    'InternalError',
+  ],
+  'dev.encumber.getUpgrades': ['ServiceNotReady', 'InternalError'],
 } as const satisfies Record<Endpoint, readonly ErrorCode[]>;
 
 export function endpointErrors(endpoint: Endpoint): readonly ErrorCode[] {

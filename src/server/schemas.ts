@@ -5,7 +5,7 @@
 import { z } from 'zod';
 
 /** The signing request lives with the policy rules (members build it too). */
-export { signRecordBody } from '../policy/request.ts';
+export { approveUpgradeBody, signRecordBody } from '../policy/request.ts';
 
 /** 1–64 bytes as lowercase or uppercase hex. */
 export const attestationQuery = z.strictObject({

@@ -126,6 +126,10 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   HandoffKeyMismatch: REFUSED,
   HandoffSealInvalid: REFUSED,
 
+  // Quorum-approved upgrades: a malformed statement, or one for another policy (src/verifier/upgrade.ts).
+  UpgradeInvalid: REFUSED,
+  UpgradePolicyMismatch: REFUSED,
+
   // Infrastructure.
   DirectoryUnavailable: UNAVAILABLE,
   RemoteUnavailable: UNAVAILABLE,

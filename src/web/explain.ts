@@ -143,6 +143,8 @@ const BY_CODE: Partial<Record<ErrorCode, string>> = {
   HandoffReplay: 'Key hand-off: the challenge is unknown or was already used (each is good for one request).',
   HandoffKeyMismatch: 'Key hand-off: the key that was sealed is not the key the sender attested.',
   HandoffSealInvalid: 'Key hand-off: the sealed key does not open with this instance\'s ephemeral key and this transcript.',
+  UpgradeInvalid: 'Upgrade: the statement is not a well-formed dev.encumber.upgrade (policy CID, measurements, createdAt).',
+  UpgradePolicyMismatch: 'Upgrade: the statement names another policy than the one the enclave enforces.',
   InvalidCosignature: 'A co-signature does not verify, or a member signed twice.',
   UnknownSigner: 'A co-signature is by someone the policy does not name.',
   InsufficientCosigners: 'Fewer members co-signed than the policy needs.',

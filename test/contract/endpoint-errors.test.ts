@@ -33,12 +33,23 @@ import { lexiconDocs, lexiconErrors, procedure, query, type Answer } from './sup
 import { ipldToJson } from '../../src/data/json.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
 import { devAttestor } from '../../src/enclave/platforms.ts';
-import { approving, debugAttestor, DIGEST_B, handoffWorld, requestByHand } from '../support/handoff.ts';
+import { approving, debugAttestor, DIGEST_A, DIGEST_B, handoffWorld, requestByHand, upgradeDraft } from '../support/handoff.ts';
+import { MAX_UPGRADES } from '../../src/enclave/upgrades.ts';
 
 /** Codes this file cannot drive in process, each with the test that does. */
 const DRIVEN_ELSEWHERE: Partial<Record<Endpoint, Record<string, string>>> = {
   'dev.encumber.getIdentity': {
     InternalError: 'identity() has no failure path once serving; every 500 answers InternalError (test/server/internal-errors.test.ts)',
+  },
+  'dev.encumber.getUpgrades': {
+    InternalError: 'upgrades() has no failure path once serving; every 500 answers InternalError (test/server/internal-errors.test.ts)',
+  },
+  'dev.encumber.approveUpgrade': {
+    // The co-signers' PLC states go through the signRecord code path (the same resolver, high-water marks and decide); its catalogue drives these.
+    StalePlcLog: 'the resolver and high-water marks signRecord uses (signRecord catalogue above)',
+    SignerTombstoned: 'decide(), as for signRecord (signRecord catalogue above)',
+    SignerKeyMissing: 'decide(), as for signRecord (signRecord catalogue above)',
+    PlcSourcesDisagree: 'the fetch-mode resolver signRecord uses (signRecord catalogue above)',
   },
 };
 
@@ -252,6 +263,67 @@ test('handoffRequest: the catalogue of refusals, each with its code', async () =
   // Not serving.
   w.sender.service.fail();
   expectCode(ep, await procedure(app, ep, ok.body), 'ServiceNotReady');
+});
+
+test('getUpgrades: a service that is not serving', async () => {
+  const w = await createWorld();
+  w.service.fail();
+  expectCode('dev.encumber.getUpgrades', await query(w.app, 'dev.encumber.getUpgrades'), 'ServiceNotReady');
+});
+
+test('approveUpgrade: the catalogue of refusals, each with its code', async () => {
+  const ep = 'dev.encumber.approveUpgrade';
+  const w = await createWorld();
+  const [alice, bob, carol] = w.members as [Member, Member, Member];
+  const cid = w.policy.cid;
+  const good = upgradeDraft(cid, [DIGEST_A, DIGEST_B], [alice, bob], w.members);
+  const expect = async (body: unknown, code: string, contentType?: string) => expectCode(ep, await procedure(w.app, ep, body, contentType), code);
+
+  // The request itself.
+  await expect('{"not json', 'InvalidRequest');
+  await expect(good, 'InvalidRequest', 'text/plain');
+  await expect({ ...good, extra: true }, 'InvalidRequest');
+  await expect({ cosignatures: good.cosignatures }, 'InvalidRequest');
+  await expect(JSON.stringify({ ...good, pad: 'x'.repeat(1024 * 1024) }), 'TooLarge');
+
+  // The statement, then the co-signatures.
+  await expect({ ...good, statement: { ...good.statement, $type: 'dev.encumber.payload' } }, 'UpgradeInvalid');
+  const other = parsePolicy(policyFor(w.members, { threshold: 3 })).cid;
+  await expect(upgradeDraft(other, [DIGEST_B], [alice, bob], w.members), 'UpgradePolicyMismatch');
+  const outsider = await createMember('mallory.test');
+  await expect(upgradeDraft(cid, [DIGEST_B], [alice, outsider], [...w.members, outsider]), 'UnknownSigner');
+  await expect(upgradeDraft(cid, [DIGEST_B], [alice], w.members), 'InsufficientCosigners');
+  await expect(upgradeDraft(cid, [DIGEST_B], [alice, { ...carol, did: bob.did }], w.members), 'InvalidCosignature');
+  await expect({ ...good, plcLogs: { [alice.did]: alice.log } }, 'MissingPlcLog');
+  const tampered = structuredClone(alice.log) as any[];
+  tampered[0].operation.alsoKnownAs = ['at://mallory.test'];
+  await expect({ ...good, plcLogs: { [alice.did]: tampered, [bob.did]: bob.log } }, 'InvalidPlcLog');
+  assert.equal((await procedure(w.app, ep, good)).status, 200);
+
+  // At most MAX_UPGRADES statements are kept.
+  const full = await createWorld({ members: w.members });
+  for (let i = 0; i < MAX_UPGRADES; i++) {
+    const d = upgradeDraft(cid, [new Uint8Array(48).fill(i + 1)], [alice, bob], w.members);
+    assert.equal((await procedure(full.app, ep, d)).status, 200);
+  }
+  expectCode(ep, await procedure(full.app, ep, upgradeDraft(cid, [new Uint8Array(48).fill(0xff)], [alice, bob], w.members)), 'RateLimited');
+
+  // Fetch mode: a directory that answers 503, and a directory client that throws something untyped.
+  const fetchPolicy = policyFor(w.members, { plc: { directory: 'https://plc.example', source: 'fetch' } });
+  const fetchCid = parsePolicy(fetchPolicy).cid;
+  const bare = (d: ReturnType<typeof upgradeDraft>) => ({ statement: d.statement, cosignatures: d.cosignatures });
+  const down = await createWorld({
+    members: w.members,
+    policy: fetchPolicy,
+    fetchLog: (did) => fetchAuditLog('https://plc.example', did, { fetch: async () => new Response('', { status: 503 }) }),
+  });
+  expectCode(ep, await procedure(down.app, ep, bare(upgradeDraft(fetchCid, [DIGEST_B], [alice, carol]))), 'DirectoryUnavailable');
+  const untyped = await createWorld({ members: w.members, policy: fetchPolicy, fetchLog: async () => { throw new TypeError('bug'); } });
+  expectCode(ep, await procedure(untyped.app, ep, bare(upgradeDraft(fetchCid, [DIGEST_B], [alice, carol]))), 'InternalError');
+
+  // Not serving.
+  w.service.fail();
+  await expect(good, 'ServiceNotReady');
 });
 
 test('every listed code is produced by the catalogue or named with the test that drives it', () => {

@@ -53,8 +53,12 @@ test('success: the joiner holds the same key, serves with its own binding and me
   // R signs a co-signed record with that key.
   const signed = await r.service.signRecord(withLogs(cosignBy(draftFor('after the hand-off'), w.members[0]!, w.members[1]!), w.members) as never);
   assert.equal((signed.signature as { key: string }).key, s.key);
-  // Two round trips, nothing else.
-  assert.deepEqual(r.exchanges.map((e) => [e.path, e.status]), [['/xrpc/dev.encumber.handoffOffer', 200], ['/xrpc/dev.encumber.handoffRequest', 200]]);
+  // The sender's approved upgrades, then two round trips, nothing else.
+  assert.deepEqual(r.allExchanges.map((e) => [e.path, e.status]), [
+    ['/xrpc/dev.encumber.getUpgrades', 200],
+    ['/xrpc/dev.encumber.handoffOffer', 200],
+    ['/xrpc/dev.encumber.handoffRequest', 200],
+  ]);
 });
 
 test('a joining instance is booting (health 503) until it holds the key; a failed hand-off fails it for good, and health says why', async () => {

@@ -161,7 +161,7 @@ test('the key hand-off over HTTP: neither direction carries the key bytes, and a
       res.headers.forEach((v, k) => {
         wire.push(`${k}: ${v}`);
       });
-      exchanges.push({ url: String(u), sent: JSON.parse(String(init?.body)), answer: JSON.parse(text) });
+      if (init?.body !== undefined) exchanges.push({ url: String(u), sent: JSON.parse(String(init.body)), answer: JSON.parse(text) });
       return new Response(text, { status: res.status, headers: res.headers });
     }) as typeof fetch;
     const joiner = bootService({ policy, attestor: devAttestor(root, DIGEST_A), clock, join: { url: server.url, fetch: recording } });

@@ -114,6 +114,8 @@ const CLASS = {
   HandoffReplay: 'refused',
   HandoffKeyMismatch: 'refused',
   HandoffSealInvalid: 'refused',
+  UpgradeInvalid: 'refused',
+  UpgradePolicyMismatch: 'refused',
   DirectoryUnavailable: 'unavailable',
   RemoteUnavailable: 'unavailable',
   InternalError: 'internal',

@@ -19,6 +19,8 @@ import { CID } from '../../src/data/cid.ts';
 import { ipldToJson, jsonToIpld } from '../../src/data/json.ts';
 import { generateRecipientKey } from '../../src/enclave/hpke.ts';
 import { encodeHandoff } from '../../src/verifier/handoff.ts';
+import { draftUpgradeStatement } from '../../src/verifier/upgrade.ts';
+import { cosignUpgradeDraft, type UpgradeDraft } from '../../src/member/cosign.ts';
 
 export const DIGEST_A = new Uint8Array(48).fill(0x0a);
 export const DIGEST_B = new Uint8Array(48).fill(0x0b);
@@ -97,7 +99,7 @@ export interface HandoffWorld {
   /** The running instance S (program A unless said otherwise). */
   sender: Instance;
   /** Start an instance that joins `from` (default: the sender); resolves once it served or failed. */
-  join(opts?: JoinOptions): Promise<Instance & { exchanges: Exchange[] }>;
+  join(opts?: JoinOptions): Promise<Instance & { exchanges: Exchange[]; allExchanges: Exchange[] }>;
 }
 
 export interface JoinOptions {
@@ -145,7 +147,8 @@ export async function handoffWorld(opts: HandoffWorldOptions = {}): Promise<Hand
         j.policy ?? policy,
       );
       await joined.service.settled();
-      return { ...joined, exchanges };
+      // The joiner first reads the sender's approved upgrades (getUpgrades); `exchanges` are the hand-off's round trips.
+      return { ...joined, exchanges: exchanges.filter((e) => !e.path.endsWith('getUpgrades')), allExchanges: exchanges };
     },
   };
 }
@@ -185,4 +188,11 @@ export async function requestByHand(
   const body = { request: ipldToJson(doc.value as never), evidence: ipldToJson(evidence) };
   opts.beforeRequest?.();
   return { ...(await post('dev.encumber.handoffRequest', body)), body };
+}
+
+/** An upgrade draft approving dev programs `digests` under `policy`, co-signed by `signers`, their logs attached. */
+export function upgradeDraft(policy: CID, digests: Uint8Array[], signers: Member[], logsOf: Member[] = signers): UpgradeDraft {
+  let draft: UpgradeDraft = { statement: draftUpgradeStatement(policy, approving(...digests), '2026-06-01T00:00:00.000Z') as Record<string, unknown>, cosignatures: [] };
+  for (const m of signers) draft = cosignUpgradeDraft(draft, m.signingKey, m.did).draft;
+  return { ...draft, plcLogs: Object.fromEntries(logsOf.map((m) => [m.did, m.log])) };
 }
