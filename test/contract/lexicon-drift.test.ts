@@ -15,8 +15,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { z } from 'zod';
-import { attestationQuery, handoffOfferBody, handoffRequestBody, signRecordBody } from '../../src/server/schemas.ts';
-import { handoffWorld } from '../support/handoff.ts';
+import { approveUpgradeBody, attestationQuery, handoffOfferBody, handoffRequestBody, signRecordBody } from '../../src/server/schemas.ts';
+import { DIGEST_B, handoffWorld, upgradeDraft } from '../support/handoff.ts';
 import { policySchema } from '../../src/policy/schema.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
 import { cosignBy, createWorld, draftFor, withLogs, type World } from '../support/world.ts';
@@ -279,4 +279,25 @@ test('key hand-off: real requests are valid input, real answers the lexicon outp
     assert.deepEqual(body.keys, Object.keys(input.properties).sort(), nsid);
     assert.deepEqual(body.required, [...(input.required ?? [])].sort(), nsid);
   }
+});
+
+test('upgrades: a real approveUpgrade request is valid input, its answer and getUpgrades the lexicon output; the statement validates as dev.encumber.upgrade; zod names the input\'s fields', async () => {
+  const [a, b] = w.members;
+  const body = upgradeDraft(w.policy.cid, [DIGEST_B], [a!, b!], w.members);
+  assert.ok(lexiconAcceptsInput('dev.encumber.approveUpgrade', body), 'the request is not valid lexicon input');
+  const approved = await procedure(w.app, 'dev.encumber.approveUpgrade', body);
+  assert.equal(approved.status, 200, JSON.stringify(approved.json));
+  lexicons.assertValidXrpcOutput('dev.encumber.approveUpgrade', jsonToLex(approved.json as never));
+  assertSameFields('approveUpgrade output', approved.json, def('lex:dev.encumber.upgrade#approval'));
+  const listed = await query(w.app, 'dev.encumber.getUpgrades');
+  lexicons.assertValidXrpcOutput('dev.encumber.getUpgrades', jsonToLex(listed.json as never));
+  assertSameFields('getUpgrades output', listed.json, outputSchema('dev.encumber.getUpgrades'));
+  assertValidDocument('dev.encumber.upgrade', approved.json.statement);
+  assertSameFields('upgrade statement', approved.json.statement, def('lex:dev.encumber.upgrade#main'));
+  assertValidDocument('dev.encumber.receipt', approved.json.receipt);
+  for (const c of approved.json.cosignatures) assertSameFields('upgrade co-signature', c, def('lex:dev.encumber.upgrade#cosignature'));
+  const input = (lexicons.getDefOrThrow('lex:dev.encumber.approveUpgrade#main') as unknown as { input: { schema: ObjectDef } }).input.schema;
+  const fields = zodFields(approveUpgradeBody);
+  assert.deepEqual(fields.keys, Object.keys(input.properties).sort());
+  assert.deepEqual(fields.required, [...(input.required ?? [])].sort());
 });
