@@ -3,7 +3,8 @@
  * data directory so one dev root) on loopback sockets: A serves; B starts with
  * `--join A` and serves the same key; A stops; B keeps signing; C joins B and
  * signs too. Each binding's attestation verifies against the dev root and the
- * dev measurement of this source tree.
+ * dev measurement of this source tree. An upgrade A approved travels with the
+ * key: C publishes it, and it verifies against C's identity.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,9 @@ import { parseMeasurements } from '../../src/verifier/measurements.ts';
 import type { CliIo } from '../../src/cli/io.ts';
 import { cosignBy, createMember, draftFor, policyFor, withLogs } from '../support/world.ts';
 import { tempDir } from '../support/fixtures.ts';
+import { DIGEST_B, upgradeDraft } from '../support/handoff.ts';
+import { parsePolicy } from '../../src/policy/policy.ts';
+import { verifyUpgrade } from '../../src/verifier/upgrade.ts';
 
 const quietIo: CliIo = { out: () => {}, err: () => {}, readInput: async () => '' };
 const running: RunningServer[] = [];
@@ -58,6 +62,9 @@ test('A serves; B joins A; A stops; B signs; C joins B and signs: one key throug
 
   const a = await start();
   const keyA = (await call(a.url, '/xrpc/dev.encumber.getIdentity')).json.key as string;
+  const upgrade = upgradeDraft(parsePolicy(policyFor(members)).cid, [DIGEST_B], [members[0]!, members[1]!]);
+  const approved = await call(a.url, '/xrpc/dev.encumber.approveUpgrade', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(upgrade) });
+  assert.equal(approved.status, 200, JSON.stringify(approved.json));
 
   const b = await start(a.url);
   assert.equal((await call(b.url, '/xrpc/_health')).status, 200);
@@ -72,6 +79,10 @@ test('A serves; B joins A; A stops; B signs; C joins B and signs: one key throug
   const c = await start(b.url);
   assert.equal((await call(c.url, '/xrpc/dev.encumber.getIdentity')).json.key, keyA);
   assert.equal(await attested(c.url), keyA);
+  // The approval moved with the key, A -> B -> C: C publishes it, and it verifies against C's identity.
+  assert.deepEqual((await call(c.url, '/xrpc/dev.encumber.getUpgrades')).json.upgrades, [approved.json]);
+  const v = verifyUpgrade((await call(c.url, '/xrpc/dev.encumber.getIdentity')).json as never, approved.json);
+  assert.ok(v.ok, JSON.stringify(v.checks.at(-1)));
   const signedByC = await sign(c.url, 'by the third instance');
   assert.equal(signedByC.status, 200, JSON.stringify(signedByC.json));
   assert.equal(signedByC.json.signature.key, keyA);
