@@ -186,6 +186,31 @@ export type UpgradeErrorCode =
   /** The statement names another policy than the one the instance enforces (or the identity publishes). */
   | 'UpgradePolicyMismatch';
 
+/**
+ * The DID guard (docs/did-guard.md): quorum-approved PLC operations for the
+ * organisation's DID (dev.encumber.signPlcOp) and the watcher that reverts
+ * operations the guard key did not sign.
+ */
+export type DidGuardErrorCode =
+  /** The policy does not enable the DID guard. */
+  | 'DidGuardDisabled'
+  /** The proposed PLC operation is not an unsigned plc_operation of the allowed shape. */
+  | 'PlcOpInvalid'
+  /** The operation's prev is not the CID of the head of the DID's current verified log. */
+  | 'PlcOpPrevMismatch'
+  /** The operation does not keep the guard key as the highest-priority rotation key. */
+  | 'PlcOpGuardKeyNotFirst'
+  /** The DID's current state does not list the guard key among its rotation keys. */
+  | 'DidGuardNotRotationKey'
+  /** The PLC directory refused the signed operation. */
+  | 'PlcOpRejected'
+  /** An operation to revert was signed by a key the guard key does not outrank. */
+  | 'DidGuardCannotRevert'
+  /** An operation to revert is older than the 72-hour recovery window. */
+  | 'DidGuardWindowPassed'
+  /** The head the guard started from is no longer on the DID's canonical chain. */
+  | 'DidGuardBaselineLost';
+
 /** Infrastructure failures: never the caller's fault, always fail closed. */
 export type InfrastructureErrorCode =
   | 'DirectoryUnavailable'
@@ -207,6 +232,7 @@ export type ErrorCode =
   | RepoProofErrorCode
   | HandoffErrorCode
   | UpgradeErrorCode
+  | DidGuardErrorCode
   | InfrastructureErrorCode
   | ResourceErrorCode
   | 'UsageError';

@@ -85,6 +85,15 @@ export function verifyAuditLogResumable(
   }
 }
 
+/**
+ * The verified entries a checkpoint covers, in log order: each with its CID,
+ * time, operation, the rotation keys it establishes and the key that signed
+ * it (the DID guard reads who signed what: src/policy/did-guard.ts).
+ */
+export function verifiedNodes(checkpoint: PlcCheckpoint): readonly VerifiedNode[] {
+  return checkpoint.walk.nodes;
+}
+
 function isPlcCode(code: string): code is PlcErrorCode {
   return code === 'InvalidPlcLog' || code === 'InvalidPlcOperation' || code.startsWith('Plc');
 }

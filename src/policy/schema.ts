@@ -83,6 +83,10 @@ export const policySchema = z
         ctx.addIssue({ code: 'custom', path: ['didGuard'], message: 'the DID guard needs plc.source "fetch" (it reads the directory itself)' });
       }
     }
+    // A co-signed PLC operation (./plc-op.ts) must never be signable as a record.
+    if (p.collections.includes('dev.encumber.plcOp')) {
+      ctx.addIssue({ code: 'custom', path: ['collections'], message: 'dev.encumber.plcOp is the DID guard\'s operation type, not a record collection' });
+    }
     if (new Set(p.collections).size !== p.collections.length) {
       ctx.addIssue({ code: 'custom', path: ['collections'], message: 'duplicate collection' });
     }

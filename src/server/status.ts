@@ -125,6 +125,16 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   HandoffReplay: REFUSED,
   HandoffKeyMismatch: REFUSED,
   HandoffSealInvalid: REFUSED,
+  // The DID guard (docs/did-guard.md).
+  DidGuardDisabled: REFUSED,
+  PlcOpInvalid: INPUT,
+  PlcOpPrevMismatch: REFUSED,
+  PlcOpGuardKeyNotFirst: REFUSED,
+  DidGuardNotRotationKey: REFUSED,
+  PlcOpRejected: REFUSED,
+  DidGuardCannotRevert: REFUSED,
+  DidGuardWindowPassed: REFUSED,
+  DidGuardBaselineLost: REFUSED,
 
   // Quorum-approved upgrades: a malformed statement, or one for another policy (src/verifier/upgrade.ts).
   UpgradeInvalid: REFUSED,

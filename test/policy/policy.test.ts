@@ -93,6 +93,8 @@ test('didGuard (docs/did-guard.md): optional; when enabled it needs a did:plc re
   rejects((p) => (guarded(p), (p.didGuard.pollSeconds = 1.5)), 'didGuard.pollSeconds');
   rejects((p) => (guarded(p), delete p.didGuard.enabled), 'didGuard.enabled');
   rejects((p) => (guarded(p), (p.didGuard.extra = 1)), 'didGuard');
+  // The operation type is never a record collection (a co-signed operation must not be signable as a record).
+  rejects((p) => (p.collections = ['dev.encumber.plcOp']), 'collections');
 });
 
 test('the embedded default policy is valid: 2 of 3, supplied mode', () => {

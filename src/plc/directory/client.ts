@@ -38,3 +38,30 @@ export async function fetchAuditLog(directory: string, did: string, opts: Direct
   if (body === undefined) throw new EncumberError('DirectoryUnavailable', `PLC directory ${url.origin}: empty answer`);
   return body;
 }
+
+/**
+ * `POST {directory}/{did}` with a signed operation (the DID guard's write,
+ * docs/did-guard.md). 2xx: accepted, the directory's answer returned as it
+ * came. 4xx: the directory refused the operation (`PlcOpRejected`, its
+ * message kept). Anything else, or no answer: `DirectoryUnavailable`.
+ */
+export async function submitOperation(directory: string, did: string, operation: unknown, opts: DirectoryClientOptions = {}): Promise<{ status: number; body: unknown }> {
+  const url = new URL(encodeURIComponent(did), directory.endsWith('/') ? directory : directory + '/');
+  const { status, body } = await requestJson(url, {
+    method: 'POST',
+    body: operation,
+    allowNonJson: true,
+    timeoutMs: opts.timeoutMs ?? DEFAULT_DIRECTORY_TIMEOUT_MS,
+    maxBytes: opts.maxBytes ?? DEFAULT_DIRECTORY_MAX_BYTES,
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    ...(opts.timeoutSignal ? { timeoutSignal: opts.timeoutSignal } : {}),
+    unavailableCode: 'DirectoryUnavailable',
+    what: `PLC directory ${url.origin}`,
+  });
+  if (status >= 200 && status < 300) return { status, body };
+  if (status >= 400 && status < 500) {
+    const said = typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string' ? (body as { message: string }).message : JSON.stringify(body ?? null).slice(0, 300);
+    throw new EncumberError('PlcOpRejected', `PLC directory ${url.origin} refused the operation (HTTP ${status}): ${said}`, { actual: status });
+  }
+  throw new EncumberError('DirectoryUnavailable', `PLC directory ${url.origin}: HTTP ${status}`);
+}
