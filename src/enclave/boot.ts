@@ -17,7 +17,8 @@ import { isDemoPolicy, loadDefaultPolicy } from '../policy/default-policy.ts';
 import { parsePolicyJson, type LoadedPolicy } from '../policy/policy.ts';
 import { didGuardOf } from '../policy/schema.ts';
 import { MemoryHighWaterStore, type HighWaterStore } from '../policy/high-water.ts';
-import { fetchAuditLog, type DirectoryClientOptions } from '../plc/directory/client.ts';
+import { fetchAuditLog, submitOperation, type DirectoryClientOptions } from '../plc/directory/client.ts';
+import { DidGuard, type GuardTimer } from './did-guard.ts';
 import { KeyHolder } from './key-holder.ts';
 import { PlcResolver, type FetchLog } from './plc-resolver.ts';
 import { failureOf, SigningService } from './service.ts';
@@ -73,6 +74,10 @@ export interface ServiceConfig {
   drawKey?: () => Uint8Array;
   /** The same for the DID guard's key (drawn only when the policy's didGuard is enabled). */
   drawGuardKey?: () => Uint8Array;
+  /** The DID guard's timer (default: setTimeout, unref'd); tests pass a manual one. */
+  guardTimer?: GuardTimer;
+  /** POST /:did to a directory (default: the HTTP directory client); tests pass a stand-in. */
+  submitPlcOp?: (directory: string, did: string, operation: unknown) => Promise<{ status: number; body: unknown }>;
   /** Start-up notes and warnings, one line each (default: none). */
   log?: (line: string) => void;
   /**
@@ -155,10 +160,39 @@ export function bootService(config: ServiceConfig): SigningService {
   const guardKey = guarded ? (config.drawGuardKey ? KeyHolder.generate(config.drawGuardKey) : KeyHolder.generate()) : undefined;
   const upgrades = new UpgradeStore();
   const trust = handoffTrust(attestor, clock, config.handoff, upgrades);
+  // The watcher (fetch mode, the policy's directory): one per service, started with it, stopped when it fails.
+  const built: { service?: SigningService } = {};
+  const guardPolicy = didGuardOf(policy.policy);
+  const didGuard = guardKey && guardPolicy
+    ? (() => {
+        const fetchLog = (did: string) => read(plc.directory, did);
+        const submitTo = config.submitPlcOp ?? ((dir: string, did: string, op: unknown) => submitOperation(dir, did, op, config.directory));
+        const submit = (did: string, op: unknown) => submitTo(plc.directory, did, op);
+        const watcher = new DidGuard({
+          did: policy.policy.repository,
+          policy: guardPolicy,
+          guardKey: {
+            did: guardKey.did,
+            // Fail closed: nothing is signed by a service that is not serving.
+            sign: (m) => {
+              if (built.service?.state !== 'serving') throw new EncumberError('ServiceNotReady', 'the service is not serving');
+              return guardKey.sign(m);
+            },
+          },
+          fetchLog,
+          submit,
+          clock,
+          timer: config.guardTimer ?? realTimer,
+          log,
+        });
+        return { watcher, fetchLog, submit };
+      })()
+    : undefined;
   const handoffLimits = config.handoff?.limits;
   const service = new SigningService({
     ...(config.join ? {} : { key: config.drawKey ? KeyHolder.generate(config.drawKey) : KeyHolder.generate() }),
     ...(guardKey ? { guardKey } : {}),
+    ...(didGuard ? { didGuard } : {}),
     policy,
     attestor,
     resolver,
@@ -168,8 +202,10 @@ export function bootService(config: ServiceConfig): SigningService {
     handoff: { trust, ...(handoffLimits ? { limits: handoffLimits } : {}) },
     upgrades,
   });
+  built.service = service;
   if (!config.join) {
     service.start();
+    didGuard?.watcher.start();
     return service;
   }
 
@@ -199,6 +235,13 @@ export function bootService(config: ServiceConfig): SigningService {
   );
   return service;
 }
+
+/** The guard's production timer: a timeout that does not keep the process alive. */
+const realTimer: GuardTimer = (run, ms) => {
+  const t = setTimeout(run, ms);
+  t.unref?.();
+  return () => clearTimeout(t);
+};
 
 /**
  * Whom this instance trusts in a hand-off peer: its platform's root (AWS

@@ -20,6 +20,9 @@ import type { JsonValue } from '../data/types.ts';
 import { CID } from '../data/cid.ts';
 import type { LoadedPolicy } from '../policy/policy.ts';
 import { didGuardOf } from '../policy/schema.ts';
+import { checkPlcOpAgainstState, parseUnsignedPlcOp, plcOpPayload, signedPlcOpCid } from '../policy/plc-op.ts';
+import { verifyAuditLog } from '../plc/verify.ts';
+import { signPlcOp, type DidGuard } from './did-guard.ts';
 import { buildPayload, type IpldRecord } from '../policy/payload.ts';
 import { checkCosignaturesBeforePlc, checkRequestScope, decide, type Cosignature, type CountedSigner } from '../policy/decide.ts';
 import { checkHighWater, nextMark, type HighWaterStore } from '../policy/high-water.ts';
@@ -78,6 +81,34 @@ export interface SignRecordOutput {
   receipt: JsonValue;
 }
 
+export interface SignPlcOpInput {
+  repository: string;
+  operation: unknown;
+  cosignatures: { issuer: string; sig: { $bytes: string } }[];
+}
+
+export interface SignPlcOpOutput {
+  /** The payload CID everyone signed. */
+  cid: string;
+  /** The operation as signed by the guard key and submitted. */
+  operation: JsonValue;
+  operationCid: string;
+  /** The co-signers counted, in policy order. */
+  cosigners: string[];
+  /** What the directory answered (status, and its body when it sent JSON). */
+  directory: { status: number; body?: JsonValue };
+}
+
+/** The DID guard's wiring (docs/did-guard.md), made by the composition root. */
+export interface DidGuardDeps {
+  /** The watcher whose log getGuardLog answers. */
+  watcher: DidGuard;
+  /** Reads the organisation DID's audit log from the policy's directory. */
+  fetchLog: (did: string) => Promise<unknown>;
+  /** POST /:did to the policy's directory. */
+  submit: (did: string, operation: unknown) => Promise<{ status: number; body: unknown }>;
+}
+
 export interface ServiceDeps {
   /** The enclave key; absent while a joining instance waits for it (`installKey`). */
   key?: KeyHolder;
@@ -86,6 +117,8 @@ export interface ServiceDeps {
    * exactly when the policy's `didGuard` is enabled; bound in the binding.
    */
   guardKey?: KeyHolder;
+  /** With `guardKey`: the watcher and the directory it reads and writes. */
+  didGuard?: DidGuardDeps;
   policy: LoadedPolicy;
   attestor: Attestor;
   resolver: PlcResolver;
@@ -214,6 +247,7 @@ export class SigningService {
     if (this.#state === 'failed') return;
     this.#state = 'failed';
     this.#failure = failure;
+    this.#deps.didGuard?.watcher.stop();
     this.#settle('failed');
   }
 
@@ -289,6 +323,68 @@ export class SigningService {
     // Failed while checking: nothing is handed out after it.
     this.#assertServing();
     return out;
+  }
+
+  /**
+   * A quorum-approved PLC operation for the organisation's DID (docs/did-guard.md):
+   * the same M-of-N rules and member PLC checks as signRecord, then the
+   * operation against the DID's verified log, then the guard key signs it and
+   * the policy's directory gets it.
+   */
+  async signPlcOp(input: SignPlcOpInput): Promise<SignPlcOpOutput> {
+    this.#assertServing();
+    const { policy } = this.#deps.policy;
+    const guardKey = this.#deps.guardKey;
+    const guard = this.#deps.didGuard;
+    if (!didGuardOf(policy) || !guardKey || !guard) {
+      throw new EncumberError('DidGuardDisabled', 'the policy does not enable the DID guard: this enclave holds no rotation key');
+    }
+    const now = this.#deps.clock();
+
+    // 1-2. Everything that needs no PLC state: the DID, the operation's shape, the
+    //    payload, each co-signature's form, each signer a member named once, enough of them.
+    if (input.repository !== policy.repository) {
+      throw new EncumberError('RepositoryNotAllowed', `repository ${input.repository} is not the policy's repository`, { expected: policy.repository, actual: input.repository });
+    }
+    const operation = parseUnsignedPlcOp(input.operation);
+    const payload = plcOpPayload(policy.repository, operation);
+    const cosignatures: Cosignature[] = input.cosignatures.map((c, index) => ({ issuer: c.issuer, sig: decodeCosignature(c.sig.$bytes, index) }));
+    const dids = checkCosignaturesBeforePlc(policy, cosignatures);
+
+    // 3. The co-signers' PLC states (as for a record), and the organisation DID's log, verified here.
+    const [states, orgLog] = await Promise.all([this.#deps.resolver.resolve(dids, undefined, now), guard.fetchLog(policy.repository)]);
+    const org = verifyAuditLog(policy.repository, orgLog, { now });
+    if (!org.ok) {
+      throw new EncumberError('InvalidPlcLog', `the organisation's audit log does not verify: ${org.error.code}: ${org.error.message}`, { cause: org.error });
+    }
+
+    // 4. M of N, then the operation against the DID's state.
+    const counted = await decide(policy, payload, cosignatures, states);
+    checkPlcOpAgainstState(operation, org.state, guardKey.did);
+    this.#assertServing();
+    for (const s of states.values()) checkHighWater(this.#deps.highWater.get(s.did), s, policy.plc.source);
+    for (const s of states.values()) this.#deps.highWater.set(s.did, nextMark(s));
+
+    // 5. Sign with the guard key, submit to the policy's directory.
+    const signed = signPlcOp(operation, (m) => guardKey.sign(m));
+    this.#assertServing();
+    const answer = await guard.submit(policy.repository, signed);
+    const order = new Map(policy.signers.map((s, i) => [s.did, i]));
+    return {
+      cid: payload.cid.toString(),
+      operation: signed as unknown as JsonValue,
+      operationCid: signedPlcOpCid(signed),
+      cosigners: counted.map((c) => c.did).sort((a, b) => order.get(a)! - order.get(b)!),
+      directory: { status: answer.status, ...(answer.body !== undefined ? { body: answer.body as JsonValue } : {}) },
+    };
+  }
+
+  /** The DID guard's public log (DidGuardDisabled without a guard). */
+  guardLog() {
+    this.#assertServing();
+    const guard = this.#deps.didGuard;
+    if (!guard) throw new EncumberError('DidGuardDisabled', 'the policy does not enable the DID guard');
+    return guard.watcher.report();
   }
 
   async signRecord(input: SignRecordInput): Promise<SignRecordOutput> {

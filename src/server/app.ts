@@ -13,7 +13,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { EncumberError, type ErrorCode } from '../errors.ts';
 import { fromHex } from '../crypto/encoding.ts';
 import type { SigningService } from '../enclave/service.ts';
-import { approveUpgradeBody, attestationQuery, handoffOfferBody, handoffRequestBody, signRecordBody } from './schemas.ts';
+import { approveUpgradeBody, attestationQuery, handoffOfferBody, handoffRequestBody, signPlcOpBody, signRecordBody } from './schemas.ts';
 import { jsonToIpld } from '../data/json.ts';
 import type { z } from 'zod';
 import { statusForCode } from './status.ts';
@@ -107,6 +107,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
   app.use('/xrpc/dev.encumber.getIdentity', cors);
   app.use('/xrpc/dev.encumber.getAttestation', cors);
   app.use('/xrpc/dev.encumber.getUpgrades', cors);
+  app.use('/xrpc/dev.encumber.getGuardLog', cors);
 
   // 200 only while serving; otherwise 503 with the state and, once failed, the failure's code and reason.
   app.get('/xrpc/_health', (c) => {
@@ -139,6 +140,9 @@ export function createApp(opts: AppOptions): Hono<Env> {
   // Quorum-approved upgrades (docs/key-handoff.md "Upgrades"): a co-signed statement in, the approvals out.
   app.post('/xrpc/dev.encumber.approveUpgrade', async (c) => c.json(await service.approveUpgrade(await jsonBody(c, maxBodyBytes, approveUpgradeBody))));
   app.get('/xrpc/dev.encumber.getUpgrades', (c) => c.json(service.upgrades()));
+  // The DID guard (docs/did-guard.md): quorum-approved PLC operations, and the watcher's public log.
+  app.post('/xrpc/dev.encumber.signPlcOp', async (c) => c.json(await service.signPlcOp(await jsonBody(c, maxBodyBytes, signPlcOpBody))));
+  app.get('/xrpc/dev.encumber.getGuardLog', (c) => c.json(service.guardLog()));
 
   // Key hand-off (src/enclave/handoff.ts, docs/key-handoff.md): bodies bounded before they are read,
   // then the schema; the service checks the rest cheapest first.

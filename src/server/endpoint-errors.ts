@@ -17,6 +17,8 @@ export const ENDPOINTS = [
   'dev.encumber.handoffRequest',
   'dev.encumber.approveUpgrade',
   'dev.encumber.getUpgrades',
+  'dev.encumber.signPlcOp',
+  'dev.encumber.getGuardLog',
 ] as const;
 
 export type Endpoint = (typeof ENDPOINTS)[number];
@@ -89,6 +91,32 @@ export const ENDPOINT_ERRORS = {
     'InternalError',
   ],
   'dev.encumber.getUpgrades': ['ServiceNotReady', 'InternalError'],
+  // The DID guard (docs/did-guard.md).
+  'dev.encumber.signPlcOp': [
+    'InvalidRequest',
+    'TooLarge',
+    'PlcOpInvalid',
+    'DidGuardDisabled',
+    'RepositoryNotAllowed',
+    'UnknownSigner',
+    'InvalidCosignature',
+    'InsufficientCosigners',
+    'MissingPlcLog',
+    'InvalidPlcLog',
+    'StalePlcLog',
+    'SignerTombstoned',
+    'SignerKeyMissing',
+    'DidGuardNotRotationKey',
+    'PlcOpPrevMismatch',
+    'PlcOpGuardKeyNotFirst',
+    'PlcOpRejected',
+    'RateLimited',
+    'DirectoryUnavailable',
+    'PlcSourcesDisagree',
+    'ServiceNotReady',
+    'InternalError',
+  ],
+  'dev.encumber.getGuardLog': ['DidGuardDisabled', 'ServiceNotReady', 'InternalError'],
 } as const satisfies Record<Endpoint, readonly ErrorCode[]>;
 
 export function endpointErrors(endpoint: Endpoint): readonly ErrorCode[] {

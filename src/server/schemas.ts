@@ -23,3 +23,17 @@ export const handoffRequestBody = z.strictObject({
   request: z.record(z.string(), z.unknown()),
   evidence: bytesJson(64 * 1024),
 });
+
+/** The DID guard: a quorum-approved PLC operation for the organisation's DID (docs/did-guard.md). */
+export const signPlcOpBody = z.strictObject({
+  repository: z.string().min(1).max(2048),
+  operation: z.record(z.string(), z.unknown()),
+  cosignatures: z
+    .array(
+      z.strictObject({
+        issuer: z.string().min(1).max(2048),
+        sig: z.strictObject({ $bytes: z.string().max(200) }),
+      }),
+    )
+    .max(64),
+});

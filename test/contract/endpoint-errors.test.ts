@@ -19,6 +19,7 @@ import { cidForValue } from '../../src/data/cid.ts';
 import type { Attestor } from '../../src/enclave/attestor.ts';
 import {
   COLLECTION,
+  ORG,
   cosignBy,
   createMember,
   createWorld,
@@ -35,6 +36,8 @@ import { parsePolicy } from '../../src/policy/policy.ts';
 import { devAttestor } from '../../src/enclave/platforms.ts';
 import { approving, debugAttestor, DIGEST_A, DIGEST_B, handoffWorld, requestByHand, upgradeDraft } from '../support/handoff.ts';
 import { MAX_UPGRADES } from '../../src/enclave/upgrades.ts';
+import { EncumberError } from '../../src/errors.ts';
+import { guardedWorld, nextOp, plcOpRequest } from '../support/did-guard.ts';
 
 /** Codes this file cannot drive in process, each with the test that does. */
 const DRIVEN_ELSEWHERE: Partial<Record<Endpoint, Record<string, string>>> = {
@@ -50,6 +53,18 @@ const DRIVEN_ELSEWHERE: Partial<Record<Endpoint, Record<string, string>>> = {
     SignerTombstoned: 'decide(), as for signRecord (signRecord catalogue above)',
     SignerKeyMissing: 'decide(), as for signRecord (signRecord catalogue above)',
     PlcSourcesDisagree: 'the fetch-mode resolver signRecord uses (signRecord catalogue above)',
+  },
+  'dev.encumber.signPlcOp': {
+    // The co-signers go through the signRecord code path (checkCosignaturesBeforePlc, the resolver, high-water marks, decide).
+    MissingPlcLog: 'the fetch-mode resolver signRecord uses (signRecord catalogue above)',
+    StalePlcLog: 'the resolver and high-water marks signRecord uses (signRecord catalogue above)',
+    SignerTombstoned: 'decide(), as for signRecord (signRecord catalogue above)',
+    SignerKeyMissing: 'decide(), as for signRecord (signRecord catalogue above)',
+    PlcSourcesDisagree: 'the fetch-mode resolver signRecord uses (signRecord catalogue above)',
+    RateLimited: 'the resolver\'s bound on directory requests signRecord uses (signRecord catalogue above)',
+  },
+  'dev.encumber.getGuardLog': {
+    InternalError: 'guardLog() has no failure path once serving; every 500 answers InternalError (test/server/internal-errors.test.ts)',
   },
 };
 
@@ -324,6 +339,74 @@ test('approveUpgrade: the catalogue of refusals, each with its code', async () =
   // Not serving.
   w.service.fail();
   await expect(good, 'ServiceNotReady');
+});
+
+test('signPlcOp: the catalogue of refusals, each with its code', async () => {
+  const ep = 'dev.encumber.signPlcOp';
+  const g = await guardedWorld();
+  const [alice, bob, carol] = g.members as [Member, Member, Member];
+  const op = nextOp(g, (o) => ({ ...o, alsoKnownAs: ['at://catalogue.test'] }));
+  const good = plcOpRequest(g.org, op, [alice, bob]);
+  const expect = async (body: unknown, code: string, contentType?: string) => expectCode(ep, await procedure(g.w.app, ep, body, contentType), code);
+
+  // The request itself.
+  await expect('{"not json', 'InvalidRequest');
+  await expect(good, 'InvalidRequest', 'text/plain');
+  await expect({ ...good, extra: true }, 'InvalidRequest');
+  await expect(JSON.stringify({ ...good, pad: 'x'.repeat(1024 * 1024) }), 'TooLarge');
+  await expect(plcOpRequest(g.org, { ...op, sig: 'x' } as never, [alice, bob]), 'PlcOpInvalid');
+  await expect({ ...good, repository: alice.did }, 'RepositoryNotAllowed');
+  // The co-signatures.
+  const outsider = await createMember('mallory.test');
+  await expect(plcOpRequest(g.org, op, [alice, outsider]), 'UnknownSigner');
+  await expect(plcOpRequest(g.org, op, [alice]), 'InsufficientCosigners');
+  await expect(plcOpRequest(g.org, op, [alice, { ...carol, did: bob.did }]), 'InvalidCosignature');
+  // The organisation's DID state.
+  await expect(plcOpRequest(g.org, { ...op, prev: 'bafyreigbtj4x7ip5legnfznufuopl4sg4knzc2cof6duas4b3q2fy6swua' }, [alice, bob]), 'PlcOpPrevMismatch');
+  await expect(plcOpRequest(g.org, { ...op, rotationKeys: [g.pds.did] }, [alice, bob]), 'PlcOpGuardKeyNotFirst');
+  const h = await guardedWorld({ guardFirst: false });
+  await h.dir.update(h.org, h.pds, (o) => ({ ...o, rotationKeys: [h.pds.did] }));
+  expectCode(ep, await procedure(h.w.app, ep, plcOpRequest(h.org, nextOp(h, (o) => o), h.members.slice(0, 2))), 'DidGuardNotRotationKey');
+  const fetchLog = g.dir.fetchLog.bind(g.dir);
+  g.dir.fetchLog = async (did) => {
+    const log = (await fetchLog(did)) as any[];
+    log[0].operation.alsoKnownAs = ['at://forged.test'];
+    return log;
+  };
+  await expect(good, 'InvalidPlcLog');
+  g.dir.fetchLog = fetchLog;
+  // The directory.
+  const submit = g.dir.submit.bind(g.dir);
+  g.dir.submit = async () => {
+    throw new EncumberError('PlcOpRejected', 'refused');
+  };
+  await expect(good, 'PlcOpRejected');
+  g.dir.submit = async () => {
+    throw new TypeError('bug');
+  };
+  await expect(good, 'InternalError');
+  g.dir.submit = submit;
+  g.dir.down = true;
+  await expect(good, 'DirectoryUnavailable');
+  g.dir.down = false;
+  assert.equal((await procedure(g.w.app, ep, good)).status, 200);
+
+  // A policy without the guard.
+  const plain = await createWorld();
+  expectCode(ep, await procedure(plain.app, ep, plcOpRequest(ORG, op, plain.members.slice(0, 2))), 'DidGuardDisabled');
+
+  // Not serving.
+  g.w.service.fail();
+  await expect(good, 'ServiceNotReady');
+});
+
+test('getGuardLog: a policy without the guard, a service that is not serving', async () => {
+  const ep = 'dev.encumber.getGuardLog';
+  expectCode(ep, await query((await createWorld()).app, ep), 'DidGuardDisabled');
+  const g = await guardedWorld();
+  assert.equal((await query(g.w.app, ep)).status, 200);
+  g.w.service.fail();
+  expectCode(ep, await query(g.w.app, ep), 'ServiceNotReady');
 });
 
 test('every listed code is produced by the catalogue or named with the test that drives it', () => {

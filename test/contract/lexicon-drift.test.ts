@@ -29,6 +29,8 @@ import {
   query,
   type Answer,
 } from './support.ts';
+import { guardedWorld, nextOp, plcOpRequest } from '../support/did-guard.ts';
+import { signPlcOpBody } from '../../src/server/schemas.ts';
 import { jsonToLex } from '@atproto/lexicon';
 
 let w: World;
@@ -298,6 +300,34 @@ test('upgrades: a real approveUpgrade request is valid input, its answer and get
   for (const c of approved.json.cosignatures) assertSameFields('upgrade co-signature', c, def('lex:dev.encumber.upgrade#cosignature'));
   const input = (lexicons.getDefOrThrow('lex:dev.encumber.approveUpgrade#main') as unknown as { input: { schema: ObjectDef } }).input.schema;
   const fields = zodFields(approveUpgradeBody);
+  assert.deepEqual(fields.keys, Object.keys(input.properties).sort());
+  assert.deepEqual(fields.required, [...(input.required ?? [])].sort());
+});
+
+test('DID guard: a real signPlcOp request is valid input, its answer and getGuardLog (after a revert) the lexicon output; getIdentity with a guard key too; zod names the input\'s fields', async () => {
+  const g = await guardedWorld();
+  const [a, b] = g.members;
+  const body = plcOpRequest(g.org, nextOp(g, (o) => ({ ...o, alsoKnownAs: ['at://drift.test'] })), [a!, b!]);
+  assert.ok(lexiconAcceptsInput('dev.encumber.signPlcOp', body), 'the request is not valid lexicon input');
+  const signedOp = await procedure(g.w.app, 'dev.encumber.signPlcOp', body);
+  assert.equal(signedOp.status, 200, JSON.stringify(signedOp.json));
+  lexicons.assertValidXrpcOutput('dev.encumber.signPlcOp', jsonToLex(signedOp.json as never));
+  assertSameFields('signPlcOp output', signedOp.json, outputSchema('dev.encumber.signPlcOp'));
+  assertSameFields('plcOp document', { did: g.org, operation: body.operation }, def('lex:dev.encumber.plcOp#main'));
+  await g.dir.update(g.org, g.pds, (o) => ({ ...o, rotationKeys: [g.pds.did] }));
+  g.poll();
+  for (let i = 0; i < 3; i++) await new Promise((ok) => setImmediate(ok));
+  const log = await query(g.w.app, 'dev.encumber.getGuardLog');
+  assert.equal(log.json.entries.length, 1);
+  lexicons.assertValidXrpcOutput('dev.encumber.getGuardLog', jsonToLex(log.json as never));
+  assertSameFields('getGuardLog output', log.json, outputSchema('dev.encumber.getGuardLog'));
+  assertSameFields('guard log entry', log.json.entries[0], def('lex:dev.encumber.getGuardLog#entry'));
+  const id = await query(g.w.app, 'dev.encumber.getIdentity');
+  lexicons.assertValidXrpcOutput('dev.encumber.getIdentity', jsonToLex(id.json as never));
+  assertValidDocument('dev.encumber.binding', id.json.binding);
+  assertValidDocument('dev.encumber.policy', id.json.policy);
+  const input = (lexicons.getDefOrThrow('lex:dev.encumber.signPlcOp#main') as unknown as { input: { schema: ObjectDef } }).input.schema;
+  const fields = zodFields(signPlcOpBody);
   assert.deepEqual(fields.keys, Object.keys(input.properties).sort());
   assert.deepEqual(fields.required, [...(input.required ?? [])].sort());
 });

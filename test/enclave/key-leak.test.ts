@@ -21,6 +21,7 @@ import { CID } from '../../src/data/cid.ts';
 import { handoffTranscript } from '../../src/verifier/handoff.ts';
 import { generateRecipientKey } from '../../src/enclave/hpke.ts';
 import { testClock, DIGEST_A } from '../support/handoff.ts';
+import { guardedWorld, nextOp, plcOpRequest } from '../support/did-guard.ts';
 
 function spellings(key: Uint8Array): string[] {
   const b = Buffer.from(key);
@@ -132,6 +133,35 @@ test('the DID guard key (a guarded policy) appears in no response, header, log l
   const haystack = seen.join('\n');
   assert.ok(haystack.includes(guardDid), 'the scan sees real output (the guard\'s public key is in it)');
   for (const s of spellings(guardKey)) assert.ok(!haystack.includes(s), `guard key found as ${s.slice(0, 6)}…`);
+});
+
+test('the DID guard key through signPlcOp, getGuardLog and a revert: in no response, header, log line, directory write or serialisation', async () => {
+  const g = await guardedWorld();
+  const [alice, bob] = g.members as [any, any];
+  const seen: string[] = [];
+  const record = async (res: Response) => {
+    seen.push(await res.text());
+    res.headers.forEach((v, k) => {
+      seen.push(`${k}: ${v}`);
+    });
+    return res.status;
+  };
+  const post = (body: unknown) => g.w.app.request('/xrpc/dev.encumber.signPlcOp', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const statuses = [
+    await record(await post(plcOpRequest(g.org, nextOp(g, (o) => ({ ...o, alsoKnownAs: ['at://leak.test'] })), [alice, bob]))),
+    await record(await post(plcOpRequest(g.org, nextOp(g, (o) => ({ ...o, rotationKeys: [g.pds.did] })), [alice, bob]))),
+    await record(await post(plcOpRequest(g.org, nextOp(g, (o) => o), [alice]))),
+  ];
+  await g.dir.update(g.org, g.pds, (o) => ({ ...o, rotationKeys: [g.pds.did] }));
+  g.poll();
+  for (let i = 0; i < 3; i++) await new Promise((ok) => setImmediate(ok));
+  statuses.push(await record(await g.w.app.request('/xrpc/dev.encumber.getGuardLog')));
+  assert.deepEqual(statuses, [200, 422, 422, 200]);
+  assert.ok(g.dir.logs.get(g.org)!.some((e) => e.nullified), 'the guard reverted (signed) during the scan');
+  seen.push(JSON.stringify(g.dir.logs.get(g.org)), ...g.w.logs, inspect(g.w.service, { depth: 10, showHidden: true }));
+  const haystack = seen.join('\n');
+  assert.ok(haystack.includes(g.guardDid), 'the scan sees real output (the guard\'s public key is in it)');
+  for (const s of spellings(g.guardKeyBytes)) assert.ok(!haystack.includes(s), `guard key found as ${s.slice(0, 6)}…`);
 });
 
 test('the key hand-off over HTTP: neither direction carries the key bytes, and a recorded transcript does not open without the joiner\'s ephemeral key', async () => {

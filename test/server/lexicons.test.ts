@@ -13,10 +13,10 @@ const lexicons = readdirSync(dir).map((f) => ({ file: f, doc: JSON.parse(readFil
 test('lexicon documents are well-formed and named after their id', () => {
   const ids = lexicons.map((l) => l.doc.id).sort();
   assert.deepEqual(ids, [
-    'dev.encumber.approveUpgrade', 'dev.encumber.binding', 'dev.encumber.getAttestation', 'dev.encumber.getIdentity',
+    'dev.encumber.approveUpgrade', 'dev.encumber.binding', 'dev.encumber.getAttestation', 'dev.encumber.getGuardLog', 'dev.encumber.getIdentity',
     'dev.encumber.getUpgrades', 'dev.encumber.handoff', 'dev.encumber.handoffOffer', 'dev.encumber.handoffRequest',
-    'dev.encumber.payload', 'dev.encumber.policy', 'dev.encumber.receipt', 'dev.encumber.signRecord', 'dev.encumber.signature',
-    'dev.encumber.upgrade',
+    'dev.encumber.payload', 'dev.encumber.plcOp', 'dev.encumber.policy', 'dev.encumber.receipt', 'dev.encumber.signPlcOp', 'dev.encumber.signRecord',
+    'dev.encumber.signature', 'dev.encumber.upgrade',
   ]);
   for (const { file, doc } of lexicons) {
     assert.equal(doc.lexicon, 1);

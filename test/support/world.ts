@@ -94,6 +94,9 @@ export interface WorldOptions {
   drawKey?: () => Uint8Array;
   /** The DID guard's key bytes (a policy with didGuard enabled only). */
   drawGuardKey?: () => Uint8Array;
+  /** The DID guard's timer (default here: one that never fires) and its directory writes. */
+  guardTimer?: ServiceConfig['guardTimer'];
+  submitPlcOp?: ServiceConfig['submitPlcOp'];
   highWater?: HighWaterStore;
   clock?: () => Date;
   limits?: ServiceConfig['limits'];
@@ -111,6 +114,9 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     ...(opts.fetchFrom ? { fetchLog: opts.fetchFrom } : opts.fetchLog ? { fetchLog: (_source: string, did: string) => opts.fetchLog!(did) } : {}),
     ...(opts.drawKey ? { drawKey: opts.drawKey } : {}),
     ...(opts.drawGuardKey ? { drawGuardKey: opts.drawGuardKey } : {}),
+    // No real timers in tests: the guard polls once at start, then only when a test says so.
+    guardTimer: opts.guardTimer ?? (() => () => {}),
+    ...(opts.submitPlcOp ? { submitPlcOp: opts.submitPlcOp } : {}),
     ...(opts.highWater ? { highWater: opts.highWater } : {}),
     ...(opts.limits ? { limits: opts.limits } : {}),
   });
