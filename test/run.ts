@@ -43,6 +43,8 @@ export const E2E: readonly string[] = [
   'test/e2e/plc-directory.test.ts',
   'test/e2e/plc-directory-freshness.test.ts',
   'test/e2e/plc-recovery.test.ts',
+  // The DID guard on that directory: approved operations, reverted intrusions, an outage.
+  'test/e2e/did-guard.test.ts',
   // The reference atproto PDS (test/pds/, its own package under a pinned Node 22) on loopback, on that directory.
   'test/e2e/pds.test.ts',
   // The whole story on that PDS and directory: co-sign, sign, publish, verify at:// from the network (CLI and page).

@@ -238,6 +238,34 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, serveModule: S
     .option('--json', 'print the verdicts as JSON')
     .action(async (flags) => setExit(await (await import('./commands/upgrade.ts')).upgradeVerify(flags, io)));
 
+  const did = program.command('did').description('the DID guard: quorum-approved changes to the organisation\'s DID (docs/did-guard.md)');
+  did
+    .command('draft')
+    .description('start a DID operation draft: the change applied to the head of the DID\'s audit log (read from the directory, verified here)')
+    .requiredOption('--did <did>', 'the organisation\'s DID (the policy\'s repository)')
+    .requiredOption('--directory <url>', 'the PLC directory, e.g. https://plc.directory')
+    .option('--set-handle <handle>', 'the new handle (alsoKnownAs at://handle)')
+    .option('--set-pds <url>', 'the new PDS endpoint (atproto_pds)')
+    .option('--set-atproto-key <didkey>', 'the new #atproto verification method')
+    .option('--out <file>', 'write the draft here')
+    .action(async (flags) => setExit(await (await import('./commands/did.ts')).didDraft(flags, io)));
+  did
+    .command('cosign')
+    .description('show the operation a DID draft asks you to approve, ask for confirmation (unless --yes), then add your co-signature')
+    .argument('<draft>', 'DID operation draft JSON file, or -')
+    .requiredOption('--key <file>', 'your member key file')
+    .requiredOption('--issuer <did>', 'your did:plc')
+    .option('--out <file>', 'write the co-signed draft here')
+    .option('--yes', 'sign without asking (the operation is still printed)')
+    .action(async (draft: string, flags) => setExit(await (await import('./commands/did.ts')).didCosign(draft, flags, io)));
+  did
+    .command('submit')
+    .description('send a co-signed DID draft to the enclave (signPlcOp): signed with the guard key and submitted to the directory; prints the answer')
+    .argument('<draft>', 'DID operation draft JSON file, or -')
+    .requiredOption('--enclave <url>', 'enclave base URL')
+    .option('--out <file>', 'write the answer here')
+    .action(async (draft: string, flags) => setExit(await (await import('./commands/did.ts')).didSubmit(draft, flags, io)));
+
   program
     .command('publish')
     .description('write a signed record (the signRecord answer from submit) into the organisation\'s repository on its PDS; prints its at:// URI and CID; exit 0 published, 1 refused, 2 usage/IO')

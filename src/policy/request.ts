@@ -37,3 +37,17 @@ export const approveUpgradeBody = z.strictObject({
 });
 
 export type SignRecordRequest = z.infer<typeof signRecordBody>;
+
+/** The DID guard's request (dev.encumber.signPlcOp): members build it too (src/member/did-ops.ts). */
+export const signPlcOpBody = z.strictObject({
+  repository: z.string().min(1).max(2048),
+  operation: z.record(z.string(), z.unknown()),
+  cosignatures: z
+    .array(
+      z.strictObject({
+        issuer: z.string().min(1).max(2048),
+        sig: z.strictObject({ $bytes: z.string().max(200) }),
+      }),
+    )
+    .max(MAX_COSIGNATURES),
+});

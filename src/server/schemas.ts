@@ -5,7 +5,7 @@
 import { z } from 'zod';
 
 /** The signing request lives with the policy rules (members build it too). */
-export { approveUpgradeBody, signRecordBody } from '../policy/request.ts';
+export { approveUpgradeBody, signPlcOpBody, signRecordBody } from '../policy/request.ts';
 
 /** 1–64 bytes as lowercase or uppercase hex. */
 export const attestationQuery = z.strictObject({
@@ -24,16 +24,3 @@ export const handoffRequestBody = z.strictObject({
   evidence: bytesJson(64 * 1024),
 });
 
-/** The DID guard: a quorum-approved PLC operation for the organisation's DID (docs/did-guard.md). */
-export const signPlcOpBody = z.strictObject({
-  repository: z.string().min(1).max(2048),
-  operation: z.record(z.string(), z.unknown()),
-  cosignatures: z
-    .array(
-      z.strictObject({
-        issuer: z.string().min(1).max(2048),
-        sig: z.strictObject({ $bytes: z.string().max(200) }),
-      }),
-    )
-    .max(64),
-});

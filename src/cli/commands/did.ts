@@ -1,0 +1,111 @@
+/**
+ * `encumber did draft | cosign | submit` (docs/did-guard.md): members draft a
+ * PLC operation for the organisation's DID on its verified head (read from
+ * the directory), co-sign its dev.encumber.plcOp payload, and submit it to
+ * the enclave (dev.encumber.signPlcOp), which signs it with the guard key and
+ * hands it to the directory.
+ */
+import { writeFile } from 'node:fs/promises';
+import { EncumberError } from '../../errors.ts';
+import { requestJson, xrpcErrorText, type HttpJsonAnswer, type HttpJsonOptions } from '../../http/json.ts';
+import { fetchAuditLog } from '../../plc/directory/client.ts';
+import { parseMemberKeyFile } from '../../member/keys.ts';
+import { cosignPlcOpDraft, draftDidOp, parsePlcOpDraft } from '../../member/did-ops.ts';
+import { plcOpPayload } from '../../policy/plc-op.ts';
+import { EXIT_INVALID, EXIT_OK, UsageProblem, readJsonInput, type CliIo } from '../io.ts';
+
+function usage<T>(f: () => T, what: string): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof EncumberError) throw new UsageProblem(`${what}: ${e.message}`);
+    throw e;
+  }
+}
+
+async function output(io: CliIo, value: unknown, out: string | undefined): Promise<void> {
+  const text = JSON.stringify(value, null, 2);
+  if (out && out !== '-') await writeFile(out, text + '\n');
+  else io.out(text);
+}
+
+async function send(url: URL, opts: HttpJsonOptions): Promise<HttpJsonAnswer> {
+  try {
+    return await requestJson(url, opts);
+  } catch (e) {
+    if (e instanceof EncumberError) throw new UsageProblem(e.message);
+    throw e;
+  }
+}
+
+export interface DidDraftFlags {
+  did: string;
+  directory: string;
+  setHandle?: string;
+  setPds?: string;
+  setAtprotoKey?: string;
+  out?: string;
+}
+
+/** A new draft: the DID's log from the directory, verified here, and the change applied to its head. */
+export async function didDraft(flags: DidDraftFlags, io: CliIo, now = new Date()): Promise<number> {
+  let log: unknown;
+  try {
+    log = await fetchAuditLog(flags.directory, flags.did);
+  } catch (e) {
+    if (e instanceof EncumberError) throw new UsageProblem(`cannot read the audit log of ${flags.did}: ${e.message}`);
+    throw e;
+  }
+  const change = {
+    ...(flags.setHandle !== undefined ? { handle: flags.setHandle } : {}),
+    ...(flags.setPds !== undefined ? { pds: flags.setPds } : {}),
+    ...(flags.setAtprotoKey !== undefined ? { atprotoKey: flags.setAtprotoKey } : {}),
+  };
+  const draft = usage(() => draftDidOp(flags.did, log, change, now), flags.did);
+  await output(io, draft, flags.out);
+  io.err(`DID operation draft for ${flags.did} on head ${draft.operation.prev}: payload ${plcOpPayload(draft.repository, draft.operation).cid}`);
+  return EXIT_OK;
+}
+
+/** Show the operation, ask (unless --yes), add the member's co-signature over its dev.encumber.plcOp payload. */
+export async function didCosign(draftPath: string, flags: { key: string; issuer: string; out?: string; yes?: boolean }, io: CliIo): Promise<number> {
+  const raw = await readJsonInput(io, draftPath, 'DID operation draft', { strict: true });
+  const draft = usage(() => parsePlcOpDraft(raw), draftPath);
+  const key = await io.readInput(flags.key).then(parseMemberKeyFile).catch((e: unknown) => {
+    throw new UsageProblem(`key file ${flags.key}: ${(e as Error).message}`);
+  });
+  const payload = plcOpPayload(draft.repository, draft.operation);
+  io.err(`You are asked to approve a change of the organisation's DID ${draft.repository}, as ${flags.issuer} (key ${key.did}):`);
+  io.err(`  payload  ${payload.cid}`);
+  for (const line of JSON.stringify(draft.operation, null, 2).split('\n')) io.err(`    ${line}`);
+  if (!flags.yes) {
+    if (draftPath === '-' || !io.confirm) {
+      throw new UsageProblem('not signing: nobody at a terminal to confirm (stdin is not interactive); read the operation above and pass --yes to sign it');
+    }
+    if (!(await io.confirm(`Approve this DID operation as ${flags.issuer}?`))) {
+      io.err('not signed');
+      return EXIT_INVALID;
+    }
+  }
+  const { draft: next } = cosignPlcOpDraft(draft, key, flags.issuer);
+  await output(io, next, flags.out ?? (draftPath === '-' ? undefined : draftPath));
+  io.err(`co-signed ${payload.cid} as ${flags.issuer} (${next.cosignatures.length} co-signature(s))`);
+  return EXIT_OK;
+}
+
+/** Send a co-signed draft to the enclave (signPlcOp); prints its answer (the signed operation and the directory's). */
+export async function didSubmit(draftPath: string, flags: { enclave: string; out?: string }, io: CliIo): Promise<number> {
+  const raw = await readJsonInput(io, draftPath, 'DID operation draft', { strict: true });
+  const draft = usage(() => parsePlcOpDraft(raw), draftPath);
+  const url = new URL('/xrpc/dev.encumber.signPlcOp', flags.enclave);
+  io.err(`submitting to ${url} …`);
+  const res = await send(url, { method: 'POST', body: draft, what: `the enclave at ${url.origin}` });
+  const body = (res.body ?? {}) as Record<string, unknown>;
+  if (res.status !== 200) {
+    io.err(`refused: HTTP ${res.status}${xrpcErrorText(body)}`);
+    return EXIT_INVALID;
+  }
+  await output(io, body, flags.out);
+  io.err(`signed and submitted: operation ${String(body.operationCid)}`);
+  return EXIT_OK;
+}
