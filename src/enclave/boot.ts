@@ -217,7 +217,20 @@ export function bootService(config: ServiceConfig): SigningService {
   const inherit = async () => {
     const refused = await service.inheritUpgrades(await fetchUpgrades({ url, ...joinOptions }));
     for (const r of refused) log(`encumber: hand-off from ${url}: upgrade ${r.cid} not inherited: ${r.code}: ${r.message}`);
-    return joinFrom({ url, policy, platform: attestor.platform, clock, attestor, trust, ...joinOptions, ...(handoffLimits ? { limits: handoffLimits } : {}) });
+    return joinFrom({
+      url,
+      policy,
+      platform: attestor.platform,
+      clock,
+      attestor,
+      trust,
+      ...joinOptions,
+      ...(handoffLimits ? { limits: handoffLimits } : {}),
+      // The sender's marks, before this instance serves: the same key never accepts a log older than one it used.
+      onMarks: (marks) => {
+        for (const m of marks) highWater.set(m.did, { cid: m.cid });
+      },
+    });
   };
   inherit().then(
     (key) => {

@@ -15,7 +15,7 @@
 import { EncumberError, type ErrorCode } from '../errors.ts';
 import { parseDidKey } from '../crypto/did-key.ts';
 import { bytesEqual, toHex } from '../crypto/encoding.ts';
-import type { CID } from '../data/cid.ts';
+import { parseCid, type CID } from '../data/cid.ts';
 import { ipldToJson, jsonToIpld } from '../data/json.ts';
 import type { JsonValue } from '../data/types.ts';
 import { toCanonicalUtcMillis } from '../data/syntax/datetime.ts';
@@ -32,6 +32,7 @@ import {
   verifyHandoffEvidence,
   type HandoffOffer,
   type HandoffRequest,
+  type HandoffMark,
 } from '../verifier/handoff.ts';
 import type { AttestationRequest, Attestor } from './attestor.ts';
 import { PROGRAM, type Platform } from './documents.ts';
@@ -144,6 +145,8 @@ export interface HandoffRequestOutput {
   requestCid: string;
   enc: JsonValue;
   ciphertext: JsonValue;
+  /** The sender's high-water marks, authenticated with the key (they are in the HPKE aad). */
+  marks: HandoffMark[];
 }
 
 export interface HandoffSenderDeps {
@@ -156,6 +159,8 @@ export interface HandoffSenderDeps {
   keyDid(): string;
   /** The key holder's `sealTo`. */
   seal(recipientPublicKey: Uint8Array, info: Uint8Array, aad: Uint8Array): Promise<SealedKey>;
+  /** The instance's high-water marks, which travel with the key (a joiner must not start without them). */
+  marks(): HandoffMark[];
   limits?: Partial<HandoffLimits>;
   random?: (n: number) => Uint8Array;
 }
@@ -252,7 +257,8 @@ export class HandoffSender {
       );
       // 5. The key, sealed to the attested HPKE key, bound to this transcript.
       const key = this.#deps.keyDid();
-      const { info, aad } = handoffTranscript({ offer: c.offer, request: request.cid, challenge: r.challenge, requesterNonce: c.requesterNonce, policy: policy.cid, key });
+      const marks = this.#deps.marks();
+      const { info, aad } = handoffTranscript({ offer: c.offer, request: request.cid, challenge: r.challenge, requesterNonce: c.requesterNonce, policy: policy.cid, key, marks });
       const sealed = await this.#deps.seal(r.hpkeKey, info, aad);
       return {
         suite: HANDOFF_HPKE_SUITE_NAME,
@@ -260,6 +266,7 @@ export class HandoffSender {
         requestCid: request.cid.toString(),
         enc: ipldToJson(sealed.enc),
         ciphertext: ipldToJson(sealed.ciphertext),
+        marks,
       };
     } finally {
       this.#verifying.release(1);
@@ -292,6 +299,33 @@ export interface JoinDeps {
   fetch?: typeof fetch;
   timeoutMs?: number;
   random?: (n: number) => Uint8Array;
+  /** The sender's high-water marks, once the key opened (so they are the sender's): load them before serving. */
+  onMarks?: (marks: HandoffMark[]) => void;
+}
+
+/**
+ * The marks a sender answered: at most one per policy member, each a member DID and a CID. Anything else is
+ * refused before the seal is opened (the seal then proves they are the sender's).
+ */
+function parseMarks(v: unknown, policy: LoadedPolicy): HandoffMark[] {
+  const members = new Set(policy.policy.signers.map((s) => s.did));
+  const bad = (why: string) => new EncumberError('HandoffEvidenceInvalid', `the sender's high-water marks ${why}`);
+  if (!Array.isArray(v)) throw bad('are missing');
+  if (v.length > members.size) throw bad(`number ${v.length}, the policy has ${members.size} members`);
+  const seen = new Set<string>();
+  return v.map((m) => {
+    const did = (m as { did?: unknown })?.did;
+    const cid = (m as { cid?: unknown })?.cid;
+    if (typeof did !== 'string' || !members.has(did) || seen.has(did)) throw bad(`name ${JSON.stringify(did)}, not a member once`);
+    if (typeof cid !== 'string') throw bad(`give no CID for ${did}`);
+    try {
+      parseCid(cid);
+    } catch {
+      throw bad(`give ${JSON.stringify(cid.slice(0, 80))} for ${did}, not a CID`);
+    }
+    seen.add(did);
+    return { did, cid };
+  });
 }
 
 /** The codes a sender may answer that a joiner reports as they are (else RemoteUnavailable). */
@@ -335,7 +369,8 @@ export async function fetchUpgrades(deps: Pick<JoinDeps, 'url' | 'fetch' | 'time
   const url = new URL(`/xrpc/${GET_UPGRADES_NSID}`, deps.url);
   const answer = await requestJson(url, {
     what: `the sending instance (${url.origin})`,
-    maxBytes: 4 * 1024 * 1024,
+    // 64 approvals of at most 64 KiB each (MAX_PUBLISHED_UPGRADE_BYTES), and the envelope.
+    maxBytes: 5 * 1024 * 1024,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.timeoutMs !== undefined ? { timeoutMs: deps.timeoutMs } : {}),
   });
@@ -399,8 +434,9 @@ export async function joinFrom(deps: JoinDeps): Promise<KeyHolder> {
   const a2 = await post(deps, HANDOFF_REQUEST_NSID, { request: ipldToJson(request.value), evidence: ipldToJson(requestEvidence) });
 
   // The key, opened with our ephemeral key and this transcript; it must be the key S attested.
-  const { info, aad } = handoffTranscript({ offer: offer.cid, request: request.cid, challenge: o.challenge, requesterNonce, policy: policy.cid, key: o.key });
-  return KeyHolder.fromSealed(
+  const marks = parseMarks(a2.marks, policy);
+  const { info, aad } = handoffTranscript({ offer: offer.cid, request: request.cid, challenge: o.challenge, requesterNonce, policy: policy.cid, key: o.key, marks });
+  const key = await KeyHolder.fromSealed(
     recipient.privateKey,
     decodeBytes(a2.enc, 'enc', 'HandoffSealInvalid'),
     decodeBytes(a2.ciphertext, 'ciphertext', 'HandoffSealInvalid'),
@@ -408,4 +444,6 @@ export async function joinFrom(deps: JoinDeps): Promise<KeyHolder> {
     aad,
     o.key,
   );
+  deps.onMarks?.(marks);
+  return key;
 }

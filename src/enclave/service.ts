@@ -166,6 +166,7 @@ export class SigningService {
       attest: (req) => this.#attestations.run(() => this.#attest(req)),
       keyDid: () => this.#requireKey().did,
       seal: (recipient, info, aad) => this.#requireKey().sealTo(recipient, info, aad),
+      marks: () => [...deps.highWater.entries()].map(([did, m]) => ({ did, cid: m.cid })),
     });
     if (deps.key) this.installKey(deps.key);
   }
@@ -508,7 +509,7 @@ export class SigningService {
       statementCid: statement.cid.toString(),
       cosignatures: counted.map((c) => ({ issuer: c.did, key: c.key, sig: ipldToJson(c.sig) as { $bytes: string } })),
       receipt: ipldToJson({ ...unsigned, sig } as never),
-      ...(input.plcLogs ? { plcLogs: input.plcLogs as Record<string, JsonValue> } : {}),
+      ...publishedLogs(plc, counted, input.plcLogs),
     };
     this.#upgrades.add({ statement, published });
     return published;
@@ -533,7 +534,7 @@ export class SigningService {
       const p = (typeof item === 'object' && item !== null ? item : {}) as Partial<PublishedUpgrade>;
       try {
         if (!Array.isArray(p.cosignatures)) throw new EncumberError('UpgradeInvalid', 'no co-signatures');
-        const { statement } = await this.#upgradeQuorum(
+        const { statement, counted } = await this.#upgradeQuorum(
           { statement: p.statement, cosignatures: p.cosignatures.map((c) => ({ issuer: String(c?.issuer), sig: { $bytes: String(c?.sig?.$bytes) } })), ...(p.plcLogs ? { plcLogs: p.plcLogs } : {}) },
           this.#deps.clock(),
         );
@@ -543,7 +544,7 @@ export class SigningService {
           statementCid: statement.cid.toString(),
           cosignatures: p.cosignatures.map((c) => ({ issuer: String(c?.issuer), key: String(c?.key), sig: { $bytes: String(c?.sig?.$bytes) } })),
           receipt: (p.receipt ?? null) as JsonValue,
-          ...(p.plcLogs ? { plcLogs: p.plcLogs } : {}),
+          ...publishedLogs(this.#deps.policy.policy.plc.source, counted, p.plcLogs as Record<string, unknown> | undefined),
         };
         this.#upgrades.add({ statement, published: kept });
       } catch (e) {
@@ -561,6 +562,24 @@ export class SigningService {
     return this.#upgrades.retain((p) => verifyUpgrade(identity, p).ok);
   }
 
+}
+
+/** The most an approval may weigh when published (statement, co-signatures, receipt, logs): 64 of them fit a joiner's read. */
+export const MAX_PUBLISHED_UPGRADE_BYTES = 64 * 1024;
+
+/**
+ * The audit logs an approval publishes: in supplied mode those of the counted co-signers only (what the
+ * quorum was checked with, so anyone can re-check it), never anything else the submitter sent; in fetch
+ * mode none (the enclave read the directory, and a submitter's logs would only mislead a verifier).
+ */
+function publishedLogs(source: 'supplied' | 'fetch', counted: { did: string }[], logs: Record<string, unknown> | undefined): { plcLogs?: Record<string, JsonValue> } {
+  if (source !== 'supplied' || !logs) return {};
+  const kept = Object.fromEntries(counted.flatMap((c) => (logs[c.did] === undefined ? [] : [[c.did, logs[c.did] as JsonValue]])));
+  const size = new TextEncoder().encode(JSON.stringify(kept)).length;
+  if (size > MAX_PUBLISHED_UPGRADE_BYTES) {
+    throw new EncumberError('UpgradeInvalid', `the co-signers' audit logs weigh ${size} bytes; an approval publishes at most ${MAX_PUBLISHED_UPGRADE_BYTES}`);
+  }
+  return { plcLogs: kept };
 }
 
 /**

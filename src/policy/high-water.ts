@@ -30,6 +30,8 @@ export interface HighWaterMark {
 export interface HighWaterStore {
   get(did: string): HighWaterMark | undefined;
   set(did: string, mark: HighWaterMark): void;
+  /** Every mark (the key hand-off carries them to the joining instance). */
+  entries(): Iterable<[string, HighWaterMark]>;
 }
 
 export class MemoryHighWaterStore implements HighWaterStore {
@@ -39,6 +41,9 @@ export class MemoryHighWaterStore implements HighWaterStore {
   }
   set(did: string, mark: HighWaterMark): void {
     this.#marks.set(did, mark);
+  }
+  entries(): Iterable<[string, HighWaterMark]> {
+    return this.#marks.entries();
   }
 }
 

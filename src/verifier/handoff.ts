@@ -137,7 +137,17 @@ export function parseHandoffRequest(json: unknown): EncodedHandoff<HandoffReques
  * Sn, Rn, the policy and the key), so a sealed key opens only for this
  * exchange. `aad` is the request's CID bytes.
  */
-export function handoffTranscript(t: { offer: CID; request: CID; challenge: Uint8Array; requesterNonce: Uint8Array; policy: CID; key: string }): {
+/** A high-water mark as the hand-off carries it: the DID and the CID of the head the sender acted on. */
+export interface HandoffMark {
+  did: string;
+  cid: string;
+}
+
+/**
+ * The HPKE info (the transcript) and aad: the request CID and the sender's high-water marks, so the marks the
+ * joiner receives are authenticated by the same seal as the key (a changed mark and the key does not open).
+ */
+export function handoffTranscript(t: { offer: CID; request: CID; challenge: Uint8Array; requesterNonce: Uint8Array; policy: CID; key: string; marks: readonly HandoffMark[] }): {
   info: Uint8Array;
   aad: Uint8Array;
 } {
@@ -150,7 +160,8 @@ export function handoffTranscript(t: { offer: CID; request: CID; challenge: Uint
     policy: t.policy,
     key: t.key,
   });
-  return { info, aad: t.request.bytes };
+  const marks = [...t.marks].sort((a, b) => (a.did < b.did ? -1 : a.did > b.did ? 1 : 0)).map((m) => ({ did: m.did, cid: m.cid }));
+  return { info, aad: encodeCbor({ request: t.request, marks }) };
 }
 
 /** What an instance trusts in a peer: its own platform and roots, and the programs it approves. */

@@ -16,9 +16,12 @@ import { KeyHolder } from '../../src/enclave/key-holder.ts';
 import { createApp } from '../../src/server/app.ts';
 import { encodeHandoff, handoffTranscript, type HandoffRequest } from '../../src/verifier/handoff.ts';
 import { verifyEvidence } from '../../src/verifier/evidence.ts';
-import { cosignBy, draftFor, policyFor, withLogs } from '../support/world.ts';
+import { cosignBy, draftFor, policyFor, rotateSigningKey, withLogs, type Member } from '../support/world.ts';
+import { EncumberError } from '../../src/errors.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
-import { approving, debugAttestor, DIGEST_A, DIGEST_B, devSet, fetchInto, handoffWorld, type App } from '../support/handoff.ts';
+import { approving, debugAttestor, DIGEST_A, DIGEST_B, devSet, fetchInto, handoffWorld, upgradeDraft, type App } from '../support/handoff.ts';
+
+const DIGEST_E = new Uint8Array(48).fill(0xee);
 
 const post = async (app: App, nsid: string, body: unknown) => {
   const res = await app.request(`/xrpc/${nsid}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -189,7 +192,7 @@ test('a man in the middle who relays honestly gets only a ciphertext he cannot o
   const offer = jsonToIpld(e1.answer.offer) as Record<string, any>;
   const t = handoffTranscript({
     offer: CID.parse(e1.answer.offerCid), request: CID.parse(e2.answer.requestCid), challenge: offer.challenge,
-    requesterNonce: offer.requesterNonce, policy: w.policy.cid, key: offer.key,
+    requesterNonce: offer.requesterNonce, policy: w.policy.cid, key: offer.key, marks: e2.answer.marks,
   });
   const mallory = await generateRecipientKey();
   const enc = jsonToIpld(e2.answer.enc) as Uint8Array;
@@ -210,6 +213,7 @@ test('a sender whose sealed key is not the key it attested: HandoffKeyMismatch',
     attest: (req) => attestor.attest(req),
     keyDid: () => attested.did,
     seal: (pub, info, aad) => other.sealTo(pub, info, aad),
+    marks: () => [],
   });
   const fetchLiar = (async (u: string | URL, init?: RequestInit) => {
     const body = JSON.parse(String(init?.body));
@@ -236,4 +240,62 @@ test('the challenge table is bounded: beyond it, RateLimited; expired challenges
   assert.deepEqual([full.status, full.json.error], [429, 'RateLimited']);
   w.clock.advance(60_001);
   assert.equal((await post(w.sender.app, 'dev.encumber.handoffOffer', nonce)).status, 200);
+});
+
+/** The code a promise settles with: 'ok', or its EncumberError code. */
+async function settledCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    if (e instanceof EncumberError) return e.code;
+    throw e;
+  }
+}
+
+test('the high-water marks travel with the key: after a hand-off a quorum of rotated-out keys is still StalePlcLog, and a program it would approve never gets the key', async () => {
+  const w = await handoffWorld();
+  const [alice, bob] = w.members as [Member, Member, Member];
+  // Snapshots before alice and bob rotate: these old keys are the attacker's.
+  const oldAlice: Member = { ...alice, log: [...alice.log] };
+  const oldBob: Member = { ...bob, log: [...bob.log] };
+  await rotateSigningKey(alice);
+  await rotateSigningKey(bob);
+  // The quorum, with its current keys, approves something at A: A's marks sit at the rotated heads.
+  assert.equal(await settledCode(w.sender.service.approveUpgrade(upgradeDraft(w.policy.cid, [DIGEST_A], [alice, bob]))), 'ok');
+  const evil = upgradeDraft(w.policy.cid, [DIGEST_A, DIGEST_E], [oldAlice, oldBob]);
+  assert.equal(await settledCode(w.sender.service.approveUpgrade(evil)), 'StalePlcLog');
+  // A same-release hand-off A -> B: B answers the stale quorum exactly as A did, for upgrades and for records.
+  const b = await w.join();
+  assert.equal(b.service.state, 'serving', JSON.stringify(b.service.failure));
+  assert.equal(await settledCode(b.service.approveUpgrade(evil)), 'StalePlcLog');
+  const staleRecord = withLogs(cosignBy({ ...draftFor('old keys') }, oldAlice, oldBob), [oldAlice, oldBob]);
+  assert.equal(await settledCode(b.service.signRecord(staleRecord as never)), 'StalePlcLog');
+  // So a program only the stale quorum would approve is refused by B.
+  const e = await w.join({ from: b, attestor: devAttestor(w.root, DIGEST_E), approved: approving(DIGEST_E) });
+  assert.equal(e.service.state, 'failed');
+  assert.equal(e.service.failure?.code, 'HandoffMeasurementNotApproved');
+});
+
+test('marks changed on the way are refused: they are in the seal (HandoffSealInvalid), and a mark for a non-member before it (HandoffEvidenceInvalid)', async () => {
+  const w = await handoffWorld();
+  const [alice, bob] = w.members as [Member, Member, Member];
+  const signed = await w.sender.service.signRecord(withLogs(cosignBy(draftFor('marks'), alice, bob), w.members) as never);
+  assert.ok(signed);
+  for (const [alter, code] of [
+    [(m: { did: string; cid: string }[]) => m.slice(1), 'HandoffSealInvalid'],
+    [(m: { did: string; cid: string }[]) => [...m, { did: 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa', cid: m[0]!.cid }], 'HandoffEvidenceInvalid'],
+  ] as const) {
+    const relay = fetchInto(w.sender.app);
+    const tamper: typeof fetch = async (input, init) => {
+      const res = await relay(input, init);
+      if (!String(input).includes('handoffRequest') || res.status !== 200) return res;
+      const body = (await res.json()) as { marks: { did: string; cid: string }[] };
+      assert.equal(body.marks.length, 2, 'the sender sends its two marks');
+      return new Response(JSON.stringify({ ...body, marks: alter(body.marks) }), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const r = await w.join({ fetch: tamper });
+    assert.equal(r.service.state, 'failed');
+    assert.equal(r.service.failure?.code, code);
+  }
 });

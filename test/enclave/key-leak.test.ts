@@ -213,6 +213,7 @@ test('the key hand-off over HTTP: neither direction carries the key bytes, and a
       requesterNonce: offer.requesterNonce,
       policy: policy.cid,
       key: offer.key,
+      marks: e2.answer.marks,
     });
     const eve = await generateRecipientKey();
     await assert.rejects(

@@ -152,3 +152,13 @@ test('the public verifier: a genuine approval verifies (with and without the log
   const p3 = policyFor(w.members, { threshold: 3 });
   assert.equal(codeOf(approval, { ...identity, policy: p3, policyCid: parsePolicy(p3).cid.toString() }), 'UpgradePolicyMismatch');
 });
+
+test('an approval publishes only the counted co-signers\' logs: a submission padded with other logs is trimmed', async () => {
+  const w = await handoffWorld();
+  const [alice, bob, carol] = w.members as [Member, Member, Member];
+  // All three members' logs plus junk under another DID, for a statement only alice and bob signed.
+  const padded = { ...upgradeDraft(w.policy.cid, [DIGEST_A, DIGEST_B], [alice, bob], [alice, bob, carol]) };
+  padded.plcLogs = { ...padded.plcLogs, 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa': [{ junk: 'x'.repeat(1000) }] };
+  const published = await w.sender.service.approveUpgrade(padded as never);
+  assert.deepEqual(Object.keys(published.plcLogs ?? {}).sort(), [alice.did, bob.did].sort());
+});

@@ -21,7 +21,7 @@ test('the service re-checks the high-water mark itself right before signing (not
   const oldLogs = Object.fromEntries(members.map((m) => [m.did, m.log]));
   const marks = new MemoryHighWaterStore();
   let hidden = false;
-  const highWater: HighWaterStore = { get: (did) => (hidden ? undefined : marks.get(did)), set: (did, mark) => marks.set(did, mark) };
+  const highWater: HighWaterStore = { get: (did) => (hidden ? undefined : marks.get(did)), set: (did, mark) => marks.set(did, mark), entries: () => marks.entries() };
   const { service } = await createWorld({ members, highWater });
   // Alice rotates; a record is signed on her new head.
   const oldAlice = { ...alice };
