@@ -2,9 +2,11 @@
  * The CLI's edge: where output goes and how input is read. Commands take a
  * `CliIo` so tests can run them in process and read what they printed.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { parseJsonStrict } from '../data/strict-json.ts';
+import { EncumberError } from '../errors.ts';
+import { requestJson, type HttpJsonAnswer, type HttpJsonOptions } from '../http/json.ts';
 
 export interface CliIo {
   out(line: string): void;
@@ -63,5 +65,32 @@ export async function readJsonInput(io: CliIo, path: string, what: string, opts:
   } catch (e) {
     if (e instanceof SyntaxError) throw new UsageProblem(`${what} ${path} is not JSON: ${e.message}`);
     throw new UsageProblem(`${what} ${path} is refused: ${(e as Error).message}`);
+  }
+}
+
+/** `f()`, with a typed failure turned into a usage/IO problem (exit 2) that says what was being read. */
+export function usageOf<T>(f: () => T, what: string): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof EncumberError) throw new UsageProblem(`${what}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** JSON to `out` (a file), or to stdout when there is none or it is `-`. */
+export async function output(io: CliIo, value: unknown, out: string | undefined): Promise<void> {
+  const text = JSON.stringify(value, null, 2);
+  if (out && out !== '-') await writeFile(out, text + '\n');
+  else io.out(text);
+}
+
+/** A request whose transport failure is a usage/IO problem (exit 2) naming the remote, and a hint if given. */
+export async function send(url: URL, opts: HttpJsonOptions, hint = ''): Promise<HttpJsonAnswer> {
+  try {
+    return await requestJson(url, opts);
+  } catch (e) {
+    if (e instanceof EncumberError) throw new UsageProblem(`${e.message}${hint}`);
+    throw e;
   }
 }

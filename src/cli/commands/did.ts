@@ -5,38 +5,13 @@
  * the enclave (dev.encumber.signPlcOp), which signs it with the guard key and
  * hands it to the directory.
  */
-import { writeFile } from 'node:fs/promises';
 import { EncumberError } from '../../errors.ts';
-import { requestJson, xrpcErrorText, type HttpJsonAnswer, type HttpJsonOptions } from '../../http/json.ts';
+import { xrpcErrorText } from '../../http/json.ts';
 import { fetchAuditLog } from '../../plc/directory/client.ts';
 import { parseMemberKeyFile } from '../../member/keys.ts';
 import { cosignPlcOpDraft, draftDidOp, parsePlcOpDraft } from '../../member/did-ops.ts';
 import { plcOpPayload } from '../../policy/plc-op.ts';
-import { EXIT_INVALID, EXIT_OK, UsageProblem, readJsonInput, type CliIo } from '../io.ts';
-
-function usage<T>(f: () => T, what: string): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof EncumberError) throw new UsageProblem(`${what}: ${e.message}`);
-    throw e;
-  }
-}
-
-async function output(io: CliIo, value: unknown, out: string | undefined): Promise<void> {
-  const text = JSON.stringify(value, null, 2);
-  if (out && out !== '-') await writeFile(out, text + '\n');
-  else io.out(text);
-}
-
-async function send(url: URL, opts: HttpJsonOptions): Promise<HttpJsonAnswer> {
-  try {
-    return await requestJson(url, opts);
-  } catch (e) {
-    if (e instanceof EncumberError) throw new UsageProblem(e.message);
-    throw e;
-  }
-}
+import { EXIT_INVALID, EXIT_OK, UsageProblem, output, readJsonInput, send, usageOf, type CliIo } from '../io.ts';
 
 export interface DidDraftFlags {
   did: string;
@@ -61,7 +36,7 @@ export async function didDraft(flags: DidDraftFlags, io: CliIo, now = new Date()
     ...(flags.setPds !== undefined ? { pds: flags.setPds } : {}),
     ...(flags.setAtprotoKey !== undefined ? { atprotoKey: flags.setAtprotoKey } : {}),
   };
-  const draft = usage(() => draftDidOp(flags.did, log, change, now), flags.did);
+  const draft = usageOf(() => draftDidOp(flags.did, log, change, now), flags.did);
   await output(io, draft, flags.out);
   io.err(`DID operation draft for ${flags.did} on head ${draft.operation.prev}: payload ${plcOpPayload(draft.repository, draft.operation).cid}`);
   return EXIT_OK;
@@ -70,7 +45,7 @@ export async function didDraft(flags: DidDraftFlags, io: CliIo, now = new Date()
 /** Show the operation, ask (unless --yes), add the member's co-signature over its dev.encumber.plcOp payload. */
 export async function didCosign(draftPath: string, flags: { key: string; issuer: string; out?: string; yes?: boolean }, io: CliIo): Promise<number> {
   const raw = await readJsonInput(io, draftPath, 'DID operation draft', { strict: true });
-  const draft = usage(() => parsePlcOpDraft(raw), draftPath);
+  const draft = usageOf(() => parsePlcOpDraft(raw), draftPath);
   const key = await io.readInput(flags.key).then(parseMemberKeyFile).catch((e: unknown) => {
     throw new UsageProblem(`key file ${flags.key}: ${(e as Error).message}`);
   });
@@ -96,7 +71,7 @@ export async function didCosign(draftPath: string, flags: { key: string; issuer:
 /** Send a co-signed draft to the enclave (signPlcOp); prints its answer (the signed operation and the directory's). */
 export async function didSubmit(draftPath: string, flags: { enclave: string; out?: string }, io: CliIo): Promise<number> {
   const raw = await readJsonInput(io, draftPath, 'DID operation draft', { strict: true });
-  const draft = usage(() => parsePlcOpDraft(raw), draftPath);
+  const draft = usageOf(() => parsePlcOpDraft(raw), draftPath);
   const url = new URL('/xrpc/dev.encumber.signPlcOp', flags.enclave);
   io.err(`submitting to ${url} …`);
   const res = await send(url, { method: 'POST', body: draft, what: `the enclave at ${url.origin}` });

@@ -10,20 +10,10 @@ import { cosignDraft, draftPayload, parseDraft, type Draft } from '../../member/
 import { ipldToJson } from '../../data/json.ts';
 import { verifyAuditLog } from '../../plc/verify.ts';
 import type { PlcOperation } from '../../plc/types.ts';
-import { EXIT_INVALID, EXIT_OK, UsageProblem, readJsonInput, type CliIo } from '../io.ts';
-import { requestJson, xrpcErrorText, type HttpJsonAnswer, type HttpJsonOptions } from '../../http/json.ts';
+import { EXIT_INVALID, EXIT_OK, UsageProblem, output, readJsonInput, send, type CliIo } from '../io.ts';
+import { xrpcErrorText } from '../../http/json.ts';
 import { loadIdentity, publishDocument, resolvePassword } from './publish.ts';
 import { checkPdsUrl, identifierKind } from '../../member/publish.ts';
-
-/** A request whose transport failure is a usage/IO problem (exit 2) naming the remote and a hint. */
-async function send(url: URL, opts: HttpJsonOptions, hint = ''): Promise<HttpJsonAnswer> {
-  try {
-    return await requestJson(url, opts);
-  } catch (e) {
-    if (e instanceof EncumberError) throw new UsageProblem(`${e.message}${hint}`);
-    throw e;
-  }
-}
 
 
 async function readKey(io: CliIo, path: string) {
@@ -32,12 +22,6 @@ async function readKey(io: CliIo, path: string) {
   } catch (e) {
     throw new UsageProblem(`key file ${path}: ${(e as Error).message}`);
   }
-}
-
-async function output(io: CliIo, value: unknown, out: string | undefined): Promise<void> {
-  const text = JSON.stringify(value, null, 2);
-  if (out && out !== '-') await writeFile(out, text + '\n');
-  else io.out(text);
 }
 
 export async function memberKeygen(flags: { out?: string }, io: CliIo): Promise<number> {

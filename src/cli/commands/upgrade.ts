@@ -5,50 +5,25 @@
  * (dev.encumber.approveUpgrade); anyone checks the approvals an enclave
  * publishes (dev.encumber.getUpgrades) against its identity.
  */
-import { writeFile } from 'node:fs/promises';
 import { EncumberError } from '../../errors.ts';
 import { CID } from '../../data/cid.ts';
 import { toCanonicalUtcMillis } from '../../data/syntax/datetime.ts';
-import { getJsonObject, requestJson, xrpcErrorText, type HttpJsonAnswer, type HttpJsonOptions } from '../../http/json.ts';
+import { getJsonObject, xrpcErrorText } from '../../http/json.ts';
 import { parseMemberKeyFile } from '../../member/keys.ts';
 import { cosignUpgradeDraft, parseUpgradeDraft, type UpgradeDraft } from '../../member/cosign.ts';
 import { parseMeasurements } from '../../verifier/measurements.ts';
 import { describeMeasurements, draftUpgradeStatement, parseUpgradeStatement, verifyUpgrade } from '../../verifier/upgrade.ts';
-import { EXIT_INVALID, EXIT_OK, UsageProblem, readJsonInput, type CliIo } from '../io.ts';
+import { EXIT_INVALID, EXIT_OK, UsageProblem, output, readJsonInput, send, usageOf, type CliIo } from '../io.ts';
 import { loadIdentity } from './publish.ts';
-
-function usage<T>(f: () => T, what: string): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof EncumberError) throw new UsageProblem(`${what}: ${e.message}`);
-    throw e;
-  }
-}
-
-async function output(io: CliIo, value: unknown, out: string | undefined): Promise<void> {
-  const text = JSON.stringify(value, null, 2);
-  if (out && out !== '-') await writeFile(out, text + '\n');
-  else io.out(text);
-}
-
-async function send(url: URL, opts: HttpJsonOptions): Promise<HttpJsonAnswer> {
-  try {
-    return await requestJson(url, opts);
-  } catch (e) {
-    if (e instanceof EncumberError) throw new UsageProblem(e.message);
-    throw e;
-  }
-}
 
 /** A new upgrade draft: the enclave's policy CID (from its identity) and the measurements file. */
 export async function upgradeDraft(flags: { measurements: string; enclave: string; out?: string }, io: CliIo, now = new Date()): Promise<number> {
   const file = await readJsonInput(io, flags.measurements, 'measurements', { strict: true });
-  const measurements = usage(() => parseMeasurements(file), flags.measurements);
+  const measurements = usageOf(() => parseMeasurements(file), flags.measurements);
   const identity = await loadIdentity(flags.enclave, io);
   const statement = draftUpgradeStatement(CID.parse(identity.policyCid), measurements, toCanonicalUtcMillis(now));
   const draft: UpgradeDraft = { statement: statement as Record<string, unknown>, cosignatures: [] };
-  const parsed = usage(() => parseUpgradeStatement(draft.statement), 'the statement');
+  const parsed = usageOf(() => parseUpgradeStatement(draft.statement), 'the statement');
   await output(io, draft, flags.out);
   io.err(`upgrade statement ${parsed.cid} under policy ${identity.policyCid}: ${describeMeasurements(parsed.measurements)}`);
   return EXIT_OK;
@@ -62,8 +37,8 @@ export async function upgradeCosign(
 ): Promise<number> {
   // Strict: a draft with duplicate keys could show one value and sign another.
   const raw = await readJsonInput(io, draftPath, 'upgrade draft', { strict: true });
-  const draft = usage(() => parseUpgradeDraft(raw), draftPath);
-  const statement = usage(() => parseUpgradeStatement(draft.statement), 'the statement');
+  const draft = usageOf(() => parseUpgradeDraft(raw), draftPath);
+  const statement = usageOf(() => parseUpgradeStatement(draft.statement), 'the statement');
   const key = await io.readInput(flags.key).then(parseMemberKeyFile).catch((e: unknown) => {
     throw new UsageProblem(`key file ${flags.key}: ${(e as Error).message}`);
   });
@@ -95,7 +70,7 @@ export async function upgradeCosign(
 /** Send a co-signed upgrade draft to the enclave (approveUpgrade); prints the approval. */
 export async function upgradeSubmit(draftPath: string, flags: { enclave: string; out?: string }, io: CliIo): Promise<number> {
   const raw = await readJsonInput(io, draftPath, 'upgrade draft', { strict: true });
-  const draft = usage(() => parseUpgradeDraft(raw), draftPath);
+  const draft = usageOf(() => parseUpgradeDraft(raw), draftPath);
   const url = new URL('/xrpc/dev.encumber.approveUpgrade', flags.enclave);
   io.err(`submitting to ${url} …`);
   const res = await send(url, { method: 'POST', body: draft, what: `the enclave at ${url.origin}` });
