@@ -23,6 +23,7 @@ import { didGuardOf } from '../policy/schema.ts';
 import { buildPayload, type IpldRecord } from '../policy/payload.ts';
 import { countQuorum } from '../policy/quorum.ts';
 import type { AttestationCheck } from '../attestation/types.ts';
+import { failRule, ruleWalk, WalkEnded } from './rows.ts';
 import { verifyAuditLog } from '../plc/verify.ts';
 import { verificationMethodAtOperation } from '../plc/methods.ts';
 import type { PlcAnyOperation } from '../plc/types.ts';
@@ -43,7 +44,6 @@ export type RecordVerdict =
   | { ok: true; checks: AttestationCheck[]; cid: string; cosigners: string[] }
   | { ok: false; checks: AttestationCheck[]; error: { code: ErrorCode; message: string } };
 
-class Failed extends Error {}
 
 /** A signature entry has the shape of a map (not null, a scalar, a list, bytes or a link). */
 function isEntry(v: unknown): v is Record<string, unknown> {
@@ -68,24 +68,9 @@ export interface RecordVerifyOptions {
 }
 
 export function verifyPublishedRecord(identity: Identity, recordJson: unknown, opts: RecordVerifyOptions = {}): RecordVerdict {
-  const checks: AttestationCheck[] = [];
-  let failure: { code: ErrorCode; message: string } = { code: 'InternalError', message: '' };
-  const step = <T>(name: string, rule: () => T, detail: (v: T) => string): T => {
-    try {
-      const v = rule();
-      checks.push({ name, ok: true, detail: detail(v) });
-      return v;
-    } catch (e) {
-      // Only typed rule failures end the walk as a verdict; anything else is a bug and propagates.
-      if (!(e instanceof EncumberError)) throw e;
-      checks.push({ name, ok: false, detail: e.message });
-      failure = { code: e.code, message: e.message };
-      throw new Failed(e.message);
-    }
-  };
-  const fail = (code: ErrorCode, message: string): never => {
-    throw new EncumberError(code, message);
-  };
+  const walk = ruleWalk();
+  const { checks, step } = walk;
+  const fail = failRule;
 
   try {
     // 1. The identity is self-consistent: policy and binding hash to their CIDs and name the key.
@@ -125,10 +110,7 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
     checks.push({ name: 'policy', ok: true, detail: describePolicy(identity.policyCid, policy) });
     const pinned = checkPolicyPin(opts.pin, { policyCid: identity.policyCid, policy });
     checks.push(pinned.check);
-    if (pinned.error) {
-      failure = pinned.error;
-      throw new Failed(pinned.error.message);
-    }
+    if (pinned.error) walk.stop(pinned.error);
 
     // 2. The record: data model, with signatures, its $type an allowed collection.
     const record = step('record-shape', () => {
@@ -238,7 +220,7 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
     }
     return { ok: true, checks, cid: payload.cid.toString(), cosigners };
   } catch (e) {
-    if (!(e instanceof Failed)) throw e;
-    return { ok: false, checks, error: failure };
+    if (!(e instanceof WalkEnded)) throw e;
+    return { ok: false, checks, error: walk.failure };
   }
 }

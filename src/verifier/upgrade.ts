@@ -20,6 +20,7 @@ import { isCanonicalUtcMillis } from '../data/syntax/datetime.ts';
 import { parsePolicy } from '../policy/policy.ts';
 import { countQuorum } from '../policy/quorum.ts';
 import type { AttestationCheck } from '../attestation/types.ts';
+import { failRule, ruleWalk, WalkEnded } from './rows.ts';
 import { verifyAuditLog } from '../plc/verify.ts';
 import { verificationMethodAtOperation } from '../plc/methods.ts';
 import type { PlcAnyOperation } from '../plc/types.ts';
@@ -120,7 +121,6 @@ export type UpgradeVerdict =
   | { ok: true; checks: AttestationCheck[]; cid: string; cosigners: string[]; measurements: Measurements }
   | { ok: false; checks: AttestationCheck[]; error: { code: ErrorCode; message: string } };
 
-class Failed extends Error {}
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof CID);
@@ -135,23 +135,9 @@ function isMap(v: unknown): v is Record<string, unknown> {
  * head the receipt names. Rows in a fixed order; the first failure ends it.
  */
 export function verifyUpgrade(identity: Pick<Identity, 'key' | 'policy' | 'policyCid'>, upgrade: unknown, opts: { plcLogs?: Record<string, unknown> } = {}): UpgradeVerdict {
-  const checks: AttestationCheck[] = [];
-  let failure: { code: ErrorCode; message: string } = { code: 'InternalError', message: '' };
-  const step = <T>(name: string, rule: () => T, detail: (v: T) => string): T => {
-    try {
-      const v = rule();
-      checks.push({ name, ok: true, detail: detail(v) });
-      return v;
-    } catch (e) {
-      if (!(e instanceof EncumberError)) throw e;
-      checks.push({ name, ok: false, detail: e.message });
-      failure = { code: e.code, message: e.message };
-      throw new Failed(e.message);
-    }
-  };
-  const fail = (code: ErrorCode, message: string): never => {
-    throw new EncumberError(code, message);
-  };
+  const walk = ruleWalk();
+  const { checks, step } = walk;
+  const fail = failRule;
 
   try {
     // 1. The identity's policy hashes to its CID.
@@ -236,8 +222,8 @@ export function verifyUpgrade(identity: Pick<Identity, 'key' | 'policy' | 'polic
     }
     return { ok: true, checks, cid: statement.cid.toString(), cosigners, measurements: statement.measurements };
   } catch (e) {
-    if (!(e instanceof Failed)) throw e;
-    return { ok: false, checks, error: failure };
+    if (!(e instanceof WalkEnded)) throw e;
+    return { ok: false, checks, error: walk.failure };
   }
 }
 
