@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { parseJsonStrict } from '../data/strict-json.ts';
 import { EncumberError } from '../errors.ts';
-import { requestJson, type HttpJsonAnswer, type HttpJsonOptions } from '../http/json.ts';
+import { requestJson, xrpcErrorText, type HttpJsonAnswer, type HttpJsonOptions } from '../http/json.ts';
 
 export interface CliIo {
   out(line: string): void;
@@ -93,4 +93,18 @@ export async function send(url: URL, opts: HttpJsonOptions, hint = ''): Promise<
     if (e instanceof EncumberError) throw new UsageProblem(`${e.message}${hint}`);
     throw e;
   }
+}
+
+/**
+ * POST a draft to one of the enclave's procedures (signRecord, signPlcOp, approveUpgrade), saying where; the
+ * answer on 200, else undefined once the refusal (status and XRPC error) is printed. Unreachable is exit 2.
+ */
+export async function submitToEnclave(io: CliIo, enclave: string, nsid: string, draft: unknown, hint = ''): Promise<Record<string, unknown> | undefined> {
+  const url = new URL(`/xrpc/${nsid}`, enclave);
+  io.err(`submitting to ${url} …`);
+  const res = await send(url, { method: 'POST', body: draft, what: `the enclave at ${url.origin}` }, hint);
+  const body = (res.body ?? {}) as Record<string, unknown>;
+  if (res.status === 200) return body;
+  io.err(`refused: HTTP ${res.status}${xrpcErrorText(body)}`);
+  return undefined;
 }

@@ -6,12 +6,11 @@
  * hands it to the directory.
  */
 import { EncumberError } from '../../errors.ts';
-import { xrpcErrorText } from '../../http/json.ts';
 import { fetchAuditLog } from '../../plc/directory/client.ts';
 import { parseMemberKeyFile } from '../../member/keys.ts';
 import { cosignPlcOpDraft, draftDidOp, parsePlcOpDraft } from '../../member/did-ops.ts';
 import { plcOpPayload } from '../../policy/plc-op.ts';
-import { EXIT_INVALID, EXIT_OK, UsageProblem, output, readJsonInput, send, usageOf, type CliIo } from '../io.ts';
+import { EXIT_INVALID, EXIT_OK, UsageProblem, output, readJsonInput, submitToEnclave, usageOf, type CliIo } from '../io.ts';
 
 export interface DidDraftFlags {
   did: string;
@@ -72,14 +71,8 @@ export async function didCosign(draftPath: string, flags: { key: string; issuer:
 export async function didSubmit(draftPath: string, flags: { enclave: string; out?: string }, io: CliIo): Promise<number> {
   const raw = await readJsonInput(io, draftPath, 'DID operation draft', { strict: true });
   const draft = usageOf(() => parsePlcOpDraft(raw), draftPath);
-  const url = new URL('/xrpc/dev.encumber.signPlcOp', flags.enclave);
-  io.err(`submitting to ${url} …`);
-  const res = await send(url, { method: 'POST', body: draft, what: `the enclave at ${url.origin}` });
-  const body = (res.body ?? {}) as Record<string, unknown>;
-  if (res.status !== 200) {
-    io.err(`refused: HTTP ${res.status}${xrpcErrorText(body)}`);
-    return EXIT_INVALID;
-  }
+  const body = await submitToEnclave(io, flags.enclave, 'dev.encumber.signPlcOp', draft);
+  if (!body) return EXIT_INVALID;
   await output(io, body, flags.out);
   io.err(`signed and submitted: operation ${String(body.operationCid)}`);
   return EXIT_OK;

@@ -10,7 +10,7 @@ import { cosignDraft, draftPayload, parseDraft, type Draft } from '../../member/
 import { ipldToJson } from '../../data/json.ts';
 import { verifyAuditLog } from '../../plc/verify.ts';
 import type { PlcOperation } from '../../plc/types.ts';
-import { EXIT_INVALID, EXIT_OK, UsageProblem, output, readJsonInput, send, type CliIo } from '../io.ts';
+import { EXIT_INVALID, EXIT_OK, UsageProblem, output, readJsonInput, send, submitToEnclave, type CliIo } from '../io.ts';
 import { xrpcErrorText } from '../../http/json.ts';
 import { loadIdentity, publishDocument, resolvePassword } from './publish.ts';
 import { checkPdsUrl, identifierKind } from '../../member/publish.ts';
@@ -177,14 +177,8 @@ export async function submit(
   if (publishTo && identifierKind(publishTo.identifier) === 'did' && publishTo.identifier !== draft.repository) {
     throw new UsageProblem(`--identifier ${publishTo.identifier} is not the draft's repository ${draft.repository}: nothing was signed`);
   }
-  const url = new URL('/xrpc/dev.encumber.signRecord', flags.enclave);
-  io.err(`submitting to ${url} …`);
-  const res = await send(url, { method: 'POST', body: draft, what: `the enclave at ${url.origin}` }, ' (is it running? try: npm start)');
-  const body = (res.body ?? {}) as Record<string, unknown>;
-  if (res.status !== 200) {
-    io.err(`refused: HTTP ${res.status}${xrpcErrorText(body)}`);
-    return EXIT_INVALID;
-  }
+  const body = await submitToEnclave(io, flags.enclave, 'dev.encumber.signRecord', draft, ' (is it running? try: npm start)');
+  if (!body) return EXIT_INVALID;
   await output(io, body, flags.out);
   io.err(`signed: payload ${String(body.cid)}`);
   if (!publishTo) return EXIT_OK;

@@ -8,12 +8,12 @@
 import { EncumberError } from '../../errors.ts';
 import { CID } from '../../data/cid.ts';
 import { toCanonicalUtcMillis } from '../../data/syntax/datetime.ts';
-import { getJsonObject, xrpcErrorText } from '../../http/json.ts';
+import { getJsonObject } from '../../http/json.ts';
 import { parseMemberKeyFile } from '../../member/keys.ts';
 import { cosignUpgradeDraft, parseUpgradeDraft, type UpgradeDraft } from '../../member/cosign.ts';
 import { parseMeasurements } from '../../verifier/measurements.ts';
 import { describeMeasurements, draftUpgradeStatement, parseUpgradeStatement, verifyUpgrade } from '../../verifier/upgrade.ts';
-import { EXIT_INVALID, EXIT_OK, UsageProblem, output, readJsonInput, send, usageOf, type CliIo } from '../io.ts';
+import { EXIT_INVALID, EXIT_OK, UsageProblem, output, readJsonInput, submitToEnclave, usageOf, type CliIo } from '../io.ts';
 import { loadIdentity } from './publish.ts';
 
 /** A new upgrade draft: the enclave's policy CID (from its identity) and the measurements file. */
@@ -71,14 +71,8 @@ export async function upgradeCosign(
 export async function upgradeSubmit(draftPath: string, flags: { enclave: string; out?: string }, io: CliIo): Promise<number> {
   const raw = await readJsonInput(io, draftPath, 'upgrade draft', { strict: true });
   const draft = usageOf(() => parseUpgradeDraft(raw), draftPath);
-  const url = new URL('/xrpc/dev.encumber.approveUpgrade', flags.enclave);
-  io.err(`submitting to ${url} …`);
-  const res = await send(url, { method: 'POST', body: draft, what: `the enclave at ${url.origin}` });
-  const body = (res.body ?? {}) as Record<string, unknown>;
-  if (res.status !== 200) {
-    io.err(`refused: HTTP ${res.status}${xrpcErrorText(body)}`);
-    return EXIT_INVALID;
-  }
+  const body = await submitToEnclave(io, flags.enclave, 'dev.encumber.approveUpgrade', draft);
+  if (!body) return EXIT_INVALID;
   await output(io, body, flags.out);
   io.err(`approved: upgrade ${String(body.statementCid)}`);
   return EXIT_OK;
