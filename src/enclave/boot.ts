@@ -150,20 +150,15 @@ export function bootService(config: ServiceConfig): SigningService {
   });
   // The DID guard's key (docs/did-guard.md, decisions.md "DID guard key"): a
   // second holder, drawn here like the signing key, never derived from it.
+  // A joining instance receives it with the enclave key, in the same seal (docs/key-handoff.md).
   const guarded = didGuardOf(policy.policy) !== undefined;
-  if (guarded && config.join) {
-    throw new EncumberError(
-      'UsageError',
-      'the key hand-off does not carry the DID guard key yet: a policy with didGuard enabled cannot --join (docs/did-guard.md "Open")',
-    );
-  }
-  const guardKey = guarded ? (config.drawGuardKey ? KeyHolder.generate(config.drawGuardKey) : KeyHolder.generate()) : undefined;
+  let guardKey = guarded && !config.join ? (config.drawGuardKey ? KeyHolder.generate(config.drawGuardKey) : KeyHolder.generate()) : undefined;
   const upgrades = new UpgradeStore();
   const trust = handoffTrust(attestor, clock, config.handoff, upgrades);
   // The watcher (fetch mode, the policy's directory): one per service, started with it, stopped when it fails.
   const built: { service?: SigningService } = {};
   const guardPolicy = didGuardOf(policy.policy);
-  const didGuard = guardKey && guardPolicy
+  const didGuard = guardPolicy
     ? (() => {
         const fetchLog = (did: string) => read(plc.directory, did);
         const submitTo = config.submitPlcOp ?? ((dir: string, did: string, op: unknown) => submitOperation(dir, did, op, config.directory));
@@ -172,10 +167,14 @@ export function bootService(config: ServiceConfig): SigningService {
           did: policy.policy.repository,
           policy: guardPolicy,
           guardKey: {
-            did: guardKey.did,
+            // The watcher starts only once the key is there (at boot, or when the hand-off delivered it).
+            get did() {
+              if (!guardKey) throw new EncumberError('ServiceNotReady', 'the service holds no guard key yet');
+              return guardKey.did;
+            },
             // Fail closed: nothing is signed by a service that is not serving.
             sign: (m) => {
-              if (built.service?.state !== 'serving') throw new EncumberError('ServiceNotReady', 'the service is not serving');
+              if (built.service?.state !== 'serving' || !guardKey) throw new EncumberError('ServiceNotReady', 'the service is not serving');
               return guardKey.sign(m);
             },
           },
@@ -233,12 +232,21 @@ export function bootService(config: ServiceConfig): SigningService {
     });
   };
   inherit().then(
-    (key) => {
-      if (service.state !== 'booting') return;
-      service.installKey(key);
+    ({ key, guard }) => {
+      // Keys that arrive after the service failed or stopped are not kept.
+      if (service.state !== 'booting') {
+        key.wipe();
+        guard?.key.wipe();
+        return;
+      }
+      guardKey = guard?.key;
+      service.installKey(key, guard?.key);
+      // The sender's baseline and public log, before the first poll.
+      if (guard) didGuard?.watcher.restore(guard.state);
       for (const cid of service.keepInheritedWithKey()) log(`encumber: hand-off from ${url}: upgrade ${cid} dropped: its receipt is not signed by the enclave key`);
       service.start();
-      log(`encumber: hand-off from ${url}: holding enclave key ${key.did}`);
+      didGuard?.watcher.start();
+      log(`encumber: hand-off from ${url}: holding enclave key ${key.did}${guard ? ` and DID guard key ${guard.key.did}` : ''}`);
     },
     (e: unknown) => {
       const failure = failureOf(e);

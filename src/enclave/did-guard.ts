@@ -12,6 +12,7 @@
  */
 import { EncumberError, type ErrorCode } from '../errors.ts';
 import { encodeBase64Url } from '../crypto/encoding.ts';
+import { decodeCbor, encodeCbor } from '../data/cbor.ts';
 import { toCanonicalUtcMillis } from '../data/syntax/datetime.ts';
 import { verifiedNodes, verifyAuditLogResumable } from '../plc/verify.ts';
 import type { DidGuardPolicy } from '../policy/schema.ts';
@@ -56,6 +57,18 @@ export interface DidGuardDeps {
   maxEntries?: number;
 }
 
+/** Entries kept by default, and the most a hand-off accepts; a message's length in an entry. */
+export const MAX_GUARD_ENTRIES = 256;
+const MAX_GUARD_MESSAGE = 500;
+/** The guard state's encoded size bound: 256 entries of at most about 1 KiB. */
+export const MAX_GUARD_STATE_BYTES = 320 * 1024;
+
+/** The guard's state as the key hand-off carries it (`exportState`, `parseGuardState`). */
+export interface GuardState {
+  baseline?: string;
+  entries: GuardLogEntry[];
+}
+
 export class DidGuard {
   readonly #deps: DidGuardDeps;
   readonly #entries: GuardLogEntry[] = [];
@@ -93,6 +106,24 @@ export class DidGuard {
       this.#polling = undefined;
     });
     return this.#polling;
+  }
+
+  /**
+   * What a joining instance needs to go on where this one stands (it travels with the guard key in the key
+   * hand-off, authenticated by the seal): the baseline and the public log. DAG-CBOR.
+   */
+  exportState(): Uint8Array {
+    return encodeCbor({ version: 1, ...(this.#baseline ? { baseline: this.#baseline } : {}), entries: this.#entries });
+  }
+
+  /**
+   * Take over a sender's state (a joiner, before its first poll): its baseline, so an operation that landed
+   * while no instance watched is still judged against the head the guard key's holder accepted, and its log.
+   */
+  restore(state: GuardState): void {
+    if (this.#baseline !== undefined || this.#entries.length > 0 || this.#polling) throw new Error('the guard has already started');
+    if (state.baseline !== undefined) this.#baseline = state.baseline;
+    this.#entries.push(...state.entries.map((e) => structuredClone(e)));
   }
 
   /** The public log: the DID, the guard key, the baseline, the last poll, every intrusion. */
@@ -168,7 +199,7 @@ export class DidGuard {
       outcome: what.outcome,
       ...(what.recovery ? { recovery: what.recovery } : {}),
       ...(what.code ? { code: what.code } : {}),
-      ...(what.message ? { message: what.message } : {}),
+      ...(what.message ? { message: what.message.slice(0, MAX_GUARD_MESSAGE) } : {}),
     };
     if (existing) {
       delete existing.recovery;
@@ -178,7 +209,7 @@ export class DidGuard {
       return;
     }
     this.#entries.push({ intruder: { ...intruder }, detectedAt: at, ...fields, attempts: 1 });
-    const max = this.#deps.maxEntries ?? 256;
+    const max = this.#deps.maxEntries ?? MAX_GUARD_ENTRIES;
     while (this.#entries.length > max) this.#entries.shift();
   }
 
@@ -195,3 +226,60 @@ export function signPlcOp(operation: UnsignedPlcOp, sign: (message: Uint8Array) 
 function asError(e: unknown): EncumberError {
   return e instanceof EncumberError ? e : new EncumberError('InternalError', String((e as Error)?.message ?? e), { cause: e });
 }
+
+/**
+ * A sender's guard state (`exportState`), checked field by field before it is used: at most
+ * MAX_GUARD_STATE_BYTES, MAX_GUARD_ENTRIES entries, every field of the right type and no other field.
+ * Anything else is HandoffEvidenceInvalid.
+ */
+export function parseGuardState(bytes: Uint8Array): GuardState {
+  const bad = (why: string): never => {
+    throw new EncumberError('HandoffEvidenceInvalid', `the sender's DID guard state ${why}`);
+  };
+  let v: unknown;
+  try {
+    v = decodeCbor(bytes, MAX_GUARD_STATE_BYTES);
+  } catch (e) {
+    return bad(`is not DAG-CBOR of at most ${MAX_GUARD_STATE_BYTES} bytes: ${(e as Error).message}`);
+  }
+  const o = record(v, ['version', 'baseline', 'entries']) ?? bad('is not a { version, baseline?, entries } map');
+  if (o.version !== 1) bad('is not version 1');
+  if (o.baseline !== undefined && !shortString(o.baseline)) bad('has a baseline that is not a CID string');
+  if (!Array.isArray(o.entries) || o.entries.length > MAX_GUARD_ENTRIES) bad(`entries must be a list of at most ${MAX_GUARD_ENTRIES}`);
+  const entries = (o.entries as unknown[]).map((raw, i): GuardLogEntry => {
+    const at = (why: string) => bad(`entry ${i}: ${why}`);
+    const e = record(raw, ['intruder', 'detectedAt', 'outcome', 'recovery', 'code', 'message', 'attempts']) ?? at('not a map of the entry fields');
+    const intruder = record(e.intruder, ['cid', 'createdAt', 'signer']);
+    if (!intruder || !shortString(intruder.cid) || !shortString(intruder.createdAt) || !shortString(intruder.signer)) at('intruder must be { cid, createdAt, signer }');
+    if (!shortString(e.detectedAt)) at('detectedAt must be a string');
+    if (e.outcome !== 'reverted' && e.outcome !== 'failed' && e.outcome !== 'not-revertible') at('outcome is not reverted, failed or not-revertible');
+    if (!Number.isSafeInteger(e.attempts) || (e.attempts as number) < 1) at('attempts must be a positive integer');
+    const recovery = e.recovery === undefined ? undefined : record(e.recovery, ['cid', 'prev', 'submittedAt']);
+    if (e.recovery !== undefined && (!recovery || !shortString(recovery.cid) || !shortString(recovery.prev) || !shortString(recovery.submittedAt))) {
+      at('recovery must be { cid, prev, submittedAt }');
+    }
+    if (e.code !== undefined && !(typeof e.code === 'string' && /^[A-Za-z]{1,64}$/.test(e.code))) at('code must be an error code');
+    if (e.message !== undefined && !(typeof e.message === 'string' && e.message.length <= MAX_GUARD_MESSAGE)) at(`message must be a string of at most ${MAX_GUARD_MESSAGE}`);
+    const i0 = intruder as Record<string, string>;
+    const r0 = recovery as Record<string, string> | undefined;
+    return {
+      intruder: { cid: i0.cid!, createdAt: i0.createdAt!, signer: i0.signer! },
+      detectedAt: e.detectedAt as string,
+      outcome: e.outcome as GuardLogEntry['outcome'],
+      ...(r0 ? { recovery: { cid: r0.cid!, prev: r0.prev!, submittedAt: r0.submittedAt! } } : {}),
+      ...(e.code !== undefined ? { code: e.code as ErrorCode } : {}),
+      ...(e.message !== undefined ? { message: e.message as string } : {}),
+      attempts: e.attempts as number,
+    };
+  });
+  return { ...(o.baseline !== undefined ? { baseline: o.baseline as string } : {}), entries };
+}
+
+/** A plain map whose keys are all among `allowed`, or undefined. */
+function record(v: unknown, allowed: readonly string[]): Record<string, unknown> | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) return undefined;
+  const o = v as Record<string, unknown>;
+  return Object.keys(o).every((k) => allowed.includes(k)) ? o : undefined;
+}
+
+const shortString = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256;

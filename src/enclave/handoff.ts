@@ -39,6 +39,8 @@ import { PROGRAM, type Platform } from './documents.ts';
 import { generateRecipientKey, HANDOFF_HPKE_SUITE_NAME } from './hpke.ts';
 import { KeyHolder, type SealedKey } from './key-holder.ts';
 import { InFlightBound } from './limits.ts';
+import { parseGuardState, type GuardState } from './did-guard.ts';
+import { didGuardOf } from '../policy/schema.ts';
 
 export const HANDOFF_OFFER_NSID = 'dev.encumber.handoffOffer';
 export const HANDOFF_REQUEST_NSID = 'dev.encumber.handoffRequest';
@@ -79,8 +81,12 @@ interface Challenge {
 
 /**
  * Outstanding challenges: each issued once, answerable once, until it
- * expires; at most `max` at a time (expired ones are swept when a new one is
- * issued), beyond that `RateLimited`.
+ * expires; at most `max` at a time. Expired ones are swept when a new one is
+ * issued; when the table is still full, the oldest outstanding challenge
+ * makes room (it then answers HandoffReplay). So a flood of offers cannot
+ * lock honest joiners out for a challenge's lifetime: to cancel one joiner's
+ * challenge it must issue `max` offers, each an attestation through the
+ * bounded attestation queue, between that joiner's two round trips.
  */
 export class ChallengeTable {
   readonly #entries = new Map<string, Challenge>();
@@ -98,12 +104,14 @@ export class ChallengeTable {
     return this.#entries.size;
   }
 
-  /** Room for one more, or RateLimited (after sweeping expired ones). */
+  /** Room for one more: expired challenges swept, then the oldest dropped while the table is full. */
   reserve(): void {
     const now = this.#clock().getTime();
     for (const [k, c] of this.#entries) if (c.expiresAt <= now) this.#entries.delete(k);
-    if (this.#entries.size >= this.#max) {
-      throw new EncumberError('RateLimited', `hand-off challenges: ${this.#entries.size} outstanding, the bound is ${this.#max}; retry later`);
+    // A Map iterates in insertion order: the first key is the oldest challenge.
+    for (const k of this.#entries.keys()) {
+      if (this.#entries.size < this.#max) break;
+      this.#entries.delete(k);
     }
   }
 
@@ -147,6 +155,8 @@ export interface HandoffRequestOutput {
   ciphertext: JsonValue;
   /** The sender's high-water marks, authenticated with the key (they are in the HPKE aad). */
   marks: HandoffMark[];
+  /** The DID guard's state (DAG-CBOR, ./did-guard.ts), authenticated the same way; only when the policy enables the guard. */
+  guardState?: JsonValue;
 }
 
 export interface HandoffSenderDeps {
@@ -157,7 +167,11 @@ export interface HandoffSenderDeps {
   /** The service's attestor, behind its bounded queue. */
   attest(req: AttestationRequest): Promise<Uint8Array>;
   keyDid(): string;
-  /** The key holder's `sealTo`. */
+  /** The DID guard's key, exactly when the policy enables the guard (it travels in the same seal). */
+  guardKeyDid?(): string | undefined;
+  /** The DID guard's state as DAG-CBOR (baseline and public log), which travels with the guard key. */
+  guardState?(): Uint8Array;
+  /** Seal the enclave key (then the guard key, if any) to the joiner's attested HPKE key (KeyHolder.seal). */
   seal(recipientPublicKey: Uint8Array, info: Uint8Array, aad: Uint8Array): Promise<SealedKey>;
   /** The instance's high-water marks, which travel with the key (a joiner must not start without them). */
   marks(): HandoffMark[];
@@ -195,11 +209,13 @@ export class HandoffSender {
     const now = clock();
     const challenge = (this.#deps.random ?? defaultRandom)(HANDOFF_NONCE_BYTES);
     const key = this.#deps.keyDid();
+    const guardKey = this.#deps.guardKeyDid?.();
     const offer = encodeHandoff<HandoffOffer>({
       $type: HANDOFF_TYPE,
       version: 1,
       purpose: 'handoff-offer',
       key,
+      ...(guardKey !== undefined ? { guardKey } : {}),
       policy: policy.cid,
       platform,
       program: { ...PROGRAM },
@@ -257,8 +273,20 @@ export class HandoffSender {
       );
       // 5. The key, sealed to the attested HPKE key, bound to this transcript.
       const key = this.#deps.keyDid();
+      const guardKey = this.#deps.guardKeyDid?.();
       const marks = this.#deps.marks();
-      const { info, aad } = handoffTranscript({ offer: c.offer, request: request.cid, challenge: r.challenge, requesterNonce: c.requesterNonce, policy: policy.cid, key, marks });
+      const guardState = guardKey !== undefined ? this.#deps.guardState?.() : undefined;
+      const { info, aad } = handoffTranscript({
+        offer: c.offer,
+        request: request.cid,
+        challenge: r.challenge,
+        requesterNonce: c.requesterNonce,
+        policy: policy.cid,
+        key,
+        ...(guardKey !== undefined ? { guardKey } : {}),
+        marks,
+        ...(guardState ? { guardState } : {}),
+      });
       const sealed = await this.#deps.seal(r.hpkeKey, info, aad);
       return {
         suite: HANDOFF_HPKE_SUITE_NAME,
@@ -267,6 +295,7 @@ export class HandoffSender {
         enc: ipldToJson(sealed.enc),
         ciphertext: ipldToJson(sealed.ciphertext),
         marks,
+        ...(guardState ? { guardState: ipldToJson(guardState) } : {}),
       };
     } finally {
       this.#verifying.release(1);
@@ -347,7 +376,8 @@ async function post(deps: JoinDeps, nsid: string, body: Record<string, unknown>)
     method: 'POST',
     body,
     what: `the sending instance (${url.origin})`,
-    maxBytes: 256 * 1024,
+    // The sealed keys, the marks and the DID guard's state (at most MAX_GUARD_STATE_BYTES, base64).
+    maxBytes: 1024 * 1024,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.timeoutMs !== undefined ? { timeoutMs: deps.timeoutMs } : {}),
   });
@@ -383,11 +413,17 @@ export async function fetchUpgrades(deps: Pick<JoinDeps, 'url' | 'fetch' | 'time
   return b.upgrades;
 }
 
+/** What a hand-off delivers: the enclave key, and with a guarded policy the DID guard's key and state. */
+export interface JoinedKeys {
+  key: KeyHolder;
+  guard?: { key: KeyHolder; state: GuardState };
+}
+
 /**
  * The joiner's side: ask `url` for the key, check everything it attests, and
- * return a key holder with the same key. Throws a typed error on any doubt.
+ * return key holders with the same keys. Throws a typed error on any doubt.
  */
-export async function joinFrom(deps: JoinDeps): Promise<KeyHolder> {
+export async function joinFrom(deps: JoinDeps): Promise<JoinedKeys> {
   const limits = { ...DEFAULT_HANDOFF_LIMITS, ...deps.limits };
   const random = deps.random ?? defaultRandom;
   const { policy, platform } = deps;
@@ -402,6 +438,11 @@ export async function joinFrom(deps: JoinDeps): Promise<KeyHolder> {
   }
   if (!o.policy.equals(policy.cid)) throw new EncumberError('HandoffPolicyMismatch', `the sender enforces policy ${o.policy}, this instance ${policy.cid}`);
   if (!bytesEqual(o.requesterNonce, requesterNonce)) throw new EncumberError('HandoffEvidenceInvalid', 'the offer does not echo this instance\'s nonce');
+  // The same policy: a guard key exactly when it enables the DID guard.
+  const guarded = didGuardOf(policy.policy) !== undefined;
+  if (guarded !== (o.guardKey !== undefined)) {
+    throw new EncumberError('HandoffEvidenceInvalid', guarded ? 'the policy enables the DID guard, the offer names no guard key' : 'the offer names a guard key the policy does not have');
+  }
   const offerEvidence = decodeBytes(a1.evidence, 'evidence', 'HandoffEvidenceInvalid');
   const approved = await deps.trust.approved();
   await verifyHandoffEvidence(
@@ -433,17 +474,29 @@ export async function joinFrom(deps: JoinDeps): Promise<KeyHolder> {
   });
   const a2 = await post(deps, HANDOFF_REQUEST_NSID, { request: ipldToJson(request.value), evidence: ipldToJson(requestEvidence) });
 
-  // The key, opened with our ephemeral key and this transcript; it must be the key S attested.
+  // The keys, opened with our ephemeral key and this transcript; they must be the keys S attested.
   const marks = parseMarks(a2.marks, policy);
-  const { info, aad } = handoffTranscript({ offer: offer.cid, request: request.cid, challenge: o.challenge, requesterNonce, policy: policy.cid, key: o.key, marks });
-  const key = await KeyHolder.fromSealed(
+  const guardBytes = o.guardKey !== undefined ? decodeBytes(a2.guardState, 'guardState', 'HandoffEvidenceInvalid') : undefined;
+  const guardState = guardBytes ? parseGuardState(guardBytes) : undefined;
+  const { info, aad } = handoffTranscript({
+    offer: offer.cid,
+    request: request.cid,
+    challenge: o.challenge,
+    requesterNonce,
+    policy: policy.cid,
+    key: o.key,
+    ...(o.guardKey !== undefined ? { guardKey: o.guardKey } : {}),
+    marks,
+    ...(guardBytes ? { guardState: guardBytes } : {}),
+  });
+  const [key, guardKey] = await KeyHolder.openSealed(
     recipient.privateKey,
     decodeBytes(a2.enc, 'enc', 'HandoffSealInvalid'),
     decodeBytes(a2.ciphertext, 'ciphertext', 'HandoffSealInvalid'),
     info,
     aad,
-    o.key,
+    o.guardKey !== undefined ? [o.key, o.guardKey] : [o.key],
   );
   deps.onMarks?.(marks);
-  return key;
+  return { key: key!, ...(guardKey && guardState ? { guard: { key: guardKey, state: guardState } } : {}) };
 }

@@ -35,6 +35,7 @@ export class KeyHolder {
   readonly #privateKey: Uint8Array;
   /** The public key as did:key (k256, compressed). */
   readonly did: string;
+  #wiped = false;
 
   private constructor(privateKey: Uint8Array) {
     try {
@@ -57,6 +58,7 @@ export class KeyHolder {
 
   /** Sign SHA-256(message): 64-byte compact, low-S, deterministic (RFC 6979). */
   sign(message: Uint8Array): Uint8Array {
+    if (this.#wiped) throw new EncumberError('ServiceNotReady', 'the key was wiped');
     return signK256Libsecp256k1(this.#privateKey, message);
   }
 
@@ -78,15 +80,29 @@ export class KeyHolder {
    * instance's attested ephemeral key) with HPKE base mode; `info` and `aad`
    * bind the hand-off transcript. The plaintext copy is wiped afterwards.
    */
-  async sealTo(recipientPublicKey: Uint8Array, info: Uint8Array, aad: Uint8Array): Promise<SealedKey> {
+  sealTo(recipientPublicKey: Uint8Array, info: Uint8Array, aad: Uint8Array): Promise<SealedKey> {
+    return KeyHolder.seal([this], recipientPublicKey, info, aad);
+  }
+
+  /**
+   * Several keys in one seal (the enclave key, then the DID guard's key): the
+   * plaintext is their 32-byte keys in order, so they open together or not at
+   * all. The plaintext copy is wiped afterwards.
+   */
+  static async seal(holders: readonly KeyHolder[], recipientPublicKey: Uint8Array, info: Uint8Array, aad: Uint8Array): Promise<SealedKey> {
     if (!(recipientPublicKey instanceof Uint8Array) || recipientPublicKey.length !== X25519_PUBLIC_KEY_BYTES) {
       throw new EncumberError('HandoffEvidenceInvalid', `the recipient key must be ${X25519_PUBLIC_KEY_BYTES} bytes (X25519)`, {
         actual: recipientPublicKey?.length,
       });
     }
+    if (holders.length === 0) throw new Error('nothing to seal');
     const suite = handoffSuite();
-    const plaintext = this.#privateKey.slice();
+    const plaintext = new Uint8Array(KEY_BYTES * holders.length);
     try {
+      holders.forEach((h, i) => {
+        if (h.#wiped) throw new EncumberError('ServiceNotReady', 'the key was wiped');
+        plaintext.set(h.#privateKey, i * KEY_BYTES);
+      });
       const recipient = await suite.kem.importKey('raw', own(recipientPublicKey).buffer, true);
       const sealed = await suite.seal({ recipientPublicKey: recipient, info: own(info) }, plaintext, own(aad));
       return { enc: new Uint8Array(sealed.enc), ciphertext: new Uint8Array(sealed.ct) };
@@ -109,6 +125,23 @@ export class KeyHolder {
     aad: Uint8Array,
     expectedDid: string,
   ): Promise<KeyHolder> {
+    const [holder] = await KeyHolder.openSealed(recipientPrivateKey, enc, ciphertext, info, aad, [expectedDid]);
+    return holder!;
+  }
+
+  /**
+   * The holders of a seal made by `seal`, in order, each accepted only if its
+   * did:key is the one expected at its place (the keys the sender attested);
+   * all or none. Every buffer holding key bytes here is wiped.
+   */
+  static async openSealed(
+    recipientPrivateKey: CryptoKey,
+    enc: Uint8Array,
+    ciphertext: Uint8Array,
+    info: Uint8Array,
+    aad: Uint8Array,
+    expectedDids: readonly string[],
+  ): Promise<KeyHolder[]> {
     const suite = handoffSuite();
     let opened: ArrayBuffer;
     try {
@@ -117,27 +150,48 @@ export class KeyHolder {
       throw new EncumberError('HandoffSealInvalid', 'the sealed key does not open with this instance\'s ephemeral key and this transcript', { cause });
     }
     const bytes = new Uint8Array(opened);
+    const holders: KeyHolder[] = [];
     try {
-      if (bytes.length !== KEY_BYTES) {
-        throw new EncumberError('HandoffSealInvalid', `the sealed key is ${bytes.length} bytes, expected ${KEY_BYTES}`);
+      const expected = KEY_BYTES * expectedDids.length;
+      if (bytes.length !== expected) {
+        throw new EncumberError('HandoffSealInvalid', `the sealed keys are ${bytes.length} bytes, expected ${expected}`);
       }
-      let holder: KeyHolder;
-      try {
-        holder = new KeyHolder(bytes.slice());
-      } catch (cause) {
-        throw new EncumberError('HandoffSealInvalid', 'the sealed bytes are not a k256 private key', { cause });
+      for (const [i, expectedDid] of expectedDids.entries()) {
+        let holder: KeyHolder;
+        try {
+          holder = new KeyHolder(bytes.slice(i * KEY_BYTES, (i + 1) * KEY_BYTES));
+        } catch (cause) {
+          throw new EncumberError('HandoffSealInvalid', 'the sealed bytes are not a k256 private key', { cause });
+        }
+        holders.push(holder);
+        if (holder.did !== expectedDid) {
+          throw new EncumberError('HandoffKeyMismatch', `the sealed key is ${holder.did}, the sender attested ${expectedDid}`, {
+            expected: expectedDid,
+            actual: holder.did,
+          });
+        }
       }
-      if (holder.did !== expectedDid) {
-        holder.#privateKey.fill(0);
-        throw new EncumberError('HandoffKeyMismatch', `the sealed key is ${holder.did}, the sender attested ${expectedDid}`, {
-          expected: expectedDid,
-          actual: holder.did,
-        });
-      }
-      return holder;
+      return holders;
+    } catch (e) {
+      for (const h of holders) h.wipe();
+      throw e;
     } finally {
       bytes.fill(0);
     }
+  }
+
+  /**
+   * Overwrite the key with zeros: this holder signs and seals nothing
+   * afterwards. For a key that arrived where it is no longer wanted (a joiner
+   * that failed or stopped before the hand-off completed).
+   */
+  wipe(): void {
+    this.#privateKey.fill(0);
+    this.#wiped = true;
+  }
+
+  get wiped(): boolean {
+    return this.#wiped;
   }
 
   toJSON(): { did: string } {

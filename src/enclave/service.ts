@@ -27,7 +27,7 @@ import { buildPayload, type IpldRecord } from '../policy/payload.ts';
 import { checkCosignaturesBeforePlc, checkRequestScope, decide, type Cosignature, type CountedSigner } from '../policy/decide.ts';
 import { checkHighWater, nextMark, type HighWaterStore } from '../policy/high-water.ts';
 import type { PlcState } from '../plc/types.ts';
-import type { KeyHolder } from './key-holder.ts';
+import { KeyHolder } from './key-holder.ts';
 import type { PlcResolver } from './plc-resolver.ts';
 import type { AttestationRequest, Attestor } from './attestor.ts';
 import { BoundedQueue } from './limits.ts';
@@ -115,6 +115,7 @@ export interface ServiceDeps {
   /**
    * The DID guard's key (docs/did-guard.md): a second key, drawn at boot,
    * exactly when the policy's `didGuard` is enabled; bound in the binding.
+   * A joining instance has none yet: it arrives with the enclave key (`installKey`).
    */
   guardKey?: KeyHolder;
   /** With `guardKey`: the watcher and the directory it reads and writes. */
@@ -146,6 +147,7 @@ export class SigningService {
   readonly #handoff: HandoffSender;
   readonly #upgrades: UpgradeStore;
   #key: KeyHolder | undefined;
+  #guardKey: KeyHolder | undefined;
   #binding: EncodedDocument<Binding> | undefined;
   readonly #settled: Promise<Lifecycle>;
   #settle!: (state: Lifecycle) => void;
@@ -165,10 +167,13 @@ export class SigningService {
       ...(deps.handoff.limits ? { limits: deps.handoff.limits } : {}),
       attest: (req) => this.#attestations.run(() => this.#attest(req)),
       keyDid: () => this.#requireKey().did,
-      seal: (recipient, info, aad) => this.#requireKey().sealTo(recipient, info, aad),
+      guardKeyDid: () => this.#guardKey?.did,
+      guardState: () => deps.didGuard?.watcher.exportState() ?? new Uint8Array(),
+      // The enclave key, then the guard key (if any): one seal, opened whole or not at all.
+      seal: (recipient, info, aad) => KeyHolder.seal(this.#guardKey ? [this.#requireKey(), this.#guardKey] : [this.#requireKey()], recipient, info, aad),
       marks: () => [...deps.highWater.entries()].map(([did, m]) => ({ did, cid: m.cid })),
     });
-    if (deps.key) this.installKey(deps.key);
+    if (deps.key) this.installKey(deps.key, deps.guardKey);
   }
 
   /**
@@ -176,14 +181,14 @@ export class SigningService {
    * hand-off delivered it. The binding is made here, naming this instance's
    * platform and time; its attestation names this instance's measurement.
    */
-  installKey(key: KeyHolder): void {
+  installKey(key: KeyHolder, guard?: KeyHolder): void {
     if (this.#key) throw new Error('the service already holds a key');
     if (this.#state !== 'booting') throw new Error(`cannot install a key when ${this.#state}`);
-    const guard = this.#deps.guardKey;
     if (Boolean(guard) !== Boolean(didGuardOf(this.#deps.policy.policy))) {
       throw new Error('a guard key goes with a policy whose didGuard is enabled, and only with one');
     }
     this.#key = key;
+    this.#guardKey = guard;
     this.#binding = encodeDocument<Binding>({
       $type: BINDING_TYPE,
       version: 1,
@@ -278,7 +283,7 @@ export class SigningService {
     this.#assertServing();
     return {
       key: this.#requireKey().did,
-      ...(this.#deps.guardKey ? { guardKey: this.#deps.guardKey.did } : {}),
+      ...(this.#guardKey ? { guardKey: this.#guardKey.did } : {}),
       binding: ipldToJson(this.binding.value),
       bindingCid: this.binding.cid.toString(),
       policy: this.#policyJson(),
@@ -335,7 +340,7 @@ export class SigningService {
   async signPlcOp(input: SignPlcOpInput): Promise<SignPlcOpOutput> {
     this.#assertServing();
     const { policy } = this.#deps.policy;
-    const guardKey = this.#deps.guardKey;
+    const guardKey = this.#guardKey;
     const guard = this.#deps.didGuard;
     if (!didGuardOf(policy) || !guardKey || !guard) {
       throw new EncumberError('DidGuardDisabled', 'the policy does not enable the DID guard: this enclave holds no rotation key');

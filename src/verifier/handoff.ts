@@ -46,6 +46,11 @@ export interface HandoffOffer extends HandoffCommon {
   purpose: 'handoff-offer';
   /** The enclave key (did:key, k256) the sender holds and would hand over. */
   key: string;
+  /**
+   * The DID guard's key (did:key, k256), exactly when the policy enables the guard: it travels with the
+   * enclave key, in the same seal (docs/did-guard.md).
+   */
+  guardKey?: string;
   /** The joiner's nonce Rn, echoed. */
   requesterNonce: Uint8Array;
 }
@@ -112,16 +117,24 @@ function decode(json: unknown): EncodedHandoff<Record<string, unknown>> {
 
 export function parseHandoffOffer(json: unknown): EncodedHandoff<HandoffOffer> {
   const d = decode(json);
-  commonFields(d.value, 'handoff-offer', ['key', 'requesterNonce']);
+  commonFields(d.value, 'handoff-offer', ['key', 'guardKey', 'requesterNonce']);
   bytesField(d.value, 'requesterNonce', HANDOFF_NONCE_BYTES);
+  k256DidField(d.value, 'key');
+  if ('guardKey' in d.value) {
+    k256DidField(d.value, 'guardKey');
+    if (d.value.guardKey === d.value.key) invalid('guardKey must differ from key', { path: 'guardKey' });
+  }
+  return d as unknown as EncodedHandoff<HandoffOffer>;
+}
+
+function k256DidField(doc: Record<string, unknown>, name: string): void {
   let curve: string;
   try {
-    curve = parseDidKey(String(d.value.key)).curve;
+    curve = parseDidKey(String(doc[name])).curve;
   } catch (cause) {
-    invalid('key must be a did:key', { cause, path: 'key' });
+    invalid(`${name} must be a did:key`, { cause, path: name });
   }
-  if (curve !== 'k256') invalid('key must be a k256 did:key', { path: 'key' });
-  return d as unknown as EncodedHandoff<HandoffOffer>;
+  if (curve !== 'k256') invalid(`${name} must be a k256 did:key`, { path: name });
 }
 
 export function parseHandoffRequest(json: unknown): EncodedHandoff<HandoffRequest> {
@@ -132,25 +145,34 @@ export function parseHandoffRequest(json: unknown): EncodedHandoff<HandoffReques
   return d as unknown as EncodedHandoff<HandoffRequest>;
 }
 
-/**
- * HPKE `info`: the DAG-CBOR transcript of both rounds (both documents' CIDs,
- * Sn, Rn, the policy and the key), so a sealed key opens only for this
- * exchange. `aad` is the request's CID bytes.
- */
 /** A high-water mark as the hand-off carries it: the DID and the CID of the head the sender acted on. */
 export interface HandoffMark {
   did: string;
   cid: string;
 }
 
+/** What one hand-off seals and authenticates, besides the two rounds' documents. */
+export interface HandoffTranscriptInput {
+  offer: CID;
+  request: CID;
+  challenge: Uint8Array;
+  requesterNonce: Uint8Array;
+  policy: CID;
+  key: string;
+  /** The DID guard's key, when the policy enables the guard (sealed with the enclave key). */
+  guardKey?: string;
+  marks: readonly HandoffMark[];
+  /** The DID guard's state (DAG-CBOR, src/enclave/did-guard.ts), when the policy enables the guard. */
+  guardState?: Uint8Array;
+}
+
 /**
- * The HPKE info (the transcript) and aad: the request CID and the sender's high-water marks, so the marks the
- * joiner receives are authenticated by the same seal as the key (a changed mark and the key does not open).
+ * HPKE `info`: the DAG-CBOR transcript of both rounds (both documents' CIDs, Sn, Rn, the policy, the key and the
+ * guard key), so a sealed key opens only for this exchange. `aad`: the request CID, the sender's high-water marks
+ * and the guard's state, so what the joiner receives beside the keys is authenticated by the same seal (a changed
+ * mark or guard entry and the keys do not open).
  */
-export function handoffTranscript(t: { offer: CID; request: CID; challenge: Uint8Array; requesterNonce: Uint8Array; policy: CID; key: string; marks: readonly HandoffMark[] }): {
-  info: Uint8Array;
-  aad: Uint8Array;
-} {
+export function handoffTranscript(t: HandoffTranscriptInput): { info: Uint8Array; aad: Uint8Array } {
   const info = encodeCbor({
     $type: HANDOFF_TRANSCRIPT_TYPE,
     offer: t.offer,
@@ -159,9 +181,10 @@ export function handoffTranscript(t: { offer: CID; request: CID; challenge: Uint
     requesterNonce: t.requesterNonce,
     policy: t.policy,
     key: t.key,
+    ...(t.guardKey !== undefined ? { guardKey: t.guardKey } : {}),
   });
   const marks = [...t.marks].sort((a, b) => (a.did < b.did ? -1 : a.did > b.did ? 1 : 0)).map((m) => ({ did: m.did, cid: m.cid }));
-  return { info, aad: encodeCbor({ request: t.request, marks }) };
+  return { info, aad: encodeCbor({ request: t.request, marks, ...(t.guardState !== undefined ? { guardState: t.guardState } : {}) }) };
 }
 
 /** What an instance trusts in a peer: its own platform and roots, and the programs it approves. */

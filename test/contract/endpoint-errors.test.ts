@@ -223,8 +223,23 @@ test('handoffOffer: bad nonces, too large, too many challenges, a broken attesto
   }
   expectCode(ep, await procedure(w.sender.app, ep, nonce(32), 'text/plain'), 'InvalidRequest');
   expectCode(ep, await procedure(w.sender.app, ep, JSON.stringify({ ...nonce(32), pad: 'x'.repeat(2048) })), 'TooLarge');
-  for (let i = 0; i < 32; i++) assert.equal((await procedure(w.sender.app, ep, nonce(32))).status, 200);
-  expectCode(ep, await procedure(w.sender.app, ep, nonce(32)), 'RateLimited');
+  // More offers than the challenge table holds: each still answered (the oldest challenges make room).
+  for (let i = 0; i < 40; i++) assert.equal((await procedure(w.sender.app, ep, nonce(32))).status, 200);
+  // An attestation queue that is full (one running, 16 waiting): RateLimited.
+  let release = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const slow = await handoffWorld({
+    senderAttestor: (root) => {
+      const real = devAttestor(root, DIGEST_A);
+      return { ...real, attest: async (req) => (await gate, real.attest(req)) };
+    },
+  });
+  const queued = Array.from({ length: 17 }, () => procedure(slow.sender.app, ep, nonce(32)));
+  expectCode(ep, await procedure(slow.sender.app, ep, nonce(32)), 'RateLimited');
+  release();
+  for (const r of await Promise.all(queued)) assert.equal(r.status, 200);
 
   const broken = await handoffWorld({
     senderAttestor: (root) => ({ platform: 'dev', devRoot: root.certificate, attest: async () => { throw new TypeError('device gone'); } }),

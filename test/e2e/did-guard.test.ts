@@ -7,7 +7,10 @@
  * enclave's rotation key is refused at the endpoint without a quorum and
  * without the guard key first, and reverted when the PDS key does it
  * directly; with the directory down the guard does nothing (no signature)
- * and reverts on the next poll once it is back.
+ * and reverts on the next poll once it is back. Then the guard moves with
+ * the key: a second instance joins the first by the attested hand-off over
+ * loopback, the first stops, and the second reverts an intrusion that landed
+ * before it joined and signs an approved change with the guard key it received.
  *
  * Under CI=true this test must run; elsewhere it skips when PostgreSQL is missing.
  */
@@ -23,7 +26,10 @@ import { createMemberDid } from '../../src/member/plc-ops.ts';
 import { cosignPlcOpDraft, draftDidOp, type PlcOpDraft } from '../../src/member/did-ops.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
 import { bootService } from '../../src/enclave/boot.ts';
-import { createApp } from '../../src/server/app.ts';
+import { createApp, listen } from '../../src/server/app.ts';
+import { createDevRoot } from '../../src/attestation/dev/index.ts';
+import { devAttestor } from '../../src/enclave/platforms.ts';
+import { DIGEST_A } from '../support/handoff.ts';
 import type { PlcAuditEntry, PlcOperation } from '../../src/plc/types.ts';
 
 const skip = liveDirectorySkip();
@@ -162,4 +168,80 @@ test('the DID guard on the real directory: approved change, reverted intrusions,
   assert.equal(log.find((e) => e.cid === moved)!.nullified, true);
   assert.equal((await guardLog()).entries.at(-1).outcome, 'reverted');
   service.fail();
+});
+
+test('the guard moves with the key: B joins A over loopback, A stops, B reverts an intrusion A never saw and signs an approved change', { skip, timeout: 120_000 }, async () => {
+  const url = directory!.url;
+  const members: { did: string; key: MemberKey }[] = [];
+  for (const handle of ['h-alice.test', 'h-bob.test', 'h-carol.test']) {
+    const key = generateMemberKey();
+    const m = await createMemberDid({ rotationKey: generateMemberKey(), signingKey: key, handle, pds: 'https://pds.example' });
+    await post(m.did, m.op);
+    members.push({ did: m.did, key });
+  }
+  const guardBytes = generateK256PrivateKey();
+  const guardDid = KeyHolder.generate(() => guardBytes.slice()).did;
+  const pds = generateMemberKey();
+  const { op: genesis, did: org } = await plc.createOp({ signingKey: generateMemberKey().did, rotationKeys: [guardDid, pds.did], handle: 'org2.test', pds: 'https://pds.example', signer: plcSigner(pds) as never });
+  await post(org, genesis);
+  const policy = parsePolicy({
+    $type: 'dev.encumber.policy',
+    version: 1,
+    repository: org,
+    signers: members.map((m) => ({ did: m.did, keyId: 'atproto' })),
+    threshold: 2,
+    collections: ['app.bsky.feed.post'],
+    plc: { directory: url, source: 'fetch' },
+    limits: { maxRecordBytes: 10_000 },
+    didGuard: { enabled: true, pollSeconds: 60, revert: 'keys-and-pds' },
+  });
+  // Both instances on the dev platform with one dev root; each with its own manual poll timer.
+  const root = createDevRoot({ now: new Date(Date.now() - 86_400_000), validityDays: 30 });
+  const timer = () => {
+    const pending: (() => void)[] = [];
+    return { pending, guardTimer: (run: () => void) => (pending.push(run), () => {}) };
+  };
+  const settle = async (t: { pending: unknown[] }, n: number) => {
+    while (t.pending.length < n) await new Promise((r) => setTimeout(r, 20));
+  };
+  const ta = timer();
+  const a = bootService({ policy, attestor: devAttestor(root, DIGEST_A), drawGuardKey: () => guardBytes.slice(), guardTimer: ta.guardTimer });
+  const serverA = await listen(createApp({ service: a, logger: () => {} }), '127.0.0.1', 0);
+  await settle(ta, 1); // A's first poll: its baseline
+  const baseline = headOf(await auditLogFrom(url, org)).cid;
+
+  // An intrusion by the PDS key after A's last poll; then B joins A over HTTP, and A stops.
+  const head = headOf(await auditLogFrom(url, org));
+  const intrusion = await plc.createUpdateOp(head.operation as never, plcSigner(pds) as never, (n) => ({ ...n, services: { atproto_pds: { type: 'AtprotoPersonalDataServer', endpoint: 'https://evil.example' } } }) as never);
+  await post(org, intrusion);
+  const tb = timer();
+  const b = bootService({ policy, attestor: devAttestor(root, DIGEST_A), guardTimer: tb.guardTimer, join: { url: serverA.url } });
+  try {
+    assert.equal(await b.settled(), 'serving', JSON.stringify(b.failure));
+    assert.equal(b.identity().key, a.identity().key);
+    assert.equal((b.identity() as Record<string, any>).guardKey, guardDid);
+    a.fail();
+    await serverA.close();
+    // B's first poll judges from A's baseline: the intrusion is reverted, the directory nullifies it.
+    await settle(tb, 1);
+    const gb = b.guardLog();
+    assert.equal(gb.baseline, baseline);
+    assert.equal(gb.lastPoll?.result, 'reverted', JSON.stringify(gb.lastPoll));
+    let log = await auditLogFrom(url, org);
+    assert.equal(log.find((e) => e.nullified)?.cid, gb.entries.at(-1)!.intruder.cid);
+    assert.equal((headOf(log).operation as PlcOperation).services.atproto_pds?.endpoint, 'https://pds.example');
+
+    // An approved handle change through B, signed with the guard key it received.
+    let draft = draftDidOp(org, log, { handle: 'renamed2.test' }, new Date());
+    for (const m of members.slice(1)) draft = cosignPlcOpDraft(draft, m.key, m.did).draft;
+    const out = await b.signPlcOp(draft);
+    assert.equal(out.directory.status, 200);
+    log = await auditLogFrom(url, org);
+    assert.equal(headOf(log).cid, out.operationCid);
+    assert.deepEqual((headOf(log).operation as PlcOperation).alsoKnownAs, ['at://renamed2.test']);
+  } finally {
+    b.fail();
+    a.fail();
+    await serverA.close().catch(() => {});
+  }
 });

@@ -8,15 +8,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMember, createWorld, cosignBy, draftFor, policyFor, type Member } from '../support/world.ts';
-import { parsePolicy } from '../../src/policy/policy.ts';
-import { bootService } from '../../src/enclave/boot.ts';
-import { devAttestor } from '../../src/enclave/platforms.ts';
-import { createDevRoot } from '../../src/attestation/dev/index.ts';
 import { parseDidKey } from '../../src/crypto/did-key.ts';
 import { verifyPublishedRecord, type Identity } from '../../src/verifier/record.ts';
 import { cidForValue } from '../../src/data/cid.ts';
 import { jsonToIpld, ipldToJson } from '../../src/data/json.ts';
-import { testClock, DIGEST_A } from '../support/handoff.ts';
 
 const GUARD = { enabled: true, pollSeconds: 60, revert: 'keys-and-pds' };
 
@@ -54,15 +49,6 @@ test('two instances under one guarded policy draw different guard keys', async (
   const a = (await guardedWorld()).service.identity() as Record<string, any>;
   const b = (await guardedWorld()).service.identity() as Record<string, any>;
   assert.notEqual(a.guardKey, b.guardKey);
-});
-
-test('a guarded policy cannot join by hand-off (the hand-off does not carry the guard key): UsageError at boot', async () => {
-  const members = [await createMember('a.test'), await createMember('b.test')];
-  const policy = parsePolicy(policyFor(members, { plc: { directory: 'http://127.0.0.1:1', source: 'fetch' }, didGuard: GUARD }));
-  const root = createDevRoot({ now: new Date('2026-01-01T00:00:00.000Z'), validityDays: 3650 });
-  assert.throws(() => bootService({ policy, attestor: devAttestor(root, DIGEST_A), clock: testClock(), join: { url: 'http://127.0.0.1:1' } }), {
-    code: 'UsageError',
-  });
 });
 
 test('a verifier checks the guard key in the binding: present exactly when the policy enables the guard', async () => {

@@ -19,7 +19,7 @@ import { verifyEvidence } from '../../src/verifier/evidence.ts';
 import { cosignBy, draftFor, policyFor, rotateSigningKey, withLogs, type Member } from '../support/world.ts';
 import { EncumberError } from '../../src/errors.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
-import { approving, debugAttestor, DIGEST_A, DIGEST_B, devSet, fetchInto, handoffWorld, upgradeDraft, type App } from '../support/handoff.ts';
+import { approving, debugAttestor, DIGEST_A, DIGEST_B, devSet, fetchInto, handoffWorld, requestByHand, upgradeDraft, type App } from '../support/handoff.ts';
 
 const DIGEST_E = new Uint8Array(48).fill(0xee);
 
@@ -232,14 +232,20 @@ test('a joiner with another policy is refused: HandoffPolicyMismatch', async () 
   assert.equal(r.service.failure?.code, 'HandoffPolicyMismatch');
 });
 
-test('the challenge table is bounded: beyond it, RateLimited; expired challenges make room', async () => {
+test('the challenge table is bounded: a flood of offers evicts the oldest challenge (HandoffReplay) and never locks an honest joiner out', async () => {
   const w = await handoffWorld();
   const nonce = { nonce: ipldToJson(new Uint8Array(32).fill(3)) };
-  for (let i = 0; i < 32; i++) assert.equal((await post(w.sender.app, 'dev.encumber.handoffOffer', nonce)).status, 200);
-  const full = await post(w.sender.app, 'dev.encumber.handoffOffer', nonce);
-  assert.deepEqual([full.status, full.json.error], [429, 'RateLimited']);
-  w.clock.advance(60_001);
-  assert.equal((await post(w.sender.app, 'dev.encumber.handoffOffer', nonce)).status, 200);
+  const flood = async () => {
+    for (let i = 0; i < 32; i++) assert.equal((await post(w.sender.app, 'dev.encumber.handoffOffer', nonce)).status, 200, `offer ${i}`);
+  };
+  // A joiner's challenge, then 32 offers between its two round trips: its challenge was the oldest, and is gone.
+  const evicted = await requestByHand(w.sender.app, { root: w.root, policy: w.policy, clock: w.clock, beforeRequest: flood });
+  assert.deepEqual([evicted.status, evicted.json.error], [422, 'HandoffReplay']);
+  // The table is full of the flood's challenges: an honest joiner still gets the key.
+  await flood();
+  const r = await w.join();
+  assert.equal(r.service.state, 'serving', String(r.service.failure?.message));
+  assert.equal(r.service.identity().key, w.sender.service.identity().key);
 });
 
 /** The code a promise settles with: 'ok', or its EncumberError code. */

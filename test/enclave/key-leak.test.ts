@@ -224,3 +224,40 @@ test('the key hand-off over HTTP: neither direction carries the key bytes, and a
     await server.close();
   }
 });
+
+test('the key hand-off of a guarded policy over HTTP: the DID guard key crosses only sealed, and arrives', async () => {
+  const clock = testClock();
+  const root = createDevRoot({ now: new Date('2026-01-01T00:00:00.000Z'), validityDays: 3650 });
+  const members = [await createMember('a.test'), await createMember('b.test')];
+  const logs = new Map(members.map((m) => [m.did, m.log]));
+  const policy = parsePolicy(policyFor(members, { plc: { directory: 'http://127.0.0.1:1', source: 'fetch' }, didGuard: { enabled: true, pollSeconds: 60, revert: 'all' } }));
+  const common = { policy, clock, fetchLog: async (_s: string, did: string) => logs.get(did), guardTimer: () => () => {} };
+  let guardKey: Uint8Array | undefined;
+  const sender = bootService({
+    ...common,
+    attestor: devAttestor(root, DIGEST_A),
+    drawGuardKey: () => {
+      guardKey = generateK256PrivateKey();
+      return guardKey.slice();
+    },
+  });
+  const server = await listen(createApp({ service: sender }), '127.0.0.1', 0);
+  try {
+    const wire: string[] = [];
+    const recording = (async (u: string | URL, init?: RequestInit) => {
+      const res = await fetch(u, init);
+      const text = await res.text();
+      wire.push(String(init?.body ?? ''), text);
+      return new Response(text, { status: res.status, headers: res.headers });
+    }) as typeof fetch;
+    const joiner = bootService({ ...common, attestor: devAttestor(root, DIGEST_A), join: { url: server.url, fetch: recording } });
+    assert.equal(await joiner.settled(), 'serving', JSON.stringify(joiner.failure));
+    const guardDid = (sender.identity() as Record<string, any>).guardKey;
+    assert.equal((joiner.identity() as Record<string, any>).guardKey, guardDid, 'the joiner holds the guard key');
+    const haystack = wire.join('\n');
+    assert.ok(haystack.includes(guardDid), 'the scan sees real traffic (the guard\'s public key is in the offer)');
+    for (const s of spellings(guardKey!)) assert.ok(!haystack.includes(s), `guard key found on the wire as ${s.slice(0, 6)}…`);
+  } finally {
+    await server.close();
+  }
+});

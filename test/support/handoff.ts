@@ -111,24 +111,34 @@ export interface JoinOptions {
   /** Replace the fetch into the sender (e.g. to hold or alter it). */
   fetch?: typeof fetch;
   policy?: LoadedPolicy;
+  /** More of the joiner's configuration (over the world's `config`). */
+  config?: Partial<ServiceConfig>;
 }
 
 export interface HandoffWorldOptions {
   senderAttestor?: (root: DevRoot) => Attestor;
   senderApproved?: NonNullable<ServiceConfig['handoff']>['approved'];
   members?: Member[];
+  /** Over the policy `policyFor(members)` makes (e.g. a DID guard, fetch mode). */
+  policyOverrides?: Record<string, unknown>;
+  /** More configuration for every instance (e.g. the directory stand-in); the sender's own over it. */
+  config?: Partial<ServiceConfig>;
+  senderConfig?: Partial<ServiceConfig>;
 }
 
 export async function handoffWorld(opts: HandoffWorldOptions = {}): Promise<HandoffWorld> {
   const clock = testClock();
   const root = createDevRoot({ now: new Date('2026-01-01T00:00:00.000Z'), validityDays: 3650 });
   const members = opts.members ?? [await createMember('alice.test'), await createMember('bob.test'), await createMember('carol.test')];
-  const policy = parsePolicy(policyFor(members));
+  const policy = parsePolicy(policyFor(members, opts.policyOverrides));
   const start = (attestor: Attestor, extra: Partial<ServiceConfig>, p = policy): Instance => {
-    const service = bootService({ policy: p, attestor, clock, ...extra });
+    const service = bootService({ policy: p, attestor, clock, ...opts.config, ...extra });
     return { service, app: createApp({ service }) };
   };
-  const sender = start(opts.senderAttestor?.(root) ?? devAttestor(root, DIGEST_A), opts.senderApproved ? { handoff: { approved: opts.senderApproved } } : {});
+  const sender = start(opts.senderAttestor?.(root) ?? devAttestor(root, DIGEST_A), {
+    ...opts.senderConfig,
+    ...(opts.senderApproved ? { handoff: { approved: opts.senderApproved } } : {}),
+  });
   return {
     root,
     clock,
@@ -141,6 +151,7 @@ export async function handoffWorld(opts: HandoffWorldOptions = {}): Promise<Hand
       const joined = start(
         j.attestor ?? devAttestor(root, DIGEST_A),
         {
+          ...j.config,
           join: { url: 'http://sender.test', fetch: j.fetch ?? fetchInto(from.app, exchanges, j.intercept) },
           ...(j.approved ? { handoff: { approved: j.approved } } : {}),
         },
@@ -160,7 +171,7 @@ export async function handoffWorld(opts: HandoffWorldOptions = {}): Promise<Hand
  */
 export async function requestByHand(
   app: App,
-  opts: { root: DevRoot; policy: LoadedPolicy; clock: Clock; attestor?: Attestor; doc?: Record<string, unknown>; beforeRequest?: () => void },
+  opts: { root: DevRoot; policy: LoadedPolicy; clock: Clock; attestor?: Attestor; doc?: Record<string, unknown>; beforeRequest?: () => void | Promise<void> },
 ): Promise<{ status: number; json: Record<string, any>; body: Record<string, unknown> }> {
   const post = async (nsid: string, body: unknown) => {
     const res = await app.request(`/xrpc/${nsid}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -186,7 +197,7 @@ export async function requestByHand(
   const attestor = opts.attestor ?? devAttestor(opts.root, DIGEST_A);
   const evidence = await attestor.attest({ publicKey, bindingBytes: doc.bytes, bindingCid: doc.cid.bytes, nonce: o.challenge, now: opts.clock() });
   const body = { request: ipldToJson(doc.value as never), evidence: ipldToJson(evidence) };
-  opts.beforeRequest?.();
+  await opts.beforeRequest?.();
   return { ...(await post('dev.encumber.handoffRequest', body)), body };
 }
 
