@@ -32,7 +32,7 @@ import type { PlcResolver } from './plc-resolver.ts';
 import type { AttestationRequest, Attestor } from './attestor.ts';
 import { BoundedQueue } from './limits.ts';
 import { checkStatementPolicy, parseUpgradeStatement, verifyUpgrade, type PublishedUpgrade, type UpgradeStatement } from '../verifier/upgrade.ts';
-import { UpgradeStore } from './upgrades.ts';
+import { MAX_UPGRADES, UpgradeStore } from './upgrades.ts';
 import { HandoffSender, type HandoffLimits, type HandoffOfferOutput, type HandoffRequestInput, type HandoffRequestOutput, type HandoffTrustSource } from './handoff.ts';
 import {
   PROGRAM,
@@ -468,14 +468,20 @@ export class SigningService {
    * statement well-formed and naming the enforced policy, then each
    * co-signature's form, members named once, enough of them (before any PLC
    * work), the co-signers' verified PLC states, every signature over the
-   * statement's bytes. Signs nothing.
+   * statement's bytes. `admit` may refuse the statement after the checks
+   * that need no PLC state, before any PLC work. Signs nothing.
    */
-  async #upgradeQuorum(input: ApproveUpgradeInput, now: Date): Promise<{ statement: UpgradeStatement; counted: CountedSigner[]; states: Map<string, PlcState> }> {
+  async #upgradeQuorum(
+    input: ApproveUpgradeInput,
+    now: Date,
+    admit: (statement: UpgradeStatement) => void = () => {},
+  ): Promise<{ statement: UpgradeStatement; counted: CountedSigner[]; states: Map<string, PlcState> }> {
     const { policy } = this.#deps.policy;
     const statement = parseUpgradeStatement(input.statement);
     checkStatementPolicy(statement, this.#deps.policy.cid);
     const cosignatures: Cosignature[] = input.cosignatures.map((c, index) => ({ issuer: c.issuer, sig: decodeCosignature(c.sig.$bytes, index) }));
     const dids = checkCosignaturesBeforePlc(policy, cosignatures);
+    admit(statement);
     const states = await this.#deps.resolver.resolve(dids, input.plcLogs, now);
     const counted = await decide(policy, statement, cosignatures, states);
     return { statement, counted, states };
@@ -485,19 +491,22 @@ export class SigningService {
    * dev.encumber.approveUpgrade: a statement the quorum co-signed adds its
    * measurements to the hand-off's approved set; the enclave key signs a
    * receipt for it, and the statement, co-signatures and receipt are kept and
-   * published (getUpgrades). The same statement again answers the same approval.
+   * published (getUpgrades). The same statement again answers the approval
+   * kept. A refused request changes nothing: the marks move and the approval
+   * is kept only after every check passed, with no await in between.
    */
   async approveUpgrade(input: ApproveUpgradeInput): Promise<PublishedUpgrade> {
     this.#assertServing();
     const now = this.#deps.clock();
-    const { statement, counted, states } = await this.#upgradeQuorum(input, now);
-    const known = this.#upgrades.get(statement.cid.toString());
+    // The cap, before any PLC work: a statement not kept yet has no room when the store is full.
+    const refuseWhenFull = (cid: string) => {
+      if (!this.#upgrades.get(cid) && this.#upgrades.full()) throw new EncumberError('RateLimited', `at most ${MAX_UPGRADES} upgrade statements are kept`);
+    };
+    const { statement, counted, states } = await this.#upgradeQuorum(input, now, (s) => refuseWhenFull(s.cid.toString()));
+    const cid = statement.cid.toString();
+    const known = this.#upgrades.get(cid);
     if (known) return known.published;
-    this.#assertServing();
-    // The high-water marks, as for a record: no co-signer's PLC history goes backwards.
     const plc = this.#deps.policy.policy.plc.source;
-    for (const s of states.values()) checkHighWater(this.#deps.highWater.get(s.did), s, plc);
-    for (const s of states.values()) this.#deps.highWater.set(s.did, nextMark(s));
     const order = new Map(this.#deps.policy.policy.signers.map((s, i) => [s.did, i]));
     counted.sort((a, b) => order.get(a.did)! - order.get(b.did)!);
     const unsigned: UnsignedReceipt = {
@@ -507,17 +516,26 @@ export class SigningService {
       heads: counted.map((c) => ({ did: c.did, cid: parseHeadCid(c), createdAt: c.head.createdAt, key: c.key })),
       signedAt: toCanonicalUtcMillis(now),
     };
+    const logs = publishedLogs(plc, counted, input.plcLogs);
     const sig = await this.#requireKey().signAsync(encodeDocument(unsigned).bytes);
+    // Every refusal again, after the last await and before anything changes: the service still serving, the
+    // statement approved meanwhile (its approval is the answer), the cap, the high-water marks (no co-signer's
+    // PLC history goes backwards, as for a record).
     this.#assertServing();
+    const meanwhile = this.#upgrades.get(cid);
+    if (meanwhile) return meanwhile.published;
+    refuseWhenFull(cid);
+    for (const s of states.values()) checkHighWater(this.#deps.highWater.get(s.did), s, plc);
     const published: PublishedUpgrade = {
       statement: ipldToJson(statement.value as never),
-      statementCid: statement.cid.toString(),
+      statementCid: cid,
       cosignatures: counted.map((c) => ({ issuer: c.did, key: c.key, sig: ipldToJson(c.sig) as { $bytes: string } })),
       receipt: ipldToJson({ ...unsigned, sig } as never),
-      ...publishedLogs(plc, counted, input.plcLogs),
+      ...logs,
     };
-    this.#upgrades.add({ statement, published });
-    return published;
+    const kept = this.#upgrades.add({ statement, published });
+    for (const s of states.values()) this.#deps.highWater.set(s.did, nextMark(s));
+    return kept.published;
   }
 
   /** dev.encumber.getUpgrades: every approved (or inherited) upgrade, in the order it was approved. */
@@ -530,10 +548,16 @@ export class SigningService {
    * A joining instance, before the hand-off: the sender's published upgrades,
    * each re-checked here with the approveUpgrade rules (this instance's own
    * PLC checks); the ones that pass extend the approved set (so a new release
-   * accepts the release it takes over from). Their receipts are checked once
-   * the key is here (`keepInheritedWithKey`). Returns what was refused, and why.
+   * accepts the release it takes over from). A statement may come more than
+   * once: every copy that passes is held, and once the key is here one whose
+   * receipt it signed is kept (`keepInheritedWithKey`), whatever their order.
+   * A list longer than an instance keeps is refused whole. Returns what was
+   * refused, and why.
    */
   async inheritUpgrades(list: unknown[]): Promise<{ cid: string; code: string; message: string }[]> {
+    if (list.length > MAX_UPGRADES) {
+      throw new EncumberError('RemoteUnavailable', `the sender publishes ${list.length} upgrades; an instance keeps at most ${MAX_UPGRADES}`);
+    }
     const refused: { cid: string; code: string; message: string }[] = [];
     for (const item of list) {
       const p = (typeof item === 'object' && item !== null ? item : {}) as Partial<PublishedUpgrade>;
@@ -551,7 +575,7 @@ export class SigningService {
           receipt: (p.receipt ?? null) as JsonValue,
           ...publishedLogs(this.#deps.policy.policy.plc.source, counted, p.plcLogs as Record<string, unknown> | undefined),
         };
-        this.#upgrades.add({ statement, published: kept });
+        this.#upgrades.addCandidate({ statement, published: kept });
       } catch (e) {
         if (!(e instanceof EncumberError) || isInfrastructureCode(e.code)) throw e;
         refused.push({ cid: String(p.statementCid), code: e.code, message: e.message });
@@ -560,11 +584,11 @@ export class SigningService {
     return refused;
   }
 
-  /** After the hand-off: only inherited upgrades whose receipt the enclave key signed are kept. */
+  /** After the hand-off: of the inherited copies of each statement, one whose receipt the enclave key signed is kept; returns the statements none of whose copies verified. */
   keepInheritedWithKey(): string[] {
     const key = this.#requireKey().did;
     const identity = { key, policy: this.#policyJson(), policyCid: this.#deps.policy.cid.toString() };
-    return this.#upgrades.retain((p) => verifyUpgrade(identity, p).ok);
+    return this.#upgrades.settle((p) => verifyUpgrade(identity, p).ok);
   }
 
 }

@@ -128,8 +128,9 @@ function isMap(v: unknown): v is Record<string, unknown> {
 
 /**
  * Anyone's check that an enclave identity's key approved this statement on a
- * quorum's word: the statement well-formed and for the identity's policy, the
- * receipt signed by the identity's key, the co-signatures the record
+ * quorum's word: the statement well-formed, hashing to the `statementCid` the
+ * approval names (required), and for the identity's policy, the receipt for
+ * that statement and signed by the identity's key, the co-signatures the record
  * verifier's rules (members once, enough, each verifying with the key the
  * receipt names) and, with the audit logs, each key re-derived from the PLC
  * head the receipt names. Rows in a fixed order; the first failure ends it.
@@ -147,11 +148,13 @@ export function verifyUpgrade(identity: Pick<Identity, 'key' | 'policy' | 'polic
       return p.policy;
     }, (p) => `policy ${identity.policyCid}: ${p.threshold} of ${p.signers.length}`);
 
-    // 2. The statement: well-formed, hashing to the CID published with it, for the identity's policy.
+    // 2. The statement: well-formed, hashing to the CID published with it (always given: an approval names
+    //    the statement it is for), for the identity's policy.
     const u = isMap(upgrade) ? upgrade : {};
     const statement = step('statement', () => {
       const s = parseUpgradeStatement(u.statement);
-      if (u.statementCid !== undefined && u.statementCid !== s.cid.toString()) fail('UpgradeInvalid', `the statement hashes to ${s.cid}, published as ${String(u.statementCid)}`);
+      if (typeof u.statementCid !== 'string') fail('UpgradeInvalid', 'the approval names no statementCid');
+      if (u.statementCid !== s.cid.toString()) fail('UpgradeInvalid', `the statement hashes to ${s.cid}, published as ${String(u.statementCid)}`);
       checkStatementPolicy(s, identity.policyCid);
       return s;
     }, (s) => `statement ${s.cid} (${s.value.createdAt}): ${describeMeasurements(s.measurements)}`);

@@ -12,7 +12,7 @@ import { createWorld, type Member } from '../support/world.ts';
 import { approving, DIGEST_B } from '../support/handoff.ts';
 import { createApp, listen } from '../../src/server/app.ts';
 
-test('upgrade draft, cosign, submit, verify; a tampered statement fails verify (exit 1); bad input exit 2', async () => {
+test('upgrade draft, cosign, submit, verify; a tampered statement or a missing statement CID fails verify (exit 1); bad input exit 2', async () => {
   const dir = tempDir('encumber-upgrade-');
   const w = await createWorld();
   const [alice, bob] = w.members as [Member, Member, Member];
@@ -45,6 +45,13 @@ test('upgrade draft, cosign, submit, verify; a tampered statement fails verify (
     const tampered = await runCli(['upgrade', 'verify', '--identity', f('identity.json'), '--upgrades', f('tampered.json')]);
     assert.equal(tampered.code, 1);
     assert.match(tampered.out.join('\n'), /REFUSED UpgradeInvalid/);
+    // An approval that names no statement CID: refused.
+    const unnamed = await (await fetch(`${server.url}/xrpc/dev.encumber.getUpgrades`)).json() as { upgrades: any[] };
+    delete unnamed.upgrades[0].statementCid;
+    writeFileSync(f('unnamed.json'), JSON.stringify(unnamed));
+    const refused = await runCli(['upgrade', 'verify', '--identity', f('identity.json'), '--upgrades', f('unnamed.json')]);
+    assert.equal(refused.code, 1, refused.out.join('\n'));
+    assert.match(refused.out.join('\n'), /upgrade \(no statementCid\): REFUSED UpgradeInvalid/);
 
     // Bad input.
     assert.equal((await runCli(['upgrade', 'submit', f('m.json'), '--enclave', server.url])).code, 2);

@@ -4,19 +4,25 @@
  * co-signers, a non-member, a bad signature) or its own (another policy, a
  * malformed statement); once approved, a joiner running the approved program
  * gets the key and one running another program is still refused; the joiner
- * inherits and publishes the approvals; anyone's verifier accepts a genuine
- * approval and refuses a tampered one.
+ * inherits and publishes the approvals, keeping a genuine one whatever bad
+ * copies of it come before or after, and refuses a list over the bound; a
+ * refused approval (the 65th statement, logs too large to publish) moves no
+ * mark; anyone's verifier accepts a genuine approval and refuses a tampered
+ * one or one that names no statement CID.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EncumberError } from '../../src/errors.ts';
 import { devAttestor } from '../../src/enclave/platforms.ts';
 import { ipldToJson, jsonToIpld } from '../../src/data/json.ts';
-import { cidForValue } from '../../src/data/cid.ts';
+import { CID, cidForValue } from '../../src/data/cid.ts';
+import type { JsonValue } from '../../src/data/types.ts';
+import { MAX_PUBLISHED_UPGRADE_BYTES } from '../../src/enclave/service.ts';
+import { MAX_UPGRADES } from '../../src/enclave/upgrades.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
 import { verifyUpgrade, type PublishedUpgrade } from '../../src/verifier/upgrade.ts';
 import { approving, DIGEST_A, DIGEST_B, handoffWorld, upgradeDraft } from '../support/handoff.ts';
-import { createMember, policyFor, type Member } from '../support/world.ts';
+import { cosignBy, createMember, draftFor, policyFor, rotateSigningKey, withLogs, type Member } from '../support/world.ts';
 
 const DIGEST_C = new Uint8Array(48).fill(0x0c);
 
@@ -161,4 +167,112 @@ test('an approval publishes only the counted co-signers\' logs: a submission pad
   padded.plcLogs = { ...padded.plcLogs, 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa': [{ junk: 'x'.repeat(1000) }] };
   const published = await w.sender.service.approveUpgrade(padded as never);
   assert.deepEqual(Object.keys(published.plcLogs ?? {}).sort(), [alice.did, bob.did].sort());
+});
+
+/** A fetch into `from` whose getUpgrades answer is replaced by `upgrades` (a relay, or the sender itself, lying). */
+function publishing(from: { app: { request: (path: string, init: RequestInit) => Response | Promise<Response> } }, upgrades: unknown[]): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(input instanceof Request ? input.url : input.toString());
+    if (url.pathname.endsWith('getUpgrades')) return Response.json({ upgrades });
+    return from.app.request(url.pathname, { method: init?.method ?? 'GET', headers: init?.headers ?? {}, ...(init?.body ? { body: init.body } : {}) });
+  }) as typeof fetch;
+}
+
+test('a statement published twice: a bad copy before or after the genuine approval does not make the joiner drop it', async () => {
+  const w = await handoffWorld();
+  const [alice, bob] = w.members as [Member, Member, Member];
+  const approval = await w.sender.service.approveUpgrade(upgradeDraft(w.policy.cid, [DIGEST_A, DIGEST_B], [alice, bob]));
+  // The same statement and co-signatures (its quorum passes), with a receipt the key did not sign.
+  const bad: PublishedUpgrade = { ...approval, receipt: { ...(approval.receipt as Record<string, JsonValue>), signedAt: '2026-06-01T00:00:01.000Z' } };
+  for (const upgrades of [[bad, approval], [approval, bad], [bad, bad, approval, bad]]) {
+    const b = await w.join({ attestor: devAttestor(w.root, DIGEST_B), fetch: publishing(w.sender, upgrades) });
+    assert.equal(b.service.state, 'serving', JSON.stringify(b.service.failure));
+    assert.deepEqual(b.service.upgrades().upgrades, [approval]);
+  }
+  // Only bad copies: the statement is not kept.
+  const onlyBad = await w.join({ fetch: publishing(w.sender, [bad, bad]) });
+  assert.equal(onlyBad.service.state, 'serving', JSON.stringify(onlyBad.service.failure));
+  assert.deepEqual(onlyBad.service.upgrades().upgrades, []);
+});
+
+test('a published list longer than an instance keeps (64) is refused whole: the joiner fails closed', async () => {
+  const w = await handoffWorld();
+  const [alice, bob] = w.members as [Member, Member, Member];
+  const approval = await w.sender.service.approveUpgrade(upgradeDraft(w.policy.cid, [DIGEST_A, DIGEST_B], [alice, bob]));
+  const bad: PublishedUpgrade = { ...approval, receipt: { ...(approval.receipt as Record<string, JsonValue>), signedAt: '2026-06-01T00:00:01.000Z' } };
+  const long = await w.join({ fetch: publishing(w.sender, [...Array.from({ length: MAX_UPGRADES }, () => bad), approval]) });
+  assert.equal(long.service.failure?.code, 'RemoteUnavailable');
+  // Exactly the bound is read.
+  const full = await w.join({ fetch: publishing(w.sender, [...Array.from({ length: MAX_UPGRADES - 1 }, () => bad), approval]) });
+  assert.equal(full.service.state, 'serving', JSON.stringify(full.service.failure));
+  assert.deepEqual(full.service.upgrades().upgrades, [approval]);
+});
+
+test('two approvals of one statement at once: both callers are answered the approval kept and published', async () => {
+  const w = await handoffWorld();
+  const [alice, bob, carol] = w.members as [Member, Member, Member];
+  const s = w.sender.service;
+  const [first, second] = await Promise.all([
+    s.approveUpgrade(upgradeDraft(w.policy.cid, [DIGEST_A, DIGEST_B], [alice, bob])),
+    s.approveUpgrade(upgradeDraft(w.policy.cid, [DIGEST_A, DIGEST_B], [alice, carol])),
+  ]);
+  assert.deepEqual(s.upgrades().upgrades, [first]);
+  assert.deepEqual(second, first);
+});
+
+test('the 65th statement is refused (RateLimited) before anything changes: the marks stay, nothing is kept', async () => {
+  const w = await handoffWorld();
+  const [alice, bob] = w.members as [Member, Member, Member];
+  const s = w.sender.service;
+  for (let i = 0; i < MAX_UPGRADES; i++) {
+    const digest = new Uint8Array(48).fill(0x10).map((x, j) => (j === 0 ? i : x));
+    await s.approveUpgrade(upgradeDraft(w.policy.cid, [DIGEST_A, digest], [alice, bob]));
+  }
+  const kept = s.upgrades().upgrades;
+  assert.equal(kept.length, MAX_UPGRADES);
+  // alice and bob rotate; the 65th statement comes with their newer logs.
+  const oldAlice: Member = { ...alice, log: [...alice.log] };
+  const oldBob: Member = { ...bob, log: [...bob.log] };
+  await rotateSigningKey(alice);
+  await rotateSigningKey(bob);
+  assert.equal(await code(s.approveUpgrade(upgradeDraft(w.policy.cid, [DIGEST_A, DIGEST_C], [alice, bob]))), 'RateLimited');
+  assert.deepEqual(s.upgrades().upgrades, kept);
+  // The marks did not move to the rotated heads: the logs the enclave last acted on are still accepted.
+  const record = withLogs(cosignBy(draftFor('after a refused upgrade'), oldAlice, oldBob), [oldAlice, oldBob]);
+  assert.equal(await code(s.signRecord(record as never)), 'ok');
+  // A statement already kept is still answered with its approval.
+  assert.equal(await code(s.approveUpgrade(upgradeDraft(w.policy.cid, [DIGEST_A, new Uint8Array(48).fill(0x10).map((x, j) => (j === 0 ? 0 : x))], [oldAlice, oldBob]))), 'ok');
+});
+
+test('an approval refused because its logs are too large to publish (UpgradeInvalid) changes nothing: the marks stay', async () => {
+  const w = await handoffWorld();
+  const [alice, bob] = w.members as [Member, Member, Member];
+  const s = w.sender.service;
+  const oldAlice: Member = { ...alice, log: [...alice.log] };
+  // About 100 key rotations: alice's audit log alone weighs more than an approval may publish.
+  while (JSON.stringify(alice.log).length <= MAX_PUBLISHED_UPGRADE_BYTES) await rotateSigningKey(alice);
+  assert.equal(await code(s.approveUpgrade(upgradeDraft(w.policy.cid, [DIGEST_A, DIGEST_B], [alice, bob]))), 'UpgradeInvalid');
+  assert.deepEqual(s.upgrades().upgrades, []);
+  const record = withLogs(cosignBy(draftFor('after a refused upgrade'), oldAlice, bob), [oldAlice, bob]);
+  assert.equal(await code(s.signRecord(record as never)), 'ok');
+});
+
+test('the public verifier requires the statement CID: an approval without it, or naming another statement, is refused', async () => {
+  const w = await handoffWorld();
+  const [alice, bob] = w.members as [Member, Member, Member];
+  const approval = await w.sender.service.approveUpgrade(upgradeDraft(w.policy.cid, [DIGEST_A, DIGEST_B], [alice, bob]));
+  const other = await w.sender.service.approveUpgrade(upgradeDraft(w.policy.cid, [DIGEST_A, DIGEST_C], [alice, bob]));
+  const identity = w.sender.service.identity();
+  const codeOf = (u: unknown) => {
+    const v = verifyUpgrade(identity, u);
+    return v.ok ? 'ok' : v.error.code;
+  };
+  assert.equal(codeOf(approval), 'ok');
+  const { statementCid: _dropped, ...unnamed } = approval;
+  assert.equal(codeOf(unnamed), 'UpgradeInvalid');
+  assert.equal(codeOf({ ...approval, statementCid: null }), 'UpgradeInvalid');
+  assert.equal(codeOf({ ...approval, statementCid: CID.parse(approval.statementCid).bytes }), 'UpgradeInvalid');
+  // The statement and receipt of one approval under the CID of another: refused at the statement.
+  assert.equal(codeOf({ ...approval, statementCid: other.statementCid }), 'UpgradeInvalid');
+  assert.equal(codeOf({ ...other, receipt: approval.receipt, statementCid: approval.statementCid }), 'UpgradeInvalid');
 });

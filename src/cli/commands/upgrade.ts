@@ -106,8 +106,10 @@ export async function upgradeVerify(flags: { identity: string; upgrades?: string
     io.out(JSON.stringify(verdicts, null, 2));
   } else {
     io.out(`enclave key ${identity.key}, policy ${identity.policyCid}: ${list.length} upgrade(s)`);
-    for (const v of verdicts) {
-      io.out(v.ok ? `upgrade ${v.cid}: OK` : `upgrade: REFUSED ${v.error.code}: ${v.error.message}`);
+    for (const [i, v] of verdicts.entries()) {
+      // A refused approval is named by the statementCid it publishes (required: without one it is refused).
+      const named = (list[i] as { statementCid?: unknown } | null)?.statementCid;
+      io.out(v.ok ? `upgrade ${v.cid}: OK` : `upgrade ${typeof named === 'string' ? named : '(no statementCid)'}: REFUSED ${v.error.code}: ${v.error.message}`);
       for (const c of v.checks) io.out(`  ${c.ok ? (c.skipped ? 'skip' : 'ok  ') : 'FAIL'} ${c.name}: ${c.detail}`);
     }
     io.out('(the key is taken from the identity: check its attestation with `encumber verify`)');
