@@ -366,7 +366,7 @@ export class SigningService {
 
     // 4. M of N, then the operation against the DID's state.
     const counted = await decide(policy, payload, cosignatures, states);
-    checkPlcOpAgainstState(operation, org.state, guardKey.did);
+    checkPlcOpAgainstState(operation, org.state, guardKey.did, { allowRelease: didGuardOf(policy)?.allowRelease === true });
     this.#assertServing();
     for (const s of states.values()) checkHighWater(this.#deps.highWater.get(s.did), s, policy.plc.source);
     for (const s of states.values()) this.#deps.highWater.set(s.did, nextMark(s));

@@ -58,7 +58,7 @@ export function plcOpPayload(did: string, operation: UnsignedPlcOp): Payload {
  * head's rotation keys), the operation follows the head (prev), and the guard
  * key stays first.
  */
-export function checkPlcOpAgainstState(operation: UnsignedPlcOp, state: PlcState, guardKey: string): void {
+export function checkPlcOpAgainstState(operation: UnsignedPlcOp, state: PlcState, guardKey: string, opts: { allowRelease?: boolean } = {}): void {
   // Rule: the guard key can change the DID at all.
   if (state.tombstoned || !state.rotationKeys.includes(guardKey)) {
     throw new EncumberError('DidGuardNotRotationKey', `${state.did} does not list the guard key ${guardKey} among its rotation keys`, {
@@ -73,8 +73,9 @@ export function checkPlcOpAgainstState(operation: UnsignedPlcOp, state: PlcState
       actual: operation.prev,
     });
   }
-  // Rule: the enclave keeps the DID (its guard key stays the highest-priority rotation key).
-  if (operation.rotationKeys[0] !== guardKey) {
+  // Rule: the enclave keeps the DID (its guard key stays the highest-priority rotation key), unless the policy's
+  // `allowRelease` lets a quorum give it up.
+  if (operation.rotationKeys[0] !== guardKey && !opts.allowRelease) {
     throw new EncumberError('PlcOpGuardKeyNotFirst', `the operation's first rotation key is ${operation.rotationKeys[0]}, not the guard key ${guardKey}`, {
       expected: guardKey,
       actual: operation.rotationKeys[0],

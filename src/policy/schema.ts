@@ -25,12 +25,18 @@ export const signerSchema = z.strictObject({
  * `pollSeconds`: how often the guard reads the repository's audit log (fetch
  * mode). `revert`: 'all' = every operation the guard key did not sign;
  * 'keys-and-pds' = only those that change rotationKeys, the #atproto
- * verification method or the atproto_pds endpoint.
+ * verification method or the atproto_pds endpoint. `allowRelease`: a
+ * quorum-approved operation may give the DID up (default: never).
  */
 export const didGuardSchema = z.strictObject({
   enabled: z.boolean(),
   pollSeconds: z.number().int().min(10).max(86_400),
   revert: z.enum(['all', 'keys-and-pds']),
+  /**
+   * May a quorum-approved operation give the DID up (put another rotation key first, or drop the guard key)?
+   * Absent or false: never; the guard key stays first.
+   */
+  allowRelease: z.boolean().optional(),
 });
 
 export const policySchema = z

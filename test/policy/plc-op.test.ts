@@ -55,4 +55,13 @@ test('rules against the state: the guard key listed, prev = head, the guard key 
   assert.throws(() => checkPlcOpAgainstState({ ...o, prev: 'bafyreiother' }, state(), guard), { code: 'PlcOpPrevMismatch' });
   assert.throws(() => checkPlcOpAgainstState({ ...o, rotationKeys: [pds, guard] }, state(), guard), { code: 'PlcOpGuardKeyNotFirst' });
   assert.throws(() => checkPlcOpAgainstState({ ...o, rotationKeys: [pds] }, state(), guard), { code: 'PlcOpGuardKeyNotFirst' });
+  assert.throws(() => checkPlcOpAgainstState({ ...o, rotationKeys: [pds] }, state(), guard, { allowRelease: false }), { code: 'PlcOpGuardKeyNotFirst' });
+});
+
+test('allowRelease: a quorum may give the DID up (another key first, or the guard key dropped); the other rules still hold', () => {
+  const o = parseUnsignedPlcOp(op());
+  checkPlcOpAgainstState({ ...o, rotationKeys: [pds, guard] }, state(), guard, { allowRelease: true });
+  checkPlcOpAgainstState({ ...o, rotationKeys: [pds] }, state(), guard, { allowRelease: true });
+  assert.throws(() => checkPlcOpAgainstState({ ...o, rotationKeys: [pds], prev: 'bafyreiother' }, state(), guard, { allowRelease: true }), { code: 'PlcOpPrevMismatch' });
+  assert.throws(() => checkPlcOpAgainstState({ ...o, rotationKeys: [pds] }, state({ rotationKeys: [pds] }), guard, { allowRelease: true }), { code: 'DidGuardNotRotationKey' });
 });

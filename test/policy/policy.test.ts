@@ -93,6 +93,11 @@ test('didGuard (docs/did-guard.md): optional; when enabled it needs a did:plc re
   rejects((p) => (guarded(p), (p.didGuard.pollSeconds = 1.5)), 'didGuard.pollSeconds');
   rejects((p) => (guarded(p), delete p.didGuard.enabled), 'didGuard.enabled');
   rejects((p) => (guarded(p), (p.didGuard.extra = 1)), 'didGuard');
+  // allowRelease: optional boolean; absent leaves the policy (and its CID) as it was.
+  assert.equal(parsePolicy({ ...doc, didGuard: { ...doc.didGuard, allowRelease: true } }).policy.didGuard?.allowRelease, true);
+  assert.equal('allowRelease' in parsePolicy(doc).policy.didGuard!, false);
+  assert.notEqual(parsePolicy({ ...doc, didGuard: { ...doc.didGuard, allowRelease: false } }).cid.toString(), parsePolicy(doc).cid.toString());
+  rejects((p) => (guarded(p), (p.didGuard.allowRelease = 'yes')), 'didGuard.allowRelease');
   // The operation type is never a record collection (a co-signed operation must not be signable as a record).
   rejects((p) => (p.collections = ['dev.encumber.plcOp']), 'collections');
 });
