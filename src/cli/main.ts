@@ -265,6 +265,13 @@ function buildProgram(io: CliIo, setExit: (code: number) => void, serveModule: S
     .requiredOption('--enclave <url>', 'enclave base URL')
     .option('--out <file>', 'write the answer here')
     .action(async (draft: string, flags) => setExit(await (await import('./commands/did.ts')).didSubmit(draft, flags, io)));
+  did
+    .command('log')
+    .description('check the DID guard\'s public log (getGuardLog) against the enclave\'s identity: its repository, its guard key, the enclave key\'s signature; exit 0 valid, 1 invalid, 2 usage/IO')
+    .requiredOption('--identity <url|file>', 'the enclave (URL) or its getIdentity answer (file)')
+    .option('--log <file>', 'the getGuardLog answer (default: fetched from --identity URL)')
+    .option('--json', 'print { valid, did, signedAt, entries, checks } or { valid, error, checks }')
+    .action(async (flags) => setExit(await (await import('./commands/did.ts')).didLog(flags, io)));
 
   program
     .command('publish')

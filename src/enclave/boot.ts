@@ -239,13 +239,23 @@ export function bootService(config: ServiceConfig): SigningService {
         guard?.key.wipe();
         return;
       }
-      guardKey = guard?.key;
-      service.installKey(key, guard?.key);
-      // The sender's baseline and public log, before the first poll.
-      if (guard) didGuard?.watcher.restore(guard.state);
-      for (const cid of service.keepInheritedWithKey()) log(`encumber: hand-off from ${url}: upgrade ${cid} dropped: its receipt is not signed by the enclave key`);
-      service.start();
-      didGuard?.watcher.start();
+      try {
+        service.installKey(key, guard?.key);
+        guardKey = guard?.key;
+        // The sender's baseline and public log, before the first poll.
+        if (guard) didGuard?.watcher.restore(guard.state);
+        for (const cid of service.keepInheritedWithKey()) log(`encumber: hand-off from ${url}: upgrade ${cid} dropped: its receipt is not signed by the enclave key`);
+        service.start();
+        didGuard?.watcher.start();
+      } catch (e) {
+        // Whatever went wrong, the instance fails closed and keeps no key.
+        const failure = failureOf(e);
+        service.fail(failure);
+        key.wipe();
+        guard?.key.wipe();
+        log(`encumber: hand-off from ${url} FAILED after the keys arrived: ${failure.code}: ${failure.message}`);
+        return;
+      }
       log(`encumber: hand-off from ${url}: holding enclave key ${key.did}${guard ? ` and DID guard key ${guard.key.did}` : ''}`);
     },
     (e: unknown) => {

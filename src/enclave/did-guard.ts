@@ -166,6 +166,15 @@ export class DidGuard {
     const state = verdict.state;
     // 3. The first verified head is the baseline: what came before the guard is history.
     this.#baseline ??= state.head.cid;
+    // A recovery this guard failed to submit that is now on the canonical chain was made by another instance
+    // holding the same key (the same operation: RFC 6979 signatures): the intrusion is reverted, say so.
+    const canonical = new Set(state.canonicalCids);
+    for (const e of this.#entries) {
+      if (e.outcome !== 'failed' || !e.recovery || !canonical.has(e.recovery.cid)) continue;
+      e.outcome = 'reverted';
+      delete e.code;
+      delete e.message;
+    }
     // 4. The decision (pure).
     const plan = planGuard({ state, nodes: verifiedNodes(checkpoint), baseline: this.#baseline, guardKey: guardKey.did, revert: this.#deps.policy.revert, now });
     if (plan.action === 'halt') return done({ at, result: 'no-action', head: state.head.cid, code: plan.code, message: plan.message });

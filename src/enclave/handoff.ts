@@ -497,6 +497,12 @@ export async function joinFrom(deps: JoinDeps): Promise<JoinedKeys> {
     aad,
     o.guardKey !== undefined ? [o.key, o.guardKey] : [o.key],
   );
-  deps.onMarks?.(marks);
+  try {
+    deps.onMarks?.(marks);
+  } catch (e) {
+    key!.wipe();
+    guardKey?.wipe();
+    throw e;
+  }
   return { key: key!, ...(guardKey && guardState ? { guard: { key: guardKey, state: guardState } } : {}) };
 }

@@ -23,6 +23,7 @@ import { didGuardOf } from '../policy/schema.ts';
 import { checkPlcOpAgainstState, parseUnsignedPlcOp, plcOpPayload, signedPlcOpCid } from '../policy/plc-op.ts';
 import { verifyAuditLog } from '../plc/verify.ts';
 import { signPlcOp, type DidGuard } from './did-guard.ts';
+import { GUARD_LOG_TYPE } from '../verifier/guard-log.ts';
 import { buildPayload, type IpldRecord } from '../policy/payload.ts';
 import { checkCosignaturesBeforePlc, checkRequestScope, decide, type Cosignature, type CountedSigner } from '../policy/decide.ts';
 import { checkHighWater, nextMark, type HighWaterStore } from '../policy/high-water.ts';
@@ -385,12 +386,23 @@ export class SigningService {
     };
   }
 
-  /** The DID guard's public log (DidGuardDisabled without a guard). */
+  /**
+   * The DID guard's public log (DidGuardDisabled without a guard), signed like a receipt: a
+   * `dev.encumber.guardLog` document (the watcher's report, the policy CID, signedAt) and the enclave key's
+   * signature over its DAG-CBOR, so an auditor can hold the attested key to what it says it saw and did.
+   */
   guardLog() {
     this.#assertServing();
     const guard = this.#deps.didGuard;
     if (!guard) throw new EncumberError('DidGuardDisabled', 'the policy does not enable the DID guard');
-    return guard.watcher.report();
+    const unsigned = {
+      $type: GUARD_LOG_TYPE,
+      ...guard.watcher.report(),
+      policy: this.#deps.policy.cid,
+      signedAt: toCanonicalUtcMillis(this.#deps.clock()),
+    };
+    const sig = this.#requireKey().sign(encodeDocument(unsigned).bytes);
+    return ipldToJson({ ...unsigned, sig } as never) as Record<string, JsonValue> & ReturnType<DidGuard['report']>;
   }
 
   async signRecord(input: SignRecordInput): Promise<SignRecordOutput> {

@@ -13,32 +13,20 @@
  */
 import { EncumberError, type ErrorCode } from '../errors.ts';
 import { verifySignature } from '../crypto/verify.ts';
-import { parseDidKey } from '../crypto/did-key.ts';
 import { encodeCbor } from '../data/cbor.ts';
-import { cidForValue, CID } from '../data/cid.ts';
-import { jsonToIpld } from '../data/json.ts';
+import { CID } from '../data/cid.ts';
 import { parseRecordJson } from '../data/record.ts';
-import { parsePolicy } from '../policy/policy.ts';
-import { didGuardOf } from '../policy/schema.ts';
 import { buildPayload, type IpldRecord } from '../policy/payload.ts';
 import { countQuorum } from '../policy/quorum.ts';
 import type { AttestationCheck } from '../attestation/types.ts';
 import { failRule, ruleWalk, WalkEnded } from './rows.ts';
+import { identitySteps, type Identity } from './identity.ts';
 import { verifyAuditLog } from '../plc/verify.ts';
 import { verificationMethodAtOperation } from '../plc/methods.ts';
 import type { PlcAnyOperation } from '../plc/types.ts';
 import { checkPolicyPin, describePolicy, type PolicyPin } from './policy-pin.ts';
 
-export interface Identity {
-  key: string;
-  /** The DID guard's key (getIdentity names it exactly when the policy's didGuard is enabled). */
-  guardKey?: string;
-  binding: unknown;
-  bindingCid: string;
-  policy: unknown;
-  policyCid: string;
-  platform: string;
-}
+export type { Identity } from './identity.ts';
 
 export type RecordVerdict =
   | { ok: true; checks: AttestationCheck[]; cid: string; cosigners: string[] }
@@ -74,37 +62,7 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
 
   try {
     // 1. The identity is self-consistent: policy and binding hash to their CIDs and name the key.
-    const policy = step('identity-policy', () => {
-      const p = parsePolicy(identity.policy);
-      if (p.cid.toString() !== identity.policyCid) fail('BindingMismatch', `policy hashes to ${p.cid}, identity says ${identity.policyCid}`);
-      return p.policy;
-    }, (p) => `policy ${identity.policyCid}: ${p.threshold} of ${p.signers.length} for ${p.repository}`);
-    step('identity-binding', () => {
-      const b = jsonToIpld(identity.binding) as Record<string, unknown>;
-      const cid = cidForValue(b).toString();
-      if (cid !== identity.bindingCid) fail('BindingMismatch', `binding hashes to ${cid}, identity says ${identity.bindingCid}`);
-      if (b.$type !== 'dev.encumber.binding' || b.version !== 1) fail('BindingMismatch', 'not a dev.encumber.binding v1 document');
-      if (b.key !== identity.key) fail('BindingMismatch', `binding names key ${String(b.key)}, identity key is ${identity.key}`);
-      if (!(b.policy instanceof CID) || b.policy.toString() !== identity.policyCid) fail('BindingMismatch', 'binding does not name the identity policy');
-      // The DID guard's key: bound exactly when the policy turns the guard on, k256, the one the identity names.
-      if (didGuardOf(policy)) {
-        if (typeof b.guardKey !== 'string') fail('BindingMismatch', 'the policy enables the DID guard, but the binding names no guardKey');
-        let curve: string | undefined;
-        try {
-          curve = parseDidKey(b.guardKey as string).curve;
-        } catch {
-          curve = undefined;
-        }
-        if (curve !== 'k256') fail('BindingMismatch', 'the binding\'s guardKey is not a k256 did:key');
-        if (b.guardKey === b.key) fail('BindingMismatch', 'the binding\'s guardKey is the signing key');
-        if (identity.guardKey !== undefined && identity.guardKey !== b.guardKey) {
-          fail('BindingMismatch', `binding names guard key ${String(b.guardKey)}, identity says ${identity.guardKey}`);
-        }
-      } else if (b.guardKey !== undefined || identity.guardKey !== undefined) {
-        fail('BindingMismatch', 'a guardKey is named, but the policy does not enable the DID guard');
-      }
-      return b;
-    }, (b) => `binding ${identity.bindingCid} (${String(b.platform)}) names key and policy`);
+    const { policy } = identitySteps(walk, identity);
 
     // 1b. What the policy allows, on a row of its own, and whether it is the one the verifier trusts.
     checks.push({ name: 'policy', ok: true, detail: describePolicy(identity.policyCid, policy) });

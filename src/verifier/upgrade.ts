@@ -17,7 +17,6 @@ import { CID, cidForCborBytes } from '../data/cid.ts';
 import { ipldToJson, jsonToIpld } from '../data/json.ts';
 import type { JsonValue } from '../data/types.ts';
 import { isCanonicalUtcMillis } from '../data/syntax/datetime.ts';
-import { parsePolicy } from '../policy/policy.ts';
 import { countQuorum } from '../policy/quorum.ts';
 import type { AttestationCheck } from '../attestation/types.ts';
 import { failRule, ruleWalk, WalkEnded } from './rows.ts';
@@ -25,7 +24,7 @@ import { verifyAuditLog } from '../plc/verify.ts';
 import { verificationMethodAtOperation } from '../plc/methods.ts';
 import type { PlcAnyOperation } from '../plc/types.ts';
 import { parseMeasurements, type Measurements } from './measurements.ts';
-import type { Identity } from './record.ts';
+import { identityPolicyStep, type Identity } from './identity.ts';
 
 export const UPGRADE_TYPE = 'dev.encumber.upgrade';
 
@@ -142,11 +141,7 @@ export function verifyUpgrade(identity: Pick<Identity, 'key' | 'policy' | 'polic
 
   try {
     // 1. The identity's policy hashes to its CID.
-    const policy = step('identity-policy', () => {
-      const p = parsePolicy(identity.policy);
-      if (p.cid.toString() !== identity.policyCid) fail('BindingMismatch', `policy hashes to ${p.cid}, identity says ${identity.policyCid}`);
-      return p.policy;
-    }, (p) => `policy ${identity.policyCid}: ${p.threshold} of ${p.signers.length}`);
+    const policy = identityPolicyStep(walk, identity);
 
     // 2. The statement: well-formed, hashing to the CID published with it (always given: an approval names
     //    the statement it is for), for the identity's policy.

@@ -21,7 +21,8 @@ import { PlcStandIn } from '../support/plc-standin.ts';
 import { cosignPlcOpDraft, draftDidOp } from '../../src/member/did-ops.ts';
 import { verifyAuditLog } from '../../src/plc/verify.ts';
 import { approving, DIGEST_A, fetchInto, handoffWorld, testClock, type Instance } from '../support/handoff.ts';
-import { createMember, policyFor, type Member } from '../support/world.ts';
+import { cosignBy, createMember, draftFor, policyFor, type Member } from '../support/world.ts';
+import { MemoryHighWaterStore } from '../../src/policy/high-water.ts';
 import { createDevRoot } from '../../src/attestation/dev/index.ts';
 
 const GUARD = { enabled: true, pollSeconds: 60, revert: 'keys-and-pds' } as const;
@@ -291,7 +292,8 @@ test('keys that arrive after the joiner failed are wiped, not kept', async (t) =
   }) as typeof fetch;
   joiner = bootService({ policy: w.policy, attestor: devAttestor(w.root, DIGEST_A), clock: w.clock, join: { url: 'http://sender.test', fetch: late } });
   assert.equal(await joiner.settled(), 'failed');
-  for (let i = 0; i < 100 && wiped.length === 0; i++) await new Promise((r) => setImmediate(r));
+  // The sealed keys are still being opened (WebCrypto, off the main thread): wait for them to arrive.
+  for (let i = 0; i < 1000 && wiped.length === 0; i++) await new Promise((r) => setTimeout(r, 2));
   assert.deepEqual(wiped, [(w.sender.service.identity() as { key: string }).key]);
 });
 
@@ -332,4 +334,58 @@ test('giving the DID up: refused (PlcOpGuardKeyNotFirst) unless the policy sets 
     assert.deepEqual(nullified(dir, org), []);
     assert.equal(w.sender.service.guardLog().lastPoll?.result, 'clean');
   }
+});
+
+test('two instances holding the guard key race to revert one intrusion: both public logs say reverted (the loser finds its recovery on the chain)', async () => {
+  const { w, dir, org, pds, senderTimer } = await guardedWorld();
+  const joinerTimer = manualTimer();
+  const b = await w.join({ config: { guardTimer: joinerTimer.timer } });
+  assert.equal(b.service.state, 'serving');
+  await joinerTimer.started();
+  assert.equal(w.sender.service.state, 'serving', 'the sender keeps serving (a replica)');
+
+  const intruder = await intrude(dir, org, pds);
+  await senderTimer.fire(); // the sender reverts it
+  await joinerTimer.fire(); // the joiner polls after that revert: clean, nothing recorded
+  // Make the race explicit: both poll the intruded log before either submits.
+  const second = await intrude(dir, org, pds);
+  const before = dir.submissions;
+  await Promise.all([senderTimer.fire(), joinerTimer.fire()]);
+  assert.equal(dir.submissions - before, 2, 'both instances submitted a recovery for the same intruder');
+  const nullified = dir.logs.get(org)!.filter((e) => e.nullified).map((e) => e.cid);
+  assert.ok(nullified.includes(intruder) && nullified.includes(second), 'both intruders are nullified');
+
+  // A few more polls: the DID is clean.
+  await senderTimer.fire();
+  await joinerTimer.fire();
+  const outcomes = (i: Instance) => Object.fromEntries(i.service.guardLog().entries.map((e) => [e.intruder.cid, e.outcome]));
+  const a = outcomes(w.sender);
+  const j = outcomes(b);
+  // Expected of a correct guard log: every instance that records the intruder says it was reverted.
+  assert.deepEqual(
+    [a[second], j[second]],
+    ['reverted', 'reverted'],
+    `the two instances' public logs disagree on the same intrusion: sender ${a[second]}, joiner ${j[second]}`,
+  );
+});
+
+test('keys that opened but cannot be taken into service (the marks do not load) are wiped, and the joiner fails', async (t) => {
+  const { w, org } = await guardedWorld();
+  const wiped: string[] = [];
+  const wipe = KeyHolder.prototype.wipe;
+  t.mock.method(KeyHolder.prototype, 'wipe', function (this: KeyHolder) {
+    wiped.push(this.did);
+    wipe.call(this);
+  });
+  const broken = new MemoryHighWaterStore();
+  broken.set = () => {
+    throw new Error('store unavailable');
+  };
+  // The sender has marks to hand over only after it signed something: sign one record first.
+  const [alice, bob] = w.members as [Member, Member];
+  await w.sender.service.signRecord(cosignBy({ ...draftFor('before the hand-off'), repository: org }, alice, bob) as never);
+  const b = await w.join({ config: { highWater: broken, guardTimer: manualTimer().timer } });
+  assert.equal(b.service.state, 'failed');
+  const a = w.sender.service.identity() as { key: string; guardKey: string };
+  assert.deepEqual(wiped.sort(), [a.key, a.guardKey].sort());
 });

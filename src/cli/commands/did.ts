@@ -3,13 +3,15 @@
  * PLC operation for the organisation's DID on its verified head (read from
  * the directory), co-sign its dev.encumber.plcOp payload, and submit it to
  * the enclave (dev.encumber.signPlcOp), which signs it with the guard key and
- * hands it to the directory.
+ * hands it to the directory. `did log` checks the guard's signed public log.
  */
 import { EncumberError } from '../../errors.ts';
 import { fetchAuditLog } from '../../plc/directory/client.ts';
 import { parseMemberKeyFile } from '../../member/keys.ts';
 import { cosignPlcOpDraft, draftDidOp, parsePlcOpDraft } from '../../member/did-ops.ts';
 import { plcOpPayload } from '../../policy/plc-op.ts';
+import { verifyGuardLog } from '../../verifier/guard-log.ts';
+import { loadEnclaveAnswer, loadIdentity } from './publish.ts';
 import { EXIT_INVALID, EXIT_OK, UsageProblem, output, readJsonInput, submitToEnclave, usageOf, type CliIo } from '../io.ts';
 
 export interface DidDraftFlags {
@@ -75,5 +77,30 @@ export async function didSubmit(draftPath: string, flags: { enclave: string; out
   if (!body) return EXIT_INVALID;
   await output(io, body, flags.out);
   io.err(`signed and submitted: operation ${String(body.operationCid)}`);
+  return EXIT_OK;
+}
+
+/**
+ * `did log`: the DID guard's public log (getGuardLog), checked against the enclave's identity: the log is about
+ * the policy's repository, names the bound guard key, and is signed by the enclave key. Exit 0 valid, 1 invalid.
+ */
+export async function didLog(flags: { identity: string; log?: string; json?: boolean }, io: CliIo): Promise<number> {
+  const identity = await loadIdentity(flags.identity, io);
+  const doc = await loadEnclaveAnswer(flags.identity, 'dev.encumber.getGuardLog', flags.log, io, 'guard log');
+  const v = verifyGuardLog(identity, doc);
+  if (flags.json) {
+    io.out(JSON.stringify(v.ok ? { valid: true, did: v.did, signedAt: v.signedAt, entries: v.entries, checks: v.checks } : { valid: false, error: v.error, checks: v.checks }, null, 2));
+    return v.ok ? EXIT_OK : EXIT_INVALID;
+  }
+  for (const c of v.checks) io.out(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
+  if (!v.ok) {
+    io.out(`guard log INVALID: ${v.error.code}: ${v.error.message}`);
+    return EXIT_INVALID;
+  }
+  io.out(`guard log of ${v.did}, signed at ${v.signedAt}: ${v.entries.length} intrusion(s)`);
+  for (const e of v.entries) {
+    io.out(`  ${e.intruder.cid} (signed by ${e.intruder.signer}, ${e.intruder.createdAt}): ${e.outcome}${e.recovery ? ` by ${e.recovery.cid}` : ''}${e.code ? ` [${e.code}]` : ''}`);
+  }
+  io.out('(the key is taken from the identity: check its attestation with `encumber verify`)');
   return EXIT_OK;
 }

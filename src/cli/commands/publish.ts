@@ -63,6 +63,22 @@ export async function loadIdentity(source: string, io: CliIo, http: PdsHttpOptio
   }
 }
 
+/**
+ * One of the enclave's public answers (e.g. getUpgrades, getGuardLog): read from `file` when given, else fetched
+ * from the enclave at `identitySource` (which must then be a URL).
+ */
+export async function loadEnclaveAnswer(identitySource: string, nsid: string, file: string | undefined, io: CliIo, what: string): Promise<unknown> {
+  if (file) return readJsonInput(io, file, what);
+  if (!/^https?:\/\//.test(identitySource)) throw new UsageProblem(`--identity is a file: give the ${nsid} answer as a file too`);
+  const url = new URL(`/xrpc/${nsid}`, identitySource);
+  try {
+    return await getJsonObject(url, { what: `the enclave at ${url.origin}` });
+  } catch (e) {
+    if (e instanceof EncumberError) throw new UsageProblem(`cannot read the ${what}: ${e.message}`);
+    throw e;
+  }
+}
+
 /** Publish a parsed signRecord answer; prints the URI and CID. Shared by `publish` and `submit --publish`. */
 export async function publishDocument(
   signed: unknown,

@@ -5,16 +5,14 @@
  * (dev.encumber.approveUpgrade); anyone checks the approvals an enclave
  * publishes (dev.encumber.getUpgrades) against its identity.
  */
-import { EncumberError } from '../../errors.ts';
 import { CID } from '../../data/cid.ts';
 import { toCanonicalUtcMillis } from '../../data/syntax/datetime.ts';
-import { getJsonObject } from '../../http/json.ts';
 import { parseMemberKeyFile } from '../../member/keys.ts';
 import { cosignUpgradeDraft, parseUpgradeDraft, type UpgradeDraft } from '../../member/cosign.ts';
 import { parseMeasurements } from '../../verifier/measurements.ts';
 import { describeMeasurements, draftUpgradeStatement, parseUpgradeStatement, verifyUpgrade } from '../../verifier/upgrade.ts';
 import { EXIT_INVALID, EXIT_OK, UsageProblem, output, readJsonInput, submitToEnclave, usageOf, type CliIo } from '../io.ts';
-import { loadIdentity } from './publish.ts';
+import { loadEnclaveAnswer, loadIdentity } from './publish.ts';
 
 /** A new upgrade draft: the enclave's policy CID (from its identity) and the measurements file. */
 export async function upgradeDraft(flags: { measurements: string; enclave: string; out?: string }, io: CliIo, now = new Date()): Promise<number> {
@@ -85,19 +83,7 @@ export async function upgradeSubmit(draftPath: string, flags: { enclave: string;
  */
 export async function upgradeVerify(flags: { identity: string; upgrades?: string; plcLogs?: string; json?: boolean }, io: CliIo): Promise<number> {
   const identity = await loadIdentity(flags.identity, io);
-  let doc: unknown;
-  if (flags.upgrades) {
-    doc = await readJsonInput(io, flags.upgrades, 'upgrades');
-  } else {
-    if (!/^https?:\/\//.test(flags.identity)) throw new UsageProblem('--identity is a file: give the getUpgrades answer with --upgrades FILE');
-    const url = new URL('/xrpc/dev.encumber.getUpgrades', flags.identity);
-    try {
-      doc = await getJsonObject(url, { what: `the enclave at ${url.origin}` });
-    } catch (e) {
-      if (e instanceof EncumberError) throw new UsageProblem(`cannot read the upgrades: ${e.message}`);
-      throw e;
-    }
-  }
+  const doc = await loadEnclaveAnswer(flags.identity, 'dev.encumber.getUpgrades', flags.upgrades, io, 'upgrades');
   const list = (doc as { upgrades?: unknown })?.upgrades;
   if (!Array.isArray(list)) throw new UsageProblem('not a getUpgrades answer ({ upgrades: [...] })');
   const plcLogs = flags.plcLogs ? ((await readJsonInput(io, flags.plcLogs, 'audit logs')) as Record<string, unknown>) : undefined;
