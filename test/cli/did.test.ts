@@ -66,3 +66,37 @@ test('did draft, cosign, submit: an approved handle change is signed by the guar
     directory.close();
   }
 });
+
+test('did log: the guard\'s signed log checked against the enclave identity (exit 0); a changed log exit 1; bad input exit 2', async () => {
+  const dir = tempDir('encumber-did-log-');
+  const g = await guardedWorld();
+  await g.dir.update(g.org, g.pds, (op) => ({ ...op, rotationKeys: [g.pds.did] }));
+  g.poll();
+  for (let i = 0; i < 200 && g.w.service.guardLog().entries.length === 0; i++) await new Promise((r) => setTimeout(r, 2));
+  const server = await listen(createApp({ service: g.w.service }), '127.0.0.1', 0);
+  try {
+    const f = (n: string) => join(dir, n);
+    const ok = await runCli(['did', 'log', '--identity', server.url]);
+    assert.equal(ok.code, 0, ok.err.join('\n') + ok.out.join('\n'));
+    assert.ok(ok.out.some((l) => /1 intrusion\(s\)/.test(l)), ok.out.join('\n'));
+    assert.ok(ok.out.some((l) => l.includes('reverted by ')), ok.out.join('\n'));
+    const json = await runCli(['did', 'log', '--identity', server.url, '--json']);
+    assert.equal(JSON.parse(json.out.join('\n')).valid, true);
+
+    // The log saved, an entry dropped: the signature fails (exit 1), with the rule named.
+    const log = await (await fetch(`${server.url}/xrpc/dev.encumber.getGuardLog`)).json();
+    log.entries = [];
+    writeFileSync(f('log.json'), JSON.stringify(log));
+    const bad = await runCli(['did', 'log', '--identity', server.url, '--log', f('log.json')]);
+    assert.equal(bad.code, 1);
+    assert.ok(bad.out.some((l) => l.includes('FAIL guard-log-signature')), bad.out.join('\n'));
+
+    // An identity file without a log file, a log that is not JSON.
+    writeFileSync(f('identity.json'), JSON.stringify(g.w.service.identity()));
+    assert.equal((await runCli(['did', 'log', '--identity', f('identity.json')])).code, 2);
+    writeFileSync(f('junk.json'), '{');
+    assert.equal((await runCli(['did', 'log', '--identity', server.url, '--log', f('junk.json')])).code, 2);
+  } finally {
+    await server.close();
+  }
+});
