@@ -9,7 +9,8 @@
  *   - A boots and serves; its attestation verifies against that root and the
  *     dev measurement of the bundle we built;
  *   - B boots with `join: http://10.0.2.101:8080` in its document, a guestfwd
- *     to A's forwarded port (socat per connection): B serves the same enclave
+ *     to A's forwarded port (socat per connection, through a relay that makes
+ *     one connection per request): B serves the same enclave
  *     key, and its own attestation verifies against the root, names that key
  *     and the same measurement;
  *   - A is killed; B signs a record alice and bob co-signed, and the record
@@ -26,6 +27,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import defaultPolicy from '../../src/policy/default-policy.json' with { type: 'json' };
@@ -39,6 +41,29 @@ import { runImageBuild, skipUnlessCi } from '../image/build-runner.ts';
 import { REPO_ROOT } from '../support/fixtures.ts';
 import { call, freePort, qemuBootMissing, signDemoRecord, startVm, waitHealthy, type Vm } from '../support/qemu.ts';
 import { hasCommand } from '../support/tools.ts';
+
+/**
+ * A's API for B on 127.0.0.1, one connection per request (`connection: close` both ways). B's HTTP client would
+ * otherwise send a request on a kept-alive connection that A closes as idle at the same moment (A's clock, under
+ * TCG, runs at its own pace, and the close travels through two user networks); a POST on a connection closed under
+ * it fails and is not retried. The bytes are A's, unchanged.
+ */
+async function oneRequestPerConnection(targetPort: number): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const upstream = request(
+      { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: { ...req.headers, connection: 'close' }, agent: false },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, { ...answer.headers, connection: 'close' });
+        answer.pipe(res);
+      },
+    );
+    upstream.once('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  const port = await freePort();
+  await new Promise<void>((ok) => server.listen(port, '127.0.0.1', ok));
+  return { port, close: () => new Promise<void>((ok) => server.close(() => ok())) };
+}
 
 const socatMissing = () => (hasCommand('socat', '-V') ? null : 'socat is not installed (apt-get install socat): it relays B to A');
 const SKIP = skipUnlessCi(qemuBootMissing() ?? socatMissing());
@@ -55,6 +80,7 @@ test('two guests booted from the image hand the enclave key over; the joiner sig
   assert.match(dir, /^[\w./-]+$/);
   const out = join(dir, 'out');
   const vms: Array<[string, Vm]> = [];
+  let relay: { close(): Promise<void> } | undefined;
   try {
     const build = await runImageBuild(REPO_ROOT, ['--out', out]);
     assert.equal(build.code, 0, `image build failed:\n${build.stdout}\n${build.stderr}`);
@@ -102,9 +128,11 @@ test('two guests booted from the image hand the enclave key over; the joiner sig
     assert.equal(await attested(a), identityA.key);
 
     // B: joins A through its guestfwd; healthy only once it holds the key.
+    const toA = await oneRequestPerConnection(portA);
+    relay = toA;
     const portB = await freePort();
     const b = `http://127.0.0.1:${portB}`;
-    await boot('B', portB, [...bootDocument(bootB), `guestfwd=tcp:${SENDER_ADDRESS}-cmd:socat - TCP:127.0.0.1:${portA}`]);
+    await boot('B', portB, [...bootDocument(bootB), `guestfwd=tcp:${SENDER_ADDRESS}-cmd:socat - TCP:127.0.0.1:${toA.port}`]);
     assert.match(vms[1]![1].log(), new RegExp(`init: joining http://${SENDER_ADDRESS.replaceAll('.', '\\.')}`));
     const idB = await call(b, '/xrpc/dev.encumber.getIdentity');
     assert.equal(idB.status, 200, JSON.stringify(idB.json));
@@ -133,6 +161,7 @@ test('two guests booted from the image hand the enclave key over; the joiner sig
     throw e;
   } finally {
     for (const [, vm] of vms) await vm.stop();
+    await relay?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
