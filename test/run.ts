@@ -33,8 +33,9 @@ export const E2E: readonly string[] = [
   'test/cli/built.test.ts',
   // The enclave bundle under the image's Node flags (capped heap): the largest requests, many at once.
   'test/e2e/enclave-memory.test.ts',
-  // QEMU boots of the built image.
+  // QEMU boots of the built image (one guest; two that hand the key over; the nitro-enclave machine).
   'test/e2e/qemu-boot.test.ts',
+  'test/e2e/qemu-handoff.test.ts',
   'test/e2e/nitro-enclave.test.ts',
   // Headless Chromium.
   'test/browser/page.test.ts',

@@ -18,6 +18,9 @@ export const VSOCK_IMAGE_DIR = 'usr/lib/encumber/vsock';
 /** Files of enclave/vsock/ in the image (enclave-side.sh sources lib.sh from its own directory). */
 export const VSOCK_FILES: Record<string, number> = { 'enclave-side.sh': 0o755, 'lib.sh': 0o644 };
 
+/** The check of the host's boot document, run by /init on the image's Node (rootfs/usr/lib/encumber/boot-input.ts). */
+export const BOOT_INPUT_SCRIPT = 'usr/lib/encumber/boot-input.ts';
+
 /** busybox applets /init, the udhcpc hook and enclave/vsock/{enclave-side,lib}.sh call (plus a few for a person at the console). */
 export const BUSYBOX_APPLETS = ['cat', 'dirname', 'dmesg', 'grep', 'head', 'ip', 'ls', 'mkdir', 'mount', 'poweroff', 'ps', 'sh', 'sleep', 'tr', 'udhcpc', 'umount', 'uname', 'wc'] as const;
 
@@ -122,6 +125,8 @@ export function rootfsEntries(inputs: RootfsInputs): CpioEntry[] {
   ownFile('init', 0o755);
   ownFile('etc/udhcpc.script', 0o755);
   ownFile('etc/hosts', 0o644);
+  // The host's boot document (join URL, dev root) is checked by this script before the service starts.
+  ownFile(BOOT_INPUT_SCRIPT, 0o644);
   file('etc/ssl/certs/ca-certificates.crt', 0o644, inputs.caBundle);
 
   for (const [pkg, paths] of Object.entries(DEB_FILES)) {

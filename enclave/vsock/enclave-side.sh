@@ -3,6 +3,10 @@
 #
 #   inbound   vsock :8080 (from the host bridge)  ->  127.0.0.1:8080, where `encumber serve` listens
 #   outbound  127.0.0.1:443 (plc.directory, via /etc/hosts)  ->  vsock 3:8001  ->  the host's vsock-proxy
+#   join      127.0.0.1:8002  ->  vsock 3:8002  ->  the host's join relay  ->  the instance handing over the key
+#             (only when BRIDGES names it: /init adds it when the host's boot document asks for a join, whose
+#             URL is then http://127.0.0.1:8002; the hand-off is attested both ways, so the relay carries
+#             nothing the host could use)
 #
 # The program's HTTPS client connects to https://plc.directory as usual; /etc/hosts
 # sends it to 127.0.0.1:443, and from there the TLS bytes travel to the host
@@ -24,11 +28,15 @@ PROXY_VSOCK_PORT=${PROXY_VSOCK_PORT:-8001}
 DIRECTORY_HOST=${DIRECTORY_HOST:-plc.directory}
 DIRECTORY_LOCAL_PORT=${DIRECTORY_LOCAL_PORT:-443}
 NET_SETUP=${NET_SETUP:-1}
+JOIN_LOCAL_PORT=${JOIN_LOCAL_PORT:-8002}
+JOIN_VSOCK_PORT=${JOIN_VSOCK_PORT:-8002}
 
 FROM_HOST=${FROM_HOST:-VSOCK-LISTEN:$HTTP_VSOCK_PORT,fork,reuseaddr}
 TO_SERVER=${TO_SERVER:-TCP:127.0.0.1:$SERVE_PORT}
 FROM_PROGRAM=${FROM_PROGRAM:-TCP-LISTEN:$DIRECTORY_LOCAL_PORT,bind=127.0.0.1,fork,reuseaddr}
 TO_HOST=${TO_HOST:-VSOCK-CONNECT:$PARENT_CID:$PROXY_VSOCK_PORT}
+FROM_JOINER=${FROM_JOINER:-TCP-LISTEN:$JOIN_LOCAL_PORT,bind=127.0.0.1,fork,reuseaddr}
+TO_JOIN_RELAY=${TO_JOIN_RELAY:-VSOCK-CONNECT:$PARENT_CID:$JOIN_VSOCK_PORT}
 
 [ "${1:-}" = "--" ] && shift
 
@@ -42,4 +50,5 @@ fi
 
 if wants inbound; then bridge inbound "$FROM_HOST" "$TO_SERVER"; fi
 if wants outbound; then bridge outbound "$FROM_PROGRAM" "$TO_HOST"; fi
+if wants join; then bridge join "$FROM_JOINER" "$TO_JOIN_RELAY"; fi
 run_then_wait "$@"

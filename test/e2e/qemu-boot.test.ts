@@ -21,13 +21,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import defaultPolicy from '../../src/policy/default-policy.json' with { type: 'json' };
 import { parseCoseSign1 } from '../../src/attestation/nitro/cose.ts';
 import { parseAttestationDocument } from '../../src/attestation/nitro/document.ts';
@@ -35,126 +32,13 @@ import { verifyEvidence } from '../../src/verifier/evidence.ts';
 import { parseMeasurements } from '../../src/verifier/measurements.ts';
 import { verifyPublishedRecord, type Identity } from '../../src/verifier/record.ts';
 import { devMeasurements } from '../../src/cli/commands/measure.ts';
-import { cosignDraft, parseDraft, type Draft } from '../../src/member/cosign.ts';
-import { parseMemberKeyFile } from '../../src/member/keys.ts';
 import type { ImageManifest } from '../../enclave/image/pipeline.ts';
 import { buildPrerequisiteMissing, runImageBuild, skipUnlessCi } from '../image/build-runner.ts';
 import { REPO_ROOT } from '../support/fixtures.ts';
+import { call, freePort, qemuBootMissing, QEMU, signDemoRecord, startVm, waitHealthy, type Vm } from '../support/qemu.ts';
 import { hasCommand } from '../support/tools.ts';
 
-const QEMU = 'qemu-system-x86_64';
-/** Appended to cmdline.txt on this test's QEMU command line only (TCG, no KVM). */
-const TCG_CMDLINE = 'no_timer_check tsc_early_khz=2000000';
-const HEALTH_DEADLINE_MS = 240_000;
-/** A hard cap on the guest's life, whatever happens to the test process. */
-const QEMU_LIFETIME_S = 600;
-const SKIP = skipUnlessCi(hasCommand(QEMU, '--version') ? buildPrerequisiteMissing() : `${QEMU} is not installed (apt-get install qemu-system-x86)`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Vm {
-  proc: ChildProcess;
-  log(): string;
-  exited(): boolean;
-  stop(): Promise<void>;
-}
-
-function startVm(out: string, port: number): Vm {
-  const cmdline = readFileSync(join(out, 'cmdline.txt'), 'utf8').trim();
-  const args = [
-    '-accel', 'tcg',
-    '-cpu', 'max',
-    '-smp', '2',
-    '-m', '1024',
-    '-nographic',
-    '-no-reboot',
-    '-kernel', join(out, 'bzImage'),
-    '-initrd', join(out, 'initramfs.cpio.gz'),
-    // The measured command line, plus two parameters for TCG only (not in any measured command line): under
-    // emulation the TSC calibrates badly and the timer check can fail; give the kernel a fixed TSC rate.
-    '-append', `${cmdline} ${TCG_CMDLINE}`,
-    '-netdev', `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${port}-:8080`,
-    '-device', 'e1000,netdev=net0',
-  ];
-  // Its own process group, killed as a whole; `timeout` ends QEMU even if this process dies without cleaning up.
-  const proc = spawn('timeout', ['--signal=KILL', String(QEMU_LIFETIME_S), QEMU, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let log = '';
-  const keep = (d: Buffer) => {
-    log += d.toString('utf8');
-    if (log.length > 400_000) log = log.slice(-200_000);
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  let done = false;
-  const closed = new Promise<void>((ok) => proc.once('close', () => ((done = true), ok())));
-  proc.once('error', (e) => ((done = true), (log += `\n[spawn error: ${e.message}]`)));
-  const killOnExit = () => {
-    try {
-      process.kill(-proc.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-  process.once('exit', killOnExit);
-  return {
-    proc,
-    log: () => log,
-    exited: () => done,
-    stop: async () => {
-      process.removeListener('exit', killOnExit);
-      if (!done) {
-        killOnExit();
-        await closed;
-      }
-    },
-  };
-}
-
-async function waitHealthy(base: string, vm: Vm): Promise<number> {
-  const started = performance.now();
-  while (performance.now() - started < HEALTH_DEADLINE_MS) {
-    if (vm.exited()) throw new Error(`QEMU exited before the service answered (exit ${vm.proc.exitCode ?? vm.proc.signalCode})`);
-    try {
-      const res = await fetch(`${base}/xrpc/_health`, { signal: AbortSignal.timeout(3000) });
-      if (res.status === 200 && ((await res.json()) as { status?: string }).status === 'ok') return performance.now() - started;
-    } catch {
-      // not listening yet: slirp accepts, then resets until the guest serves
-    }
-    await sleep(1000);
-  }
-  throw new Error(`no answer from ${base}/xrpc/_health within ${HEALTH_DEADLINE_MS / 1000} s`);
-}
-
-async function call(base: string, path: string, init?: RequestInit) {
-  const res = await fetch(base + path, { ...init, signal: AbortSignal.timeout(60_000) });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
-}
-
-function demoDraft(text: string): Draft {
-  let draft = parseDraft({
-    repository: defaultPolicy.repository,
-    collection: 'app.bsky.feed.post',
-    record: { $type: 'app.bsky.feed.post', text, createdAt: new Date().toISOString() },
-    cosignatures: [],
-  });
-  const demo = (f: string) => readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'demo', f), 'utf8');
-  for (const [who, signer] of [['alice', defaultPolicy.signers[0]!], ['bob', defaultPolicy.signers[1]!]] as const) {
-    draft = cosignDraft(draft, parseMemberKeyFile(demo(`${who}.key`)), signer.did).draft;
-    draft = { ...draft, plcLogs: { ...(draft.plcLogs ?? {}), [signer.did]: JSON.parse(demo(`${who}.plc.json`)) } };
-  }
-  return draft;
-}
+const SKIP = skipUnlessCi(qemuBootMissing());
 
 test('the image boots under QEMU (TCG) and signs a 2-of-3 record end to end', { skip: SKIP, timeout: 1_800_000 }, async (t) => {
   assert.ok(hasCommand(QEMU, '--version'), `${QEMU} is not installed: CI must install qemu-system-x86 (.ci/run)`);
@@ -171,7 +55,7 @@ test('the image boots under QEMU (TCG) and signs a 2-of-3 record end to end', { 
 
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    vm = startVm(out, port);
+    vm = startVm(out, { port });
     let bootMs: number;
     try {
       bootMs = await waitHealthy(base, vm);
@@ -202,11 +86,7 @@ test('the image boots under QEMU (TCG) and signs a 2-of-3 record end to end', { 
     assert.equal(verdict.pcrs?.[0], manifest.devPcrs.PCR0, 'PCR0 = the dev PCR0 of build/out/encumber-enclave.mjs');
 
     // One record, co-signed by alice and bob, signed in the guest.
-    const signed = await call(base, '/xrpc/dev.encumber.signRecord', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(demoDraft('signed inside a QEMU guest booted from the reproducible image')),
-    });
+    const signed = await signDemoRecord(base, 'signed inside a QEMU guest booted from the reproducible image');
     assert.equal(signed.status, 200, JSON.stringify(signed.json));
     const check = verifyPublishedRecord(identity, signed.json.record);
     assert.ok(check.ok, JSON.stringify(check.checks));

@@ -11,7 +11,8 @@
  *     so nothing comes from the build machine; the koffi load and the
  *     enclave-side script (DRY_RUN) run there too, on the image's node and busybox;
  *   - enclave/vsock/{enclave-side,lib}.sh as they are in the repository;
- *   - /init selects the platform from the kernel command line.
+ *   - /init selects the platform from the kernel command line, and takes the
+ *     host's boot document (join URL, dev root) when the host announces one;
  *
  * The unpacked tree is enclave/host/docker-rootfs.ts's, the one enclave/Dockerfile
  * copies; the Dockerfile's CMD names files that are in it.
@@ -31,7 +32,8 @@ import { readCpio, type CpioRecord } from '../../enclave/image/cpio.ts';
 import { unpackImage } from '../../enclave/host/docker-rootfs.ts';
 import { gunzip } from '../../enclave/image/gzip.ts';
 import { loadNpmPins, NPM_PREFIX } from '../../enclave/image/npm-files.ts';
-import { VSOCK_FILES, VSOCK_IMAGE_DIR } from '../../enclave/image/rootfs.ts';
+import { BOOT_INPUT_SCRIPT, VSOCK_FILES, VSOCK_IMAGE_DIR } from '../../enclave/image/rootfs.ts';
+import { createDevRoot } from '../../src/attestation/dev/root.ts';
 import type { ImageManifest } from '../../enclave/image/pipeline.ts';
 import { REPO_ROOT } from '../support/fixtures.ts';
 import { buildPrerequisiteMissing, runImageBuild, skipUnlessCi } from './build-runner.ts';
@@ -148,7 +150,7 @@ test('inside the image (chroot): socat runs with VSOCK support on the image\'s o
   assert.equal(n!.stdout.trim(), `${loadNpmPins()[0]!.version} true /node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node`);
 });
 
-test('the enclave side of the vsock bridges is in the image, as in the repository, and runs on its busybox (DRY_RUN)', { skip: SKIP }, (t) => {
+test('the enclave side of the vsock bridges is in the image, as in the repository, and runs on its busybox (DRY_RUN); the join bridge on both sides', { skip: SKIP }, (t) => {
   for (const [name, mode] of Object.entries(VSOCK_FILES)) {
     const r = boot.get(`${VSOCK_IMAGE_DIR}/${name}`);
     assert.ok(r, name);
@@ -166,6 +168,20 @@ test('the enclave side of the vsock bridges is in the image, as in the repositor
     'outbound: socat TCP-LISTEN:443,bind=127.0.0.1,fork,reuseaddr VSOCK-CONNECT:3:8001',
     'program: /usr/bin/node /encumber/encumber-enclave.mjs --platform nitro',
   ]);
+  // A joining enclave (/init adds `join` to BRIDGES): its URL http://127.0.0.1:8002 reaches the parent on vsock 8002,
+  // which relays to the sender named by JOIN_TO (host-side.sh, required there).
+  const j = inImage([`/${VSOCK_IMAGE_DIR}/enclave-side.sh`], { DRY_RUN: '1', BRIDGES: 'inbound outbound join' });
+  assert.equal(j?.status, 0, j?.stderr);
+  assert.match(j!.stdout, /^join: socat TCP-LISTEN:8002,bind=127\.0\.0\.1,fork,reuseaddr VSOCK-CONNECT:3:8002$/m);
+  const host = (env: Record<string, string>) =>
+    spawnSync('sh', [join(REPO_ROOT, 'enclave', 'vsock', 'host-side.sh')], { encoding: 'utf8', env: { ...process.env, DRY_RUN: '1', ENCLAVE_CID: '17', ...env } });
+  const h = host({ BRIDGES: 'inbound outbound join', JOIN_TO: '10.0.0.5:8080' });
+  assert.equal(h.status, 0, h.stderr);
+  assert.match(h.stdout, /^join: socat VSOCK-LISTEN:8002,fork,reuseaddr TCP:10\.0\.0\.5:8080$/m);
+  const noTarget = host({ BRIDGES: 'join' });
+  assert.equal(noTarget.status, 2);
+  assert.match(noTarget.stderr, /set JOIN_TO/);
+  assert.doesNotMatch(host({}).stdout, /^join:/m, 'no join bridge unless asked for');
 });
 
 test('/init picks the platform from encumber.platform= on the kernel command line (nitro → enclave-side.sh, sev-snp → configfs)', { skip: SKIP }, (t) => {
@@ -210,6 +226,57 @@ test('/init takes the organisation\'s policy from the host when none is baked in
   assert.match(small!.stdout, new RegExp(`^${policy.length}$`, 'm'));
   const large = inImage(['/bin/sh', '-c', script('/large.json')]);
   assert.match(large!.stdout, /larger than 64 KiB; not starting\nstatus=1\n/, large!.stdout + large!.stderr);
+});
+
+test('/init takes the host\'s boot document: announced by DHCP (dev, sev-snp) or asked of the parent (nitro); checked; nothing without one', { skip: SKIP }, (t) => {
+  const init = Buffer.from(boot.get('init')!.data).toString('utf8');
+  assert.equal(Buffer.from(boot.get(BOOT_INPUT_SCRIPT)!.data).toString('utf8'), readFileSync(join(REPO_ROOT, 'enclave', 'image', 'rootfs', BOOT_INPUT_SCRIPT), 'utf8'));
+  assert.match(init, /dhcp_boot_document \|\| \{ poweroff -f; exit 1; \}/, 'dev, sev-snp: after DHCP, fail closed');
+  assert.match(init, /fetch_boot_document VSOCK-CONNECT:3:9002\n/, 'nitro: from the parent on vsock port 9002');
+  assert.match(init, /BRIDGES=\$bridges \/usr\/lib\/encumber\/vsock\/enclave-side\.sh/, 'nitro: the join bridge when joining');
+  assert.equal(init.match(/set -- "\$@" --join "\$join"/g)?.length, 2, '--join on both paths');
+  assert.match(Buffer.from(boot.get('etc/udhcpc.script')!.data).toString('utf8'), /printf '%s\\n' "\$boot_file" > \/run\/dhcp-boot-file/);
+
+  // The functions themselves, run in the image's busybox with its socat and node: the host side serves on loopback.
+  const fns = /^BOOT_DOCUMENT=[\s\S]*?^dhcp_boot_document\(\) \{[\s\S]*?^\}$/m.exec(init);
+  assert.ok(fns, 'the boot document functions in /init');
+  const port = 20000 + ((process.pid + 7) % 20000);
+  const closed = port + 1;
+  const devRoot = createDevRoot({ now: new Date(), validityDays: 1 }).exportWithPrivateKey();
+  const run = (platform: string, bootFile: string | null, doc: string, then = 'dhcp_boot_document') => {
+    rmSync(join(rootDir, 'run', 'encumber'), { recursive: true, force: true });
+    rmSync(join(rootDir, 'run', 'dhcp-boot-file'), { force: true });
+    if (bootFile !== null) writeFileSync(join(rootDir, 'run', 'dhcp-boot-file'), `${bootFile}\n`);
+    writeFileSync(join(rootDir, 'boot-doc.json'), doc);
+    const script =
+      `mkdir -p /run/encumber /tmp; platform=${platform}\n${fns[0]}\n` +
+      `socat -u FILE:/boot-doc.json TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr & server=$!; sleep 1\n` +
+      `${then}; echo "status=$? join=$join"; ls /run/encumber; kill $server 2>/dev/null; exit 0\n`;
+    return inImage(['/bin/sh', '-c', script]);
+  };
+  if (!existsSync(join(rootDir, 'dev', 'null'))) writeFileSync(join(rootDir, 'dev', 'null'), '');
+  const at = `encumber-boot:127.0.0.1:${port}`;
+  const ok = run('dev', at, JSON.stringify({ join: 'http://10.0.2.101:8080', devRoot }));
+  if (!ok) {
+    const why = chrootUnavailable('the boot document steps of /init');
+    if (why) return t.skip(why);
+  }
+  assert.match(ok!.stdout, /init: received a boot document of \d+ bytes\ninit: joining http:\/\/10\.0\.2\.101:8080\nstatus=0 join=http:\/\/10\.0\.2\.101:8080\n/, ok!.stdout + ok!.stderr);
+  assert.match(ok!.stdout, /^dev-root\.json$/m);
+  assert.deepEqual(JSON.parse(readFileSync(join(rootDir, 'run', 'encumber', 'dev-root.json'), 'utf8')), devRoot);
+
+  const expect = (r: ReturnType<typeof run>, out: RegExp) => assert.match(r!.stdout, out, r!.stdout + r!.stderr);
+  // No lease boot file, or one that is not ours: nothing fetched, nothing changes.
+  expect(run('dev', null, '{}'), /^status=0 join=\n(boot\.json\n)?$/);
+  expect(run('dev', 'pxelinux.0', '{}'), /not an encumber boot document; ignored\nstatus=0 join=\n$/);
+  // Ours, but malformed, unreachable, too large or refused: the machine does not start.
+  expect(run('dev', 'encumber-boot:10.0.2.100', '{}'), /which is not IPv4:PORT; not starting\nstatus=1 join=\n/);
+  expect(run('dev', `encumber-boot:127.0.0.1:${closed}`, '{}'), /no boot document from 127\.0\.0\.1:\d+; not starting\nstatus=1 join=\n/);
+  expect(run('dev', at, 'x'.repeat(16385)), /larger than 16 KiB; not starting\n.*not starting\nstatus=1 join=\n/);
+  expect(run('dev', at, JSON.stringify({ join: 'http://10.0.2.101:8080 --x' })), /the boot document was refused; not starting\nstatus=1 join=\n/);
+  expect(run('sev-snp', at, JSON.stringify({ devRoot })), /the boot document was refused; not starting\nstatus=1 join=\n/);
+  // nitro's one attempt: a refused connection is no document (status 1, which /init takes as "none").
+  expect(run('nitro', null, '{}', `fetch_boot_document TCP:127.0.0.1:${closed}`), /^status=1 join=\n$/);
 });
 
 test('enclave/Dockerfile: FROM scratch (no base image to pin), copies the unpacked image, and its CMD names files that are in it and runs there', { skip: SKIP }, (t) => {
