@@ -305,3 +305,23 @@ test('marks changed on the way are refused: they are in the seal (HandoffSealInv
     assert.equal(r.service.failure?.code, code);
   }
 });
+
+test('every request a joiner makes asks for a connection of its own (connection: close): none is sent on a kept-alive connection the sender may have closed while the joiner checked the offer', async () => {
+  const w = await handoffWorld();
+  const seen: { path: string; connection: string | null }[] = [];
+  const honest = fetchInto(w.sender.app);
+  const recording = (async (input: string | URL | Request, init?: RequestInit) => {
+    seen.push({ path: new URL(String(input)).pathname, connection: new Headers(init?.headers).get('connection') });
+    return honest(input, init);
+  }) as typeof fetch;
+  const r = await w.join({ fetch: recording });
+  assert.equal(r.service.state, 'serving');
+  assert.deepEqual(
+    seen.map((s) => [s.path, s.connection]),
+    [
+      ['/xrpc/dev.encumber.getUpgrades', 'close'],
+      ['/xrpc/dev.encumber.handoffOffer', 'close'],
+      ['/xrpc/dev.encumber.handoffRequest', 'close'],
+    ],
+  );
+});
