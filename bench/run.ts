@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['signature-verify.ts', 'plc-verify.ts', 'nitro-verify.ts', 'snp-verify.ts', 'sign-record.ts', 'cli-startup.ts'];
+const benches = ['signature-verify.ts', 'plc-verify.ts', 'nitro-verify.ts', 'snp-verify.ts', 'handoff.ts', 'sign-record.ts', 'cli-startup.ts'];
 let failed = false;
 for (const b of benches) {
   const file = fileURLToPath(new URL(b, import.meta.url));
