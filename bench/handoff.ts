@@ -15,12 +15,10 @@
  *      computed once). Before anything is timed it must reproduce RFC 9180
  *      A.1.1 and interoperate both ways with our path (a seal from one opens
  *      with the other), so the rows do the same work;
- *    - @hpke/core + @hpke/dhkem-x25519 directly (suite.seal, suite.open): the
- *      suite ours uses (src/enclave/hpke.ts): X25519 in noble (pure JS),
- *      HKDF and AES-GCM mostly through WebCrypto;
+ *    - peer: @hpke/core with @hpke/dhkem-x25519's KEM (X25519 in noble,
+ *      pure JS), the suite ours used before (checked to open ours too);
  *    - @hpke/core alone, its own DhkemX25519HkdfSha256 (X25519 in WebCrypto,
- *      which Node has): the same suite, for information (checked to open
- *      ours too);
+ *      which Node has): the suite ours uses (src/enclave/hpke.ts), directly;
  *    - ours: KeyHolder.seal + KeyHolder.openSealed (src/enclave/key-holder.ts):
  *      the library, plus the recipient key import, each opened key's did:key
  *      derived and compared with the attested one, and every buffer wiped;
@@ -63,7 +61,8 @@ import {
 } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as plc from '@did-plc/lib';
-import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256 as WebCryptoX25519Kem, HkdfSha256 } from '@hpke/core';
+import { Aes128Gcm, CipherSuite, HkdfSha256 } from '@hpke/core';
+import { DhkemX25519HkdfSha256 as NobleX25519Kem } from '@hpke/dhkem-x25519';
 import { measureInterleaved, quantile, tableVs, type BenchCase } from './harness.ts';
 import { createDevRoot, verifyDevDocument, type DevRoot } from '../src/attestation/dev/index.ts';
 import { installLibsecp256k1 } from '../src/crypto/k256-libsecp256k1.ts';
@@ -238,17 +237,18 @@ async function hpkeCases(count: 1 | 2, info: Uint8Array, aad: Uint8Array): Promi
   const dids = keys.map((k) => k.did);
   const suite = handoffSuite();
   const recipientPublicKey = await suite.kem.importKey('raw', new Uint8Array(r.pk).buffer, true);
-  // @hpke/core's own X25519 KEM (WebCrypto): it must open what ours seals before it is timed.
-  const webSuite = new CipherSuite({ kem: new WebCryptoX25519Kem(), kdf: new HkdfSha256(), aead: new Aes128Gcm() });
+  // The peer: the same suite with @hpke/dhkem-x25519's X25519 KEM (noble, pure JS); it must open what ours seals
+  // before it is timed.
+  const nobleSuite = new CipherSuite({ kem: new NobleX25519Kem(), kdf: new HkdfSha256(), aead: new Aes128Gcm() });
   const skRaw = r.sk.export({ format: 'der', type: 'pkcs8' }).subarray(X25519_PKCS8.length);
-  const webSk = await webSuite.kem.importKey('raw', new Uint8Array(skRaw).buffer, false);
-  const webPk = await webSuite.kem.importKey('raw', new Uint8Array(r.pk).buffer, true);
+  const nobleSk = await nobleSuite.kem.importKey('raw', new Uint8Array(skRaw).buffer, false);
+  const noblePk = await nobleSuite.kem.importKey('raw', new Uint8Array(r.pk).buffer, true);
   const probe = await KeyHolder.seal(keys, r.pk, info, aad);
   const infoBuf = new Uint8Array(info).buffer;
   const aadBuf = new Uint8Array(aad).buffer;
   const probeCt = new Uint8Array(probe.ciphertext).buffer;
-  const webOpened = await webSuite.open({ recipientKey: webSk, enc: new Uint8Array(probe.enc).buffer, info: infoBuf }, probeCt, aadBuf);
-  if (!bytesEqual(new Uint8Array(webOpened), bytes)) throw new Error('@hpke/core with WebCrypto X25519 does not open our seal');
+  const nobleOpened = await nobleSuite.open({ recipientKey: nobleSk, enc: new Uint8Array(probe.enc).buffer, info: infoBuf }, probeCt, aadBuf);
+  if (!bytesEqual(new Uint8Array(nobleOpened), bytes)) throw new Error('@hpke/core with @hpke/dhkem-x25519 does not open our seal');
   const what = `${count} key${count > 1 ? 's' : ''} (${32 * count} bytes)`;
   return [
     {
@@ -259,18 +259,18 @@ async function hpkeCases(count: 1 | 2, info: Uint8Array, aad: Uint8Array): Promi
       },
     },
     {
-      row: `@hpke/core 1.9 + @hpke/dhkem-x25519 1.8 directly, ${what}`,
+      row: `peer: @hpke/core 1.9 + @hpke/dhkem-x25519 1.8 (X25519 in noble, pure JS), ${what}`,
       run: async () => {
-        const s = await suite.seal({ recipientPublicKey, info: infoBuf }, new Uint8Array(bytes).buffer, aadBuf);
-        return suite.open({ recipientKey: r.hpkeSk, enc: s.enc, info: infoBuf }, s.ct, aadBuf);
+        const s = await nobleSuite.seal({ recipientPublicKey: noblePk, info: infoBuf }, new Uint8Array(bytes).buffer, aadBuf);
+        return nobleSuite.open({ recipientKey: nobleSk, enc: s.enc, info: infoBuf }, s.ct, aadBuf);
       },
       async: true,
     },
     {
-      row: `@hpke/core 1.9 alone (X25519 in WebCrypto), ${what}`,
+      row: `@hpke/core 1.9 alone (X25519 in WebCrypto: the suite ours uses), ${what}`,
       run: async () => {
-        const s = await webSuite.seal({ recipientPublicKey: webPk, info: infoBuf }, new Uint8Array(bytes).buffer, aadBuf);
-        return webSuite.open({ recipientKey: webSk, enc: s.enc, info: infoBuf }, s.ct, aadBuf);
+        const s = await suite.seal({ recipientPublicKey, info: infoBuf }, new Uint8Array(bytes).buffer, aadBuf);
+        return suite.open({ recipientKey: r.hpkeSk, enc: s.enc, info: infoBuf }, s.ct, aadBuf);
       },
       async: true,
     },
