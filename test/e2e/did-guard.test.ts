@@ -55,37 +55,45 @@ async function post(did: string, op: unknown): Promise<void> {
 
 const headOf = (log: PlcAuditEntry[]) => log.filter((e) => !e.nullified).at(-1)!;
 
-test('the DID guard on the real directory: approved change, reverted intrusions, refusals, an outage', { skip, timeout: 120_000 }, async () => {
-  const url = directory!.url;
-  // Members.
+/**
+ * Three members (handles `<prefix>-alice.test` …) and the organisation, all on the directory: the organisation's
+ * rotation keys are [guard key, PDS key], its genesis signed by the PDS key; its policy (2 of 3, fetch mode, guarded).
+ */
+async function organisation(prefix: string) {
   const members: { did: string; key: MemberKey }[] = [];
-  for (const handle of ['g-alice.test', 'g-bob.test', 'g-carol.test']) {
+  for (const name of ['alice', 'bob', 'carol']) {
     const key = generateMemberKey();
-    const m = await createMemberDid({ rotationKey: generateMemberKey(), signingKey: key, handle, pds: 'https://pds.example' });
+    const m = await createMemberDid({ rotationKey: generateMemberKey(), signingKey: key, handle: `${prefix}-${name}.test`, pds: 'https://pds.example' });
     await post(m.did, m.op);
     members.push({ did: m.did, key });
   }
-  // The organisation: rotation keys [guard key, PDS key], created by the PDS key.
   const guardBytes = generateK256PrivateKey();
   const guardDid = KeyHolder.generate(() => guardBytes.slice()).did;
   const pds = generateMemberKey();
-  const { op: genesis, did: org } = await plc.createOp({ signingKey: generateMemberKey().did, rotationKeys: [guardDid, pds.did], handle: 'org.test', pds: 'https://pds.example', signer: plcSigner(pds) as never });
+  const { op: genesis, did: org } = await plc.createOp({ signingKey: generateMemberKey().did, rotationKeys: [guardDid, pds.did], handle: `${prefix}-org.test`, pds: 'https://pds.example', signer: plcSigner(pds) as never });
   await post(org, genesis);
+  const policy = parsePolicy({
+    $type: 'dev.encumber.policy',
+    version: 1,
+    repository: org,
+    signers: members.map((m) => ({ did: m.did, keyId: 'atproto' })),
+    threshold: 2,
+    collections: ['app.bsky.feed.post'],
+    plc: { directory: directory!.url, source: 'fetch' },
+    limits: { maxRecordBytes: 10_000 },
+    didGuard: { enabled: true, pollSeconds: 60, revert: 'keys-and-pds' },
+  });
+  return { members, guardBytes, guardDid, pds, org, policy };
+}
+
+test('the DID guard on the real directory: approved change, reverted intrusions, refusals, an outage', { skip, timeout: 120_000 }, async () => {
+  const url = directory!.url;
+  const { members, guardBytes, guardDid, pds, org, policy } = await organisation('g');
 
   const timers: (() => void)[] = [];
   let polls = 0;
   const service = bootService({
-    policy: parsePolicy({
-      $type: 'dev.encumber.policy',
-      version: 1,
-      repository: org,
-      signers: members.map((m) => ({ did: m.did, keyId: 'atproto' })),
-      threshold: 2,
-      collections: ['app.bsky.feed.post'],
-      plc: { directory: url, source: 'fetch' },
-      limits: { maxRecordBytes: 10_000 },
-      didGuard: { enabled: true, pollSeconds: 60, revert: 'keys-and-pds' },
-    }),
+    policy,
     attestor: echoAttestor,
     drawGuardKey: () => guardBytes.slice(),
     guardTimer: (run) => {
@@ -172,29 +180,7 @@ test('the DID guard on the real directory: approved change, reverted intrusions,
 
 test('the guard moves with the key: B joins A over loopback, A stops, B reverts an intrusion A never saw and signs an approved change', { skip, timeout: 120_000 }, async () => {
   const url = directory!.url;
-  const members: { did: string; key: MemberKey }[] = [];
-  for (const handle of ['h-alice.test', 'h-bob.test', 'h-carol.test']) {
-    const key = generateMemberKey();
-    const m = await createMemberDid({ rotationKey: generateMemberKey(), signingKey: key, handle, pds: 'https://pds.example' });
-    await post(m.did, m.op);
-    members.push({ did: m.did, key });
-  }
-  const guardBytes = generateK256PrivateKey();
-  const guardDid = KeyHolder.generate(() => guardBytes.slice()).did;
-  const pds = generateMemberKey();
-  const { op: genesis, did: org } = await plc.createOp({ signingKey: generateMemberKey().did, rotationKeys: [guardDid, pds.did], handle: 'org2.test', pds: 'https://pds.example', signer: plcSigner(pds) as never });
-  await post(org, genesis);
-  const policy = parsePolicy({
-    $type: 'dev.encumber.policy',
-    version: 1,
-    repository: org,
-    signers: members.map((m) => ({ did: m.did, keyId: 'atproto' })),
-    threshold: 2,
-    collections: ['app.bsky.feed.post'],
-    plc: { directory: url, source: 'fetch' },
-    limits: { maxRecordBytes: 10_000 },
-    didGuard: { enabled: true, pollSeconds: 60, revert: 'keys-and-pds' },
-  });
+  const { members, guardBytes, guardDid, pds, org, policy } = await organisation('h');
   // Both instances on the dev platform with one dev root; each with its own manual poll timer.
   const root = createDevRoot({ now: new Date(Date.now() - 86_400_000), validityDays: 30 });
   const timer = () => {

@@ -56,7 +56,7 @@ function manualTimer() {
 }
 
 /** A guarded world: the org DID on the stand-in directory, made by its PDS key before the enclave; the sender serving. */
-async function guardedWorld() {
+async function guardedWorld(opts: { allowRelease?: boolean } = {}) {
   let ms = Date.parse('2026-06-01T00:00:00.000Z');
   const dir = new PlcStandIn(() => new Date((ms += 1000)));
   const members = [await createMember('alice.test'), await createMember('bob.test'), await createMember('carol.test')];
@@ -70,7 +70,7 @@ async function guardedWorld() {
   const senderTimer = manualTimer();
   const w = await handoffWorld({
     members,
-    policyOverrides: { repository: org, plc: { directory: 'http://127.0.0.1:1', source: 'fetch' }, didGuard: GUARD },
+    policyOverrides: { repository: org, plc: { directory: 'http://127.0.0.1:1', source: 'fetch' }, didGuard: { ...GUARD, ...opts } },
     config,
     senderConfig: { guardTimer: senderTimer.timer },
   });
@@ -299,29 +299,11 @@ test('keys that arrive after the joiner failed are wiped, not kept', async (t) =
 
 test('giving the DID up: refused (PlcOpGuardKeyNotFirst) unless the policy sets allowRelease; then a quorum can, and the guard leaves what follows', async () => {
   for (const allowRelease of [false, true]) {
-    let ms = Date.parse('2026-06-01T00:00:00.000Z');
-    const dir = new PlcStandIn(() => new Date((ms += 1000)));
-    const members = [await createMember('alice.test'), await createMember('bob.test'), await createMember('carol.test')];
-    const memberLogs = new Map(members.map((m) => [m.did, m.log]));
-    const pds = generateMemberKey();
-    const org = await dir.create(pds, [pds.did], generateMemberKey().did);
-    const timer = manualTimer();
-    const w = await handoffWorld({
-      members,
-      policyOverrides: { repository: org, plc: { directory: 'http://127.0.0.1:1', source: 'fetch' }, didGuard: { ...GUARD, ...(allowRelease ? { allowRelease } : {}) } },
-      config: {
-        fetchLog: async (_source, did) => (memberLogs.has(did) ? memberLogs.get(did) : dir.fetchLog(did)),
-        submitPlcOp: async (_directory, did, op) => ({ status: 200, body: await dir.submit(did, op) }),
-        guardTimer: timer.timer,
-      },
-    });
-    await timer.started();
-    const guardKey = (w.sender.service.identity() as { guardKey: string }).guardKey;
-    await dir.update(org, pds, (op) => ({ ...op, rotationKeys: [guardKey, pds.did] }));
+    const { w, dir, org, pds, senderTimer } = await guardedWorld(allowRelease ? { allowRelease } : {});
     // The quorum hands the DID to the PDS key alone.
     let draft = draftDidOp(org, await dir.fetchLog(org), { handle: 'released.test' }, w.clock());
     draft = { ...draft, operation: { ...draft.operation, rotationKeys: [pds.did] } };
-    for (const m of members.slice(0, 2)) draft = cosignPlcOpDraft(draft, m.signingKey, m.did).draft;
+    for (const m of w.members.slice(0, 2)) draft = cosignPlcOpDraft(draft, m.signingKey, m.did).draft;
     if (!allowRelease) {
       await assert.rejects(w.sender.service.signPlcOp(draft), { code: 'PlcOpGuardKeyNotFirst' });
       continue;
@@ -330,7 +312,7 @@ test('giving the DID up: refused (PlcOpGuardKeyNotFirst) unless the policy sets 
     assert.equal(dir.head(org).cid, out.operationCid);
     // After the release, a change by the PDS key is the organisation's own business: nothing reverted.
     await intrude(dir, org, pds);
-    await timer.fire();
+    await senderTimer.fire();
     assert.deepEqual(nullified(dir, org), []);
     assert.equal(w.sender.service.guardLog().lastPoll?.result, 'clean');
   }
