@@ -18,6 +18,9 @@
 #                part of the digest; verifiers refuse debug)
 #   HOST_PORT    host port forwarded to the guest's 8080 (default 8080; user-mode networking on 127.0.0.1)
 #   POLICY_PORT  host port forwarded to the guest's 9001, where /init takes the organisation's policy (default 9001)
+#   BOOT_DOCUMENT  a boot document file (JSON, e.g. {"join":"http://10.0.2.2:8080"}; docs/key-handoff.md "Booted
+#                images"): the DHCP lease announces it (boot file name encumber-boot:10.0.2.100:9002) and QEMU serves
+#                it there; not measured. Unset: no boot document, the boot is as before
 #   QEMU         default qemu-system-x86_64; DRY_RUN=1 prints the command instead
 #   OVMF, CMDLINE  override the firmware / command line (the measurement then differs from the published one)
 #
@@ -46,6 +49,13 @@ fi
 case "$CMDLINE" in *encumber.platform=sev-snp*) ;; *) echo "launch.sh: CMDLINE must select encumber.platform=sev-snp" >&2; exit 2 ;; esac
 case "$VCPUS" in 1|2|4) ;; *) echo "launch.sh: VCPUS=$VCPUS is not a published configuration (1, 2 or 4): no published measurement will match" >&2; exit 2 ;; esac
 case "$CPU_MODEL" in EPYC-v4|EPYC-Milan|EPYC-Genoa|EPYC-Turin) ;; *) echo "launch.sh: CPU_MODEL=$CPU_MODEL is not a published configuration (EPYC-v4, EPYC-Milan, EPYC-Genoa, EPYC-Turin)" >&2; exit 2 ;; esac
+NETDEV="user,id=net0,hostfwd=tcp:127.0.0.1:$HOST_PORT-:8080,hostfwd=tcp:127.0.0.1:$POLICY_PORT-:9001"
+if [ -n "${BOOT_DOCUMENT:-}" ]; then
+  # The path goes into QEMU's option string: no commas (its separator) and no white space.
+  case "$BOOT_DOCUMENT" in *,*|*' '*|*'	'*) echo "launch.sh: BOOT_DOCUMENT must be a path without commas or white space" >&2; exit 2 ;; esac
+  [ -f "$BOOT_DOCUMENT" ] || { echo "launch.sh: BOOT_DOCUMENT $BOOT_DOCUMENT is not a file" >&2; exit 2; }
+  NETDEV="$NETDEV,bootfile=encumber-boot:10.0.2.100:9002,guestfwd=tcp:10.0.2.100:9002-cmd:cat $BOOT_DOCUMENT"
+fi
 
 set -- "$QEMU" \
   -enable-kvm \
@@ -59,7 +69,7 @@ set -- "$QEMU" \
   -kernel "$OUT/bzImage" \
   -initrd "$OUT/initramfs.cpio.gz" \
   -append "$CMDLINE" \
-  -netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$HOST_PORT-:8080,hostfwd=tcp:127.0.0.1:$POLICY_PORT-:9001" \
+  -netdev "$NETDEV" \
   -device e1000,netdev=net0 \
   -nographic -no-reboot
 

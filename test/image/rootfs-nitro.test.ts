@@ -383,6 +383,21 @@ test('enclave/snp/launch.sh: the SNP direct-boot command line is the one a publi
     assert.equal(entry.inputs.kernelSha256, createHash('sha256').update(readFileSync(after('-kernel'))).digest('hex'));
     assert.equal(entry.inputs.initrdSha256, createHash('sha256').update(readFileSync(after('-initrd'))).digest('hex'));
   }
+  // A boot document (the key hand-off's join): announced by the lease and served by QEMU, outside the measurement.
+  const plain = launch({}).stdout.trim().split('\n');
+  assert.equal(plain[plain.indexOf('-netdev') + 1], 'user,id=net0,hostfwd=tcp:127.0.0.1:8080-:8080,hostfwd=tcp:127.0.0.1:9001-:9001');
+  const doc = join(outDir, 'boot-document.json');
+  writeFileSync(doc, '{"join":"http://10.0.2.2:8080"}');
+  const joining = launch({ BOOT_DOCUMENT: doc });
+  assert.equal(joining.status, 0, joining.stderr);
+  const jargv = joining.stdout.trim().split('\n');
+  assert.equal(
+    jargv[jargv.indexOf('-netdev') + 1],
+    `user,id=net0,hostfwd=tcp:127.0.0.1:8080-:8080,hostfwd=tcp:127.0.0.1:9001-:9001,bootfile=encumber-boot:10.0.2.100:9002,guestfwd=tcp:10.0.2.100:9002-cmd:cat ${doc}`,
+  );
+  assert.equal(jargv[jargv.indexOf('-append') + 1], plain[plain.indexOf('-append') + 1], 'the command line (measured) is the same');
+  assert.equal(launch({ BOOT_DOCUMENT: `${doc},hostfwd=tcp::1-:22` }).status, 2, 'no commas into QEMU\'s option string');
+  assert.equal(launch({ BOOT_DOCUMENT: join(outDir, 'missing.json') }).status, 2);
   const odd = launch({ VCPUS: '3' });
   assert.equal(odd.status, 2);
   assert.match(odd.stderr, /not a published configuration/);
