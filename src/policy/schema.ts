@@ -89,9 +89,13 @@ export const policySchema = z
         ctx.addIssue({ code: 'custom', path: ['didGuard'], message: 'the DID guard needs plc.source "fetch" (it reads the directory itself)' });
       }
     }
-    // A co-signed PLC operation (./plc-op.ts) must never be signable as a record.
-    if (p.collections.includes('dev.encumber.plcOp')) {
-      ctx.addIssue({ code: 'custom', path: ['collections'], message: 'dev.encumber.plcOp is the DID guard\'s operation type, not a record collection' });
+    // The enclave's own document types (dev.encumber.*: receipts, the guard log, PLC operations, upgrades, ...) must
+    // never be signable as a record: the enclave key signs them itself, and a co-signed record of one of those types
+    // would carry the same key's signature over a document of that type.
+    for (const c of p.collections) {
+      if (c.startsWith('dev.encumber.')) {
+        ctx.addIssue({ code: 'custom', path: ['collections'], message: `${c}: the dev.encumber namespace is the enclave's own documents, not a record collection` });
+      }
     }
     if (new Set(p.collections).size !== p.collections.length) {
       ctx.addIssue({ code: 'custom', path: ['collections'], message: 'duplicate collection' });

@@ -33,6 +33,9 @@ export type GuardLogVerdict =
   | { ok: true; checks: AttestationCheck[]; did: string; signedAt: string; entries: GuardLogEntryView[] }
   | { ok: false; checks: AttestationCheck[]; error: { code: ErrorCode; message: string } };
 
+/** The members of a signed guard log (the watcher's report, policy, signedAt, sig). */
+const GUARD_LOG_MEMBERS: ReadonlySet<string> = new Set(['$type', 'did', 'guardKey', 'revert', 'pollSeconds', 'baseline', 'lastPoll', 'entries', 'policy', 'signedAt', 'sig']);
+
 const isMap = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof CID);
 
@@ -60,6 +63,10 @@ export function verifyGuardLog(identity: Identity, logJson: unknown): GuardLogVe
       }
       if (!isMap(v) || v.$type !== GUARD_LOG_TYPE) fail('ReceiptInvalid', `not a ${GUARD_LOG_TYPE} document`);
       const d = v as Record<string, unknown>;
+      // Exactly the members the enclave writes: nothing else can ride on its signature (a record payload's $sig,
+      // for instance).
+      const extra = Object.keys(d).filter((k) => !GUARD_LOG_MEMBERS.has(k));
+      if (extra.length > 0) fail('ReceiptInvalid', `the guard log has member(s) the enclave does not write: ${extra.join(', ')}`);
       if (d.did !== policy.repository) fail('ReceiptInvalid', `the log is about ${String(d.did)}, the policy's repository is ${policy.repository}`);
       if (!(d.policy instanceof CID) || d.policy.toString() !== identity.policyCid) fail('ReceiptInvalid', 'the log names another policy');
       if (d.guardKey !== binding.guardKey) fail('ReceiptInvalid', `the log names guard key ${String(d.guardKey)}, the binding ${String(binding.guardKey)}`);

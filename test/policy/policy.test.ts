@@ -100,6 +100,12 @@ test('didGuard (docs/did-guard.md): optional; when enabled it needs a did:plc re
   rejects((p) => (guarded(p), (p.didGuard.allowRelease = 'yes')), 'didGuard.allowRelease');
   // The operation type is never a record collection (a co-signed operation must not be signable as a record).
   rejects((p) => (p.collections = ['dev.encumber.plcOp']), 'collections');
+  // Nor any of the enclave's own document types: a co-signed record of one would carry the enclave key's signature
+  // over a document of that type (a guard log, a receipt, ...).
+  for (const own of ['dev.encumber.guardLog', 'dev.encumber.receipt', 'dev.encumber.binding', 'dev.encumber.upgrade', 'dev.encumber.handoff', 'dev.encumber.future']) {
+    rejects((p) => (p.collections = ['app.bsky.feed.post', own]), 'collections');
+  }
+  assert.deepEqual(parsePolicy({ ...base(), collections: ['dev.encumberish.post'] }).policy.collections, ['dev.encumberish.post']);
 });
 
 test('the embedded default policy is valid: 2 of 3, supplied mode', () => {

@@ -68,6 +68,8 @@ test('a changed log, another key, another repository or policy, a missing signat
   refused(identity, edit((l) => (l.policy = { $link: identity.bindingCid })), 'ReceiptInvalid', 'guard-log-document');
   refused(identity, edit((l) => (l.$type = 'dev.encumber.receipt')), 'ReceiptInvalid', 'guard-log-document');
   refused(identity, edit((l) => (l.entries = [{ outcome: 'reverted' }])), 'ReceiptInvalid', 'guard-log-document');
+  // A member the enclave does not write (a record payload's $sig, say): refused before the signature is looked at.
+  refused(identity, edit((l) => (l.$sig = { $type: 'dev.encumber.payload', repository: l.did, collection: 'dev.encumber.guardLog' })), 'ReceiptInvalid', 'guard-log-document');
   refused(identity, 'not a log', 'ReceiptInvalid', 'guard-log-document');
   // Another enclave's identity under the same rules: its key did not sign this log.
   const other = await withIntrusion();

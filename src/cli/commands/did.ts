@@ -89,7 +89,8 @@ export async function didLog(flags: { identity: string; log?: string; json?: boo
   const doc = await loadEnclaveAnswer(flags.identity, 'dev.encumber.getGuardLog', flags.log, io, 'guard log');
   const v = verifyGuardLog(identity, doc);
   if (flags.json) {
-    io.out(JSON.stringify(v.ok ? { valid: true, did: v.did, signedAt: v.signedAt, entries: v.entries, checks: v.checks } : { valid: false, error: v.error, checks: v.checks }, null, 2));
+    const note = 'the key is taken from the identity: check its attestation with `encumber attest verify`';
+    io.out(JSON.stringify(v.ok ? { valid: true, did: v.did, signedAt: v.signedAt, entries: v.entries, checks: v.checks, note } : { valid: false, error: v.error, checks: v.checks }, null, 2));
     return v.ok ? EXIT_OK : EXIT_INVALID;
   }
   for (const c of v.checks) io.out(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
