@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../support/fixtures.ts';
 import { skipUnlessCi } from '../support/tools.ts';
+import { typeScriptLoader } from '../run.ts';
 
 // Under CI it must run (.ci/run installs socat).
 const SKIP = skipUnlessCi(spawnSync('socat', ['-V'], { encoding: 'utf8' }).status === 0 ? undefined : 'socat is not installed (apt-get install socat)');
@@ -27,7 +28,7 @@ function initFunctions(dir: string): string {
   const fns = /^BOOT_DOCUMENT=[\s\S]*?^dhcp_boot_document\(\) \{[\s\S]*?^\}$/m.exec(init);
   assert.ok(fns, 'the boot document functions in /init');
   return fns[0]
-    .replaceAll('/usr/bin/node /usr/lib/encumber/boot-input.ts', `${process.execPath} ${SCRIPT}`)
+    .replaceAll('/usr/bin/node /usr/lib/encumber/boot-input.ts', [process.execPath, ...typeScriptLoader(), SCRIPT].join(' '))
     .replaceAll('/run/dhcp-boot-file', join(dir, 'dhcp-boot-file'))
     .replaceAll('/run/encumber', join(dir, 'encumber'));
 }
@@ -39,7 +40,7 @@ async function runDhcpBootDocument(bootFile: string, ms: number): Promise<string
   // What etc/udhcpc.script writes: printf '%s\n' "$boot_file".
   writeFileSync(join(dir, 'dhcp-boot-file'), `${bootFile}\n`);
   // A process group of its own, so that socat goes with the shell when the test stops it.
-  const child = spawn('/bin/sh', ['-c', `platform=dev\n${initFunctions(dir)}\ndhcp_boot_document; echo "status=$? join=$join"`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('/bin/sh', ['-c', `platform=dev\n${initFunctions(dir)}\ndhcp_boot_document; echo "status=$? join=$join"`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: REPO_ROOT });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const done = await new Promise<boolean>((resolve) => {

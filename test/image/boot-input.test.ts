@@ -15,6 +15,7 @@ import { loadOrCreateDevRoot } from '../../src/enclave/platforms.ts';
 import { BootInputError, checkBootDocument, MAX_BOOT_DOCUMENT } from '../../enclave/image/rootfs/usr/lib/encumber/boot-input.ts';
 import { applyMutation, mutationArb } from '../support/byte-mutations.ts';
 import { REPO_ROOT, tempDir } from '../support/fixtures.ts';
+import { typeScriptLoader } from '../run.ts';
 
 const SCRIPT = join(REPO_ROOT, 'enclave', 'image', 'rootfs', 'usr', 'lib', 'encumber', 'boot-input.ts');
 const devRoot = createDevRoot({ now: new Date(), validityDays: 1 }).exportWithPrivateKey();
@@ -93,7 +94,7 @@ test('run as /init runs it: the dev root lands where the service loads it, the U
   const dir = tempDir('encumber-boot-input-');
   const run = (platform: string, doc: unknown) => {
     writeFileSync(join(dir, 'boot.json'), typeof doc === 'string' ? doc : JSON.stringify(doc));
-    return spawnSync(process.execPath, [SCRIPT, platform, join(dir, 'boot.json'), dir], { encoding: 'utf8' });
+    return spawnSync(process.execPath, [...typeScriptLoader(), SCRIPT, platform, join(dir, 'boot.json'), dir], { encoding: 'utf8', cwd: REPO_ROOT });
   };
   const ok = run('dev', { join: 'http://10.0.2.101:8080', devRoot });
   assert.equal(ok.status, 0, ok.stderr);
@@ -116,5 +117,5 @@ test('run as /init runs it: the dev root lands where the service loads it, the U
   assert.match(hardware.stderr, /boot document refused: devRoot is for the dev platform only, not sev-snp/);
   const bad = run('nitro', { join: 'http://10.0.0.5:8080 x' });
   assert.deepEqual([bad.status, bad.stdout], [1, '']);
-  assert.equal(spawnSync(process.execPath, [SCRIPT, 'dev'], { encoding: 'utf8' }).status, 2);
+  assert.equal(spawnSync(process.execPath, [...typeScriptLoader(), SCRIPT, 'dev'], { encoding: 'utf8', cwd: REPO_ROOT }).status, 2);
 });
