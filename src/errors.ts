@@ -209,7 +209,9 @@ export type DidGuardErrorCode =
   /** An operation to revert is older than the 72-hour recovery window. */
   | 'DidGuardWindowPassed'
   /** The head the guard started from is no longer on the DID's canonical chain. */
-  | 'DidGuardBaselineLost';
+  | 'DidGuardBaselineLost'
+  /** The DID's log holds an operation the guard will revert: an operation built on it would be nullified with it. */
+  | 'DidGuardIntrusionPending';
 
 /** Infrastructure failures: never the caller's fault, always fail closed. */
 export type InfrastructureErrorCode =

@@ -15,6 +15,7 @@ import { encodeBase64Url } from '../crypto/encoding.ts';
 import { decodeCbor, encodeCbor } from '../data/cbor.ts';
 import { toCanonicalUtcMillis } from '../data/syntax/datetime.ts';
 import { verifiedNodes, verifyAuditLogResumable } from '../plc/verify.ts';
+import type { PlcState } from '../plc/types.ts';
 import type { DidGuardPolicy } from '../policy/schema.ts';
 import { planGuard } from '../policy/did-guard.ts';
 import { plcOpSigningBytes, signedPlcOpCid, type UnsignedPlcOp } from '../policy/plc-op.ts';
@@ -124,6 +125,16 @@ export class DidGuard {
     if (this.#baseline !== undefined || this.#entries.length > 0 || this.#polling) throw new Error('the guard has already started');
     if (state.baseline !== undefined) this.#baseline = state.baseline;
     this.#entries.push(...state.entries.map((e) => structuredClone(e)));
+  }
+
+  /**
+   * The operation this guard would revert in `log` (a verified audit log of its DID), if any: judged from its
+   * baseline, as a poll would. Before the guard has a baseline it judges nothing (undefined).
+   */
+  pendingIntrusion(checkpoint: Parameters<typeof verifiedNodes>[0], state: PlcState, now: Date): GuardLogEntry['intruder'] | undefined {
+    if (this.#baseline === undefined) return undefined;
+    const plan = planGuard({ state, nodes: verifiedNodes(checkpoint), baseline: this.#baseline, guardKey: this.#deps.guardKey.did, revert: this.#deps.policy.revert, now });
+    return plan.action === 'revert' ? plan.intruder : undefined;
   }
 
   /** The public log: the DID, the guard key, the baseline, the last poll, every intrusion. */

@@ -21,7 +21,7 @@ import { CID } from '../data/cid.ts';
 import type { LoadedPolicy } from '../policy/policy.ts';
 import { didGuardOf } from '../policy/schema.ts';
 import { checkPlcOpAgainstState, parseUnsignedPlcOp, plcOpPayload, signedPlcOpCid } from '../policy/plc-op.ts';
-import { verifyAuditLog } from '../plc/verify.ts';
+import { verifyAuditLogResumable } from '../plc/verify.ts';
 import { signPlcOp, type DidGuard } from './did-guard.ts';
 import { GUARD_LOG_TYPE } from '../verifier/guard-log.ts';
 import { buildPayload, type IpldRecord } from '../policy/payload.ts';
@@ -360,14 +360,20 @@ export class SigningService {
 
     // 3. The co-signers' PLC states (as for a record), and the organisation DID's log, verified here.
     const [states, orgLog] = await Promise.all([this.#deps.resolver.resolve(dids, undefined, now), guard.fetchLog(policy.repository)]);
-    const org = verifyAuditLog(policy.repository, orgLog, { now });
-    if (!org.ok) {
-      throw new EncumberError('InvalidPlcLog', `the organisation's audit log does not verify: ${org.error.code}: ${org.error.message}`, { cause: org.error });
+    const { verdict: org, checkpoint: orgCheckpoint } = verifyAuditLogResumable(policy.repository, orgLog, { now });
+    if (!org.ok || !orgCheckpoint) {
+      const error = org.ok ? new EncumberError('InvalidPlcLog', 'no checkpoint') : org.error;
+      throw new EncumberError('InvalidPlcLog', `the organisation's audit log does not verify: ${error.code}: ${error.message}`, { cause: error });
     }
 
     // 4. M of N, then the operation against the DID's state.
     const counted = await decide(policy, payload, cosignatures, states);
     checkPlcOpAgainstState(operation, org.state, guardKey.did, { allowRelease: didGuardOf(policy)?.allowRelease === true });
+    // Nothing built on an operation the guard will revert: it would be nullified with it.
+    const pending = guard.watcher.pendingIntrusion(orgCheckpoint, org.state, now);
+    if (pending) {
+      throw new EncumberError('DidGuardIntrusionPending', `the log of ${policy.repository} holds ${pending.cid} (signed by ${pending.signer}), which the guard will revert; draft again after it has`);
+    }
     this.#assertServing();
     for (const s of states.values()) checkHighWater(this.#deps.highWater.get(s.did), s, policy.plc.source);
     for (const s of states.values()) this.#deps.highWater.set(s.did, nextMark(s));

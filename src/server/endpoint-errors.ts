@@ -109,6 +109,7 @@ export const ENDPOINT_ERRORS = {
     'DidGuardNotRotationKey',
     'PlcOpPrevMismatch',
     'PlcOpGuardKeyNotFirst',
+    'DidGuardIntrusionPending',
     'PlcOpRejected',
     'RateLimited',
     'DirectoryUnavailable',

@@ -135,6 +135,7 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   DidGuardCannotRevert: REFUSED,
   DidGuardWindowPassed: REFUSED,
   DidGuardBaselineLost: REFUSED,
+  DidGuardIntrusionPending: REFUSED,
 
   // Quorum-approved upgrades: a malformed statement, or one for another policy (src/verifier/upgrade.ts).
   UpgradeInvalid: REFUSED,

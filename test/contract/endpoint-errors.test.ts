@@ -379,6 +379,10 @@ test('signPlcOp: the catalogue of refusals, each with its code', async () => {
   // The organisation's DID state.
   await expect(plcOpRequest(g.org, { ...op, prev: 'bafyreigbtj4x7ip5legnfznufuopl4sg4knzc2cof6duas4b3q2fy6swua' }, [alice, bob]), 'PlcOpPrevMismatch');
   await expect(plcOpRequest(g.org, { ...op, rotationKeys: [g.pds.did] }, [alice, bob]), 'PlcOpGuardKeyNotFirst');
+  const i = await guardedWorld();
+  await new Promise((ok) => setImmediate(ok)); // the guard's first poll: its baseline
+  await i.dir.update(i.org, i.pds, (o) => ({ ...o, services: { atproto_pds: { type: 'AtprotoPersonalDataServer', endpoint: 'https://evil.example' } } }));
+  expectCode(ep, await procedure(i.w.app, ep, plcOpRequest(i.org, nextOp(i, (o) => ({ ...o, alsoKnownAs: ['at://on-top.test'] })), i.members.slice(0, 2))), 'DidGuardIntrusionPending');
   const h = await guardedWorld({ guardFirst: false });
   await h.dir.update(h.org, h.pds, (o) => ({ ...o, rotationKeys: [h.pds.did] }));
   expectCode(ep, await procedure(h.w.app, ep, plcOpRequest(h.org, nextOp(h, (o) => o), h.members.slice(0, 2))), 'DidGuardNotRotationKey');

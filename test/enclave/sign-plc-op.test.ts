@@ -101,3 +101,22 @@ test('a failed service signs nothing: the watcher stops, signPlcOp and getGuardL
   assert.equal((await procedure(g.w.app, 'dev.encumber.signPlcOp', plcOpRequest(g.org, nextOp(g, (o) => o), [alice, bob]))).json.error, 'ServiceNotReady');
   assert.equal((await query(g.w.app, 'dev.encumber.getGuardLog')).json.error, 'ServiceNotReady');
 });
+
+test('an operation built on one the guard will revert is refused (DidGuardIntrusionPending), nothing signed; once reverted, the quorum drafts again on the new head', async () => {
+  const g = await guardedWorld();
+  const [alice, bob] = g.members as [any, any];
+  await settle(); // the guard's first poll: its baseline
+  const intruder = await g.dir.update(g.org, g.pds, (o) => ({ ...o, verificationMethods: { ...o.verificationMethods, atproto: generateMemberKey().did } }));
+  const before = g.dir.submissions;
+  const onTop = await procedure(g.w.app, 'dev.encumber.signPlcOp', plcOpRequest(g.org, nextOp(g, (o) => ({ ...o, alsoKnownAs: ['at://on-top.test'] })), [alice, bob]));
+  assert.equal(onTop.status, 422);
+  assert.equal(onTop.json.error, 'DidGuardIntrusionPending');
+  assert.match(onTop.json.message, new RegExp(intruder));
+  assert.equal(g.dir.submissions, before, 'nothing submitted');
+  // The guard reverts; the same change drafted on the new head goes through and stays.
+  g.poll();
+  for (let i = 0; i < 100 && !g.dir.logs.get(g.org)!.some((e) => e.nullified); i++) await settle();
+  const again = await procedure(g.w.app, 'dev.encumber.signPlcOp', plcOpRequest(g.org, nextOp(g, (o) => ({ ...o, alsoKnownAs: ['at://on-top.test'] })), [alice, bob]));
+  assert.equal(again.status, 200, JSON.stringify(again.json));
+  assert.equal(g.dir.head(g.org).cid, again.json.operationCid);
+});

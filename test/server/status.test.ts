@@ -125,6 +125,7 @@ const CLASS = {
   DidGuardCannotRevert: 'refused',
   DidGuardWindowPassed: 'refused',
   DidGuardBaselineLost: 'refused',
+  DidGuardIntrusionPending: 'refused',
   DirectoryUnavailable: 'unavailable',
   RemoteUnavailable: 'unavailable',
   InternalError: 'internal',
