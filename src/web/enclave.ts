@@ -1,6 +1,7 @@
 /**
  * The page's only network calls, each one the user asked for: the enclave's
- * identity and attestation (with a fresh random nonce made here), and a
+ * identity and attestation (with a fresh random nonce made here), its
+ * published DID guard log and approved upgrades, and a
  * record by its at:// URI with its proof: the PLC directory, the PDS its DID
  * names, and the co-signers' audit logs. All through the project's one
  * JSON-over-HTTP client (bounded, no redirects); `fetch` is a parameter so
@@ -11,8 +12,9 @@ import { getJsonObject, type HttpJsonOptions } from '../http/json.ts';
 import { evidenceFromAnswer, identityFromAnswer } from '../verifier/inputs.ts';
 import type { Identity } from '../verifier/record.ts';
 import type { EvidenceSource } from './flow.ts';
+import type { EndpointAnswer } from './published.ts';
 import type { AttestationCheck } from '../attestation/types.ts';
-import type { ErrorCode } from '../errors.ts';
+import { EncumberError, type ErrorCode } from '../errors.ts';
 import { fetchCosignerLogs, fetchRecordFromNetwork, type NetworkOptions } from '../network/at-record.ts';
 
 type Fetch = typeof fetch;
@@ -31,14 +33,41 @@ export function freshNonce(): Uint8Array {
 export interface LiveCheck {
   identity: Identity;
   evidence: EvidenceSource;
+  /** The getGuardLog answer, asked only when the identity names a guard key. */
+  guardLog?: EndpointAnswer;
+  /** The getUpgrades answer. */
+  upgrades: EndpointAnswer;
 }
 
-/** getIdentity, then getAttestation with a nonce nobody has seen before. */
+/**
+ * getIdentity, then getAttestation with a nonce nobody has seen before, and beside it the enclave's published
+ * guard log (when its identity names a guard key) and approved upgrades. Identity and attestation must answer
+ * (they are what the record rests on); the other two never throw: a failure is their answer, shown as a row.
+ */
 export async function fetchEnclave(base: string, f: Fetch = fetch, nonce = freshNonce()): Promise<LiveCheck> {
   const root = withSlash(new URL(base));
   const identity = identityFromAnswer(await getJsonObject(new URL('xrpc/dev.encumber.getIdentity', root), options(f, 'getIdentity')));
-  const answer = await getJsonObject(new URL(`xrpc/dev.encumber.getAttestation?nonce=${toHex(nonce)}`, root), options(f, 'getAttestation'));
-  return { identity, evidence: { input: evidenceFromAnswer(answer), origin: { kind: 'live', url: new URL(base).toString(), nonce } } };
+  const [answer, guardLog, upgrades] = await Promise.all([
+    getJsonObject(new URL(`xrpc/dev.encumber.getAttestation?nonce=${toHex(nonce)}`, root), options(f, 'getAttestation')),
+    identity.guardKey === undefined ? undefined : published(new URL('xrpc/dev.encumber.getGuardLog', root), f, 'getGuardLog'),
+    published(new URL('xrpc/dev.encumber.getUpgrades', root), f, 'getUpgrades'),
+  ]);
+  return {
+    identity,
+    evidence: { input: evidenceFromAnswer(answer), origin: { kind: 'live', url: new URL(base).toString(), nonce } },
+    ...(guardLog ? { guardLog } : {}),
+    upgrades,
+  };
+}
+
+/** A public GET whose failure is an answer (its code and message), not an exception. */
+async function published(url: URL, f: Fetch, what: string): Promise<EndpointAnswer> {
+  try {
+    return { ok: true, value: await getJsonObject(url, options(f, what)) };
+  } catch (e) {
+    const code: ErrorCode = e instanceof EncumberError ? e.code : 'RemoteUnavailable';
+    return { ok: false, error: { code, message: (e as Error)?.message ?? String(e) } };
+  }
 }
 
 function withSlash(u: URL): URL {

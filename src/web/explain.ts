@@ -87,6 +87,16 @@ const LABELS: Record<string, string> = {
   'repo-mst-path': 'Record key in the commit\'s tree',
   'repo-record': 'Record = the tree\'s leaf',
   'repo-commit-latest': 'Commit is the repository\'s latest',
+  'enclave-key': 'Enclave key attested',
+  'guard-enabled': 'Policy enables the DID guard',
+  'guard-log-document': 'Guard log (repository, policy, guard key)',
+  'guard-log-signature': 'Guard log signed by the enclave key',
+  'guard-log': 'Guard log (getGuardLog)',
+  'guard-intrusions': 'Changes the guard did not sign',
+  'guard-intrusion': 'Change the guard did not sign',
+  statement: 'Upgrade statement (policy, measurements)',
+  upgrades: 'Approved upgrades (getUpgrades)',
+  upgrade: 'Approved upgrade',
 };
 
 export function labelOf(name: string): string {
@@ -173,6 +183,9 @@ const BY_ROW: Record<string, string> = {
   cosignatures: 'The co-signatures do not add up: one does not verify, is by a non-member, or there are fewer than the policy needs.',
   'record-location': 'The record was published in another repository (or collection) than the one this enclave\'s policy governs: the enclave\'s signature does not speak for it.',
   'cosigner-keys': 'A co-signer\'s key is not the one its PLC audit log named at the state the receipt recorded.',
+  'guard-log-document':
+    'The guard log is not a dev.encumber.guardLog about this enclave\'s repository, policy and guard key, or it carries members the enclave does not write.',
+  'guard-log-signature': 'The guard log\'s signature does not verify with the enclave key: it was changed after the enclave signed it, or another key signed it.',
 };
 
 export function plainReason(error: { code: ErrorCode; check?: string }): string {

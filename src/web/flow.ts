@@ -2,7 +2,9 @@
  * What the page shows, as a pure function of what it was given: where the
  * evidence came from and which trust anchors the user chose (the page's own
  * rows), then the verifier's report (src/verifier/signed-record.ts, the same
- * function `encumber record verify` calls) split into its sections, and the
+ * function `encumber record verify` calls) split into its sections, what a
+ * live enclave publishes beside it (its DID guard log and approved upgrades,
+ * published.ts: sections and warnings, never the record's verdict), and the
  * warnings a reader must not miss.
  *
  * No DOM, no network, no clock: `at` is a parameter.
@@ -20,6 +22,9 @@ import { fingerprint, pemCertificates } from '../attestation/bytes.ts';
 import { toHex } from '../crypto/encoding.ts';
 import { rowStatus, type Row } from './explain.ts';
 import type { ErrorCode } from '../errors.ts';
+import { guardLogSection, upgradesSection, type EndpointAnswer } from './published.ts';
+
+export type { EndpointAnswer } from './published.ts';
 
 export interface EvidenceSource {
   input: EvidenceInput;
@@ -59,10 +64,14 @@ export interface FlowInput {
   snpMinTcb?: SnpMinTcb;
   /** SEV-SNP: expected VMPL; absent = 0. */
   snpVmpl?: number | 'any';
+  /** A live check's getGuardLog answer (asked when the identity names a guard key): the section "DID guard log". */
+  guardLog?: EndpointAnswer;
+  /** A live check's getUpgrades answer: the section "Approved upgrades". */
+  upgrades?: EndpointAnswer;
 }
 
 export interface Section {
-  id: 'source' | 'attestation' | 'record';
+  id: 'source' | 'attestation' | 'record' | 'guard' | 'upgrades';
   title: string;
   rows: Row[];
 }
@@ -200,7 +209,24 @@ export async function runFlow(input: FlowInput): Promise<FlowReport> {
     sections.push({ id: 'record', title: 'Signed record', rows: rowsOf(report.record) });
   }
   const platform = report.platform;
-  if (!report.valid) return { empty: false, valid: false, platform, error: report.error, sections, warnings };
+
+  // What the enclave publishes beside the record: shown, warned about, but not part of the record's verdict.
+  // Both rest on the enclave key: when the attestation did not hold, each section says so first.
+  const published: string[] = [];
+  const unattested: Row[] = report.valid || report.attestation.every((c) => c.ok)
+    ? []
+    : [{ name: 'enclave-key', ok: true, skipped: true, status: 'warn', detail: 'NOT attested: the attestation failed, so nothing vouches for the key that signed what follows' }];
+  if (input.identity && input.guardLog) {
+    const g = guardLogSection(input.identity, input.guardLog);
+    sections.push({ id: 'guard', title: 'DID guard log', rows: [...unattested, ...g.rows] });
+    published.push(...g.warnings);
+  }
+  if (input.identity && input.upgrades) {
+    const u = upgradesSection(input.identity, input.upgrades);
+    sections.push({ id: 'upgrades', title: 'Approved upgrades', rows: [...unattested, ...u.rows] });
+    published.push(...u.warnings);
+  }
+  if (!report.valid) return { empty: false, valid: false, platform, error: report.error, sections, warnings: [...warnings, ...published] };
 
   // What passed only because the user accepted less.
   if (platform === 'dev') warnings.unshift('DEV PLATFORM: not hardware-backed. This proves nothing about a TEE; anyone holding the dev root can make such evidence.');
@@ -213,5 +239,6 @@ export async function runFlow(input: FlowInput): Promise<FlowReport> {
   if (input.record !== undefined && !input.plcLogs) {
     warnings.push('Co-signers\' keys were not re-checked against their PLC logs (give the logs to re-check): they rest on the enclave\'s own check.');
   }
+  warnings.push(...published);
   return { empty: false, valid: true, platform, error: null, sections, warnings };
 }

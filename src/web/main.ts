@@ -154,6 +154,8 @@ function gather(): FlowInput {
   } else if (state.live) {
     input.evidence = state.live.evidence;
     input.identity = state.live.identity;
+    if (state.live.guardLog) input.guardLog = state.live.guardLog;
+    input.upgrades = state.live.upgrades;
   } else {
     const identity = last('identity');
     if (identity) input.identity = identity.identity;
@@ -213,11 +215,12 @@ async function checkEnclave(): Promise<void> {
     return;
   }
   document.body.dataset.state = 'busy';
-  status.textContent = `Asking ${url} for its identity and a fresh attestation…`;
+  status.textContent = `Asking ${url} for its identity, a fresh attestation and what it publishes…`;
   try {
     state.live = await fetchEnclave(url);
     state.mode = 'live';
-    status.textContent = `Fetched identity and attestation from ${url} at ${new Date().toISOString()}.`;
+    const also = state.live.guardLog ? 'guard log, approved upgrades' : 'approved upgrades';
+    status.textContent = `Fetched identity, attestation and ${also} from ${url} at ${new Date().toISOString()}.`;
     $('identity-json').textContent = JSON.stringify(state.live.identity, null, 2);
   } catch (e) {
     status.textContent = (e as Error).message;

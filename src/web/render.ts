@@ -53,7 +53,10 @@ function summary(report: FlowReport): string {
   const records = report.sections.some((s) => s.id === 'record');
   const where = report.platform === 'dev' ? 'on the DEV platform (not hardware-backed)' : `on ${report.platform === 'nitro' ? 'AWS Nitro' : report.platform === 'sev-snp' ? 'AMD SEV-SNP' : String(report.platform)} hardware`;
   const what = records ? 'The enclave attestation and the signed record verify' : 'The enclave attestation verifies';
-  return `${report.warnings.length > 0 ? 'Verified, with warnings' : 'Verified'}: ${what}, ${where}.`;
+  // What the enclave publishes beside the record does not change its verdict, but a failure there is said here too.
+  const failed = report.sections.filter((s) => (s.id === 'guard' || s.id === 'upgrades') && s.rows.some((r) => r.status === 'fail')).map((s) => s.title);
+  const but = failed.length > 0 ? ` But: ${failed.join(' and ')} FAILED (see the warnings).` : '';
+  return `${report.warnings.length > 0 ? 'Verified, with warnings' : 'Verified'}: ${what}, ${where}.${but}`;
 }
 
 export function renderReport(report: FlowReport): void {

@@ -13,10 +13,12 @@ import { addMembers, startNet, type Net, type NetRepo } from '../support/atproto
 import type { Page } from 'playwright-core';
 import { devMeasurements } from '../../src/cli/commands/measure.ts';
 import { fixturePath, REPO_ROOT } from '../support/fixtures.ts';
+import { listen, type RunningServer } from '../../src/server/app.ts';
 import {
   act,
   browserSkip,
   buildStandalone,
+  guardedAfterIntrusion,
   launch,
   readVerdict,
   screenshotResults,
@@ -33,6 +35,8 @@ let browser: Browser;
 let net: Net;
 let org: NetRepo;
 let other: NetRepo;
+/** Origins a test serves for a while (a guarded service), allowed to the browser. */
+const extraOrigins: string[] = [];
 
 before(async () => {
   if (skip) return;
@@ -43,7 +47,7 @@ before(async () => {
   addMembers(net, enclave.members);
   await net.write(org, [{ collection: 'app.bsky.feed.post', rkey: 'rec1', record: enclave.signed.record }]);
   other = await net.createRepo('other.test', [{ collection: 'app.bsky.feed.post', rkey: 'rec1', record: enclave.signed.record }]);
-  browser = await launch(() => [new URL(enclave.server.url).origin, net.plcUrl, net.pdsUrl]);
+  browser = await launch(() => [new URL(enclave.server.url).origin, net.plcUrl, net.pdsUrl, ...extraOrigins]);
 });
 after(async () => {
   if (skip) return;
@@ -118,6 +122,10 @@ test('served at /: a valid dev enclave and its signed record are all green, the 
     assert.equal(row(v, check).status, 'pass', check);
   }
   assert.match(row(v, 'cosignatures').detail, /2 of 3 members/);
+  // What the enclave publishes beside the record: no approved upgrade; no DID guard in this policy, so no guard log.
+  assert.match(row(v, 'upgrades').detail, /^none published/);
+  assert.equal(await page.locator('#checks-upgrades caption').textContent(), 'Approved upgrades');
+  assert.equal(await page.locator('#checks-guard').count(), 0);
   assert.deepEqual(browser.blocked, [], 'no request left the enclave origin');
   await screenshotResults(page, 'verification-pass.png');
 });
@@ -263,6 +271,34 @@ test('the standalone build (file://) checks an enclave by URL (CORS), with nothi
     assert.equal(v.platform, 'dev');
     assert.deepEqual(browser.blocked, []);
   } finally {
+    rmSync(built.dir, { recursive: true, force: true });
+  }
+});
+
+test('a guarded enclave checked by URL: its DID guard log (one reverted intrusion) and its approved upgrades are sections of their own', { skip }, async () => {
+  // In process with the test echo attestor: the verdict is the attestation's refusal; the sections stand alone.
+  const g = await guardedAfterIntrusion();
+  let served: RunningServer | undefined;
+  const built = await buildStandalone();
+  try {
+    served = await listen(g.w.app, '127.0.0.1', 0);
+    extraOrigins.push(served.url);
+    const page = await browser.context.newPage();
+    await page.goto(built.url);
+    await settled(page);
+    await page.fill('#enclave-url', served.url);
+    await act(page, () => page.click('#check-enclave'));
+    const v = await readVerdict(page);
+    assert.equal(v.verdict, 'invalid');
+    assert.equal(await page.locator('#checks-guard caption').textContent(), 'DID guard log');
+    assert.equal(await page.locator('#checks-guard tr[data-check="enclave-key"]').getAttribute('data-status'), 'warn', 'the key is not attested here');
+    for (const check of ['guard-log-signature', 'guard-intrusions', 'guard-intrusion']) assert.equal(row(v, check).status, 'pass', check);
+    assert.match(row(v, 'guard-intrusion').detail, /: reverted by /);
+    assert.match(row(v, 'upgrades').detail, /^none published/);
+    assert.deepEqual(browser.blocked, []);
+  } finally {
+    extraOrigins.length = 0;
+    await served?.close();
     rmSync(built.dir, { recursive: true, force: true });
   }
 });

@@ -18,6 +18,7 @@ import { createMember, cosignBy, draftFor, ORG, withLogs, type Member } from '..
 import type { CliIo } from '../../src/cli/io.ts';
 import { skipUnlessCi } from '../support/tools.ts';
 import { tempDir } from '../support/fixtures.ts';
+import { guardedWorld, type GuardedWorld } from '../support/did-guard.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -112,6 +113,22 @@ export async function startEnclave(repository: string = ORG): Promise<Enclave> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A guarded service (test/support/did-guard.ts, in process: stand-in directory, manual timer, the test echo
+ * attestor) after one intrusion the guard reverted: its public log has one entry.
+ */
+export async function guardedAfterIntrusion(): Promise<GuardedWorld> {
+  const g = await guardedWorld();
+  g.poll();
+  await g.dir.update(g.org, g.pds, (op) => ({ ...op, verificationMethods: { ...op.verificationMethods, atproto: 'did:key:zQ3shZc2QzApp2oymGvQbzP8eKheVshBHbU4ZYjeXqwSKEn6N' } }));
+  for (let i = 0; i < 200 && g.w.service.guardLog().entries.length === 0; i++) {
+    g.poll();
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  if (g.w.service.guardLog().entries.length === 0) throw new Error('the guard recorded no intrusion');
+  return g;
 }
 
 /** `npm run build:web` into a temp dir; the page's file:// URL. */
