@@ -42,8 +42,7 @@
  * 3. One DID guard poll (src/enclave/did-guard.ts DidGuard.poll: verify the
  *    audit log, then plan) of an organisation DID with an `ops`-entry log
  *    (the PDS's genesis with rotation keys [guard, PDS], then the guard key's
- *    own operations; the baseline at the genesis, so the plan walks every
- *    later one), against the peer, @did-plc/lib 0.0.4 validateOperationLog of
+ *    own operations, which the plan walks one by one), against the peer, @did-plc/lib 0.0.4 validateOperationLog of
  *    the same operations, and the verification half of the poll alone
  *    (verifyAuditLogResumable); the plan (planGuard, pure) is timed once
  *    (mean of 20 000 calls), it costs microseconds. The log object
@@ -634,7 +633,7 @@ async function guardPollCases(): Promise<BenchCase[]> {
   const verified = verifyAuditLogResumable(did, log, { now: NOW });
   if (!verified.verdict.ok || !verified.checkpoint) throw new Error('the organisation log does not verify');
   const nodes = verifiedNodes(verified.checkpoint);
-  const plan = { state: verified.verdict.state, nodes, baseline: log[0]!.cid, guardKey: guard.did, revert: 'keys-and-pds' as const, now: NOW };
+  const plan = { state: verified.verdict.state, nodes, guardKey: guard.did, revert: 'keys-and-pds' as const, now: NOW };
   if (planGuard(plan).action !== 'none') throw new Error('the plan is not "none"');
   // The plan is microseconds: timed once here rather than as a row.
   const t0 = performance.now();

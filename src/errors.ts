@@ -208,8 +208,6 @@ export type DidGuardErrorCode =
   | 'DidGuardCannotRevert'
   /** An operation to revert is older than the 72-hour recovery window. */
   | 'DidGuardWindowPassed'
-  /** The head the guard started from is no longer on the DID's canonical chain. */
-  | 'DidGuardBaselineLost'
   /** The DID's log holds an operation the guard will revert: an operation built on it would be nullified with it. */
   | 'DidGuardIntrusionPending';
 

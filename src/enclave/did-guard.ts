@@ -118,8 +118,8 @@ export class DidGuard {
   }
 
   /**
-   * Take over a sender's state (a joiner, before its first poll): its baseline, so an operation that landed
-   * while no instance watched is still judged against the head the guard key's holder accepted, and its log.
+   * Take over a sender's state (a joiner, before its first poll): its public log, and the first head its lineage
+   * read, so `getGuardLog` goes on as one record.
    */
   restore(state: GuardState): void {
     if (this.#baseline !== undefined || this.#entries.length > 0 || this.#polling) throw new Error('the guard has already started');
@@ -127,13 +127,9 @@ export class DidGuard {
     this.#entries.push(...state.entries.map((e) => structuredClone(e)));
   }
 
-  /**
-   * The operation this guard would revert in `log` (a verified audit log of its DID), if any: judged from its
-   * baseline, as a poll would. Before the guard has a baseline it judges nothing (undefined).
-   */
+  /** The operation this guard would revert in a verified audit log of its DID, if any, judged as a poll would. */
   pendingIntrusion(checkpoint: Parameters<typeof verifiedNodes>[0], state: PlcState, now: Date): GuardLogEntry['intruder'] | undefined {
-    if (this.#baseline === undefined) return undefined;
-    const plan = planGuard({ state, nodes: verifiedNodes(checkpoint), baseline: this.#baseline, guardKey: this.#deps.guardKey.did, revert: this.#deps.policy.revert, now });
+    const plan = planGuard({ state, nodes: verifiedNodes(checkpoint), guardKey: this.#deps.guardKey.did, revert: this.#deps.policy.revert, now });
     return plan.action === 'revert' ? plan.intruder : undefined;
   }
 
@@ -175,7 +171,8 @@ export class DidGuard {
       return done({ at, result: 'no-action', code: err.code, message: err.message });
     }
     const state = verdict.state;
-    // 3. The first verified head is the baseline: what came before the guard is history.
+    // 3. The first verified head, for the public log (where this guard's lineage started reading; the decision
+    //    judges the whole chain).
     this.#baseline ??= state.head.cid;
     // A recovery this guard failed to submit that is now on the canonical chain was made by another instance
     // holding the same key (the same operation: RFC 6979 signatures): the intrusion is reverted, say so.
@@ -187,8 +184,7 @@ export class DidGuard {
       delete e.message;
     }
     // 4. The decision (pure).
-    const plan = planGuard({ state, nodes: verifiedNodes(checkpoint), baseline: this.#baseline, guardKey: guardKey.did, revert: this.#deps.policy.revert, now });
-    if (plan.action === 'halt') return done({ at, result: 'no-action', head: state.head.cid, code: plan.code, message: plan.message });
+    const plan = planGuard({ state, nodes: verifiedNodes(checkpoint), guardKey: guardKey.did, revert: this.#deps.policy.revert, now });
     for (const u of plan.unrevertable) {
       if (this.#entries.some((e) => e.intruder.cid === u.intruder.cid && e.outcome === 'not-revertible' && e.code === u.code)) continue;
       this.#record(u.intruder, at, { outcome: 'not-revertible', code: u.code, message: u.message });

@@ -1,8 +1,7 @@
 /**
  * The DID guard's decision, pure (docs/did-guard.md "Guard"): given the
  * organisation's verified audit log (each entry with the key that signed it),
- * the head the guard started from, its key, the policy's `revert` option and
- * `now`, either nothing to do, or the first operation to revert and the
+ * its key, the policy's `revert` option and `now`, either nothing to do, or the first operation to revert and the
  * unsigned recovery operation that nullifies it, or a typed reason it cannot.
  *
  * Rules in order, one block each. Nothing here signs; doubt means no action.
@@ -30,16 +29,12 @@ export interface Unrevertable {
 export type GuardPlan =
   /** Nothing to revert; `unrevertable` lists what the guard saw and may not undo. */
   | { action: 'none'; unrevertable: Unrevertable[] }
-  | { action: 'revert'; intruder: Intruder; forkAt: string; recovery: UnsignedPlcOp; unrevertable: Unrevertable[] }
-  /** The guard acts on nothing (its baseline is gone). */
-  | { action: 'halt'; code: DidGuardErrorCode; message: string };
+  | { action: 'revert'; intruder: Intruder; forkAt: string; recovery: UnsignedPlcOp; unrevertable: Unrevertable[] };
 
 export interface GuardPlanInput {
   state: PlcState;
   /** Every verified entry of the log, in log order (src/plc/verify.ts `verifiedNodes`). */
   nodes: readonly VerifiedNode[];
-  /** The head the guard started from: operations up to it are history, not intrusions. */
-  baseline: string;
   guardKey: string;
   revert: DidGuardPolicy['revert'];
   now: Date;
@@ -58,19 +53,16 @@ export function changesKeysOrPds(prev: PlcOperation, op: VerifiedNode['op']): bo
 }
 
 export function planGuard(input: GuardPlanInput): GuardPlan {
-  const { state, nodes, baseline, guardKey, revert, now } = input;
+  const { state, nodes, guardKey, revert, now } = input;
   const byCid = new Map(nodes.map((n) => [n.cid, n]));
   const canonical = state.canonicalCids;
   const unrevertable: Unrevertable[] = [];
 
-  // Rule: the baseline is still on the canonical chain (else someone the guard
-  // cannot outrank rewrote history it accepted: act on nothing).
-  const start = canonical.indexOf(baseline);
-  if (start < 0) {
-    return { action: 'halt', code: 'DidGuardBaselineLost', message: `the guard's baseline ${baseline} is no longer on the canonical chain of ${state.did}` };
-  }
-
-  for (let i = start + 1; i < canonical.length; i++) {
+  // The whole canonical chain, not only what came after the guard first read it: the guard key exists only in
+  // the enclave (and the instances it was handed to), so every operation made while the DID listed it happened
+  // under its watch, whether or not it could read the directory then (a host that keeps the directory from the
+  // guard until an intrusion is made gains nothing).
+  for (let i = 1; i < canonical.length; i++) {
     const node = byCid.get(canonical[i]!)!;
     const parent = byCid.get(canonical[i - 1]!)!;
     // Rule: the guard's own operations (approved by a quorum, or its recoveries) stand.

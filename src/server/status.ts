@@ -134,7 +134,6 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   PlcOpRejected: REFUSED,
   DidGuardCannotRevert: REFUSED,
   DidGuardWindowPassed: REFUSED,
-  DidGuardBaselineLost: REFUSED,
   DidGuardIntrusionPending: REFUSED,
 
   // Quorum-approved upgrades: a malformed statement, or one for another policy (src/verifier/upgrade.ts).

@@ -164,7 +164,6 @@ const BY_CODE: Partial<Record<ErrorCode, string>> = {
   DidGuardCannotRevert: 'DID guard: an operation the guard did not sign was signed by a rotation key the guard key does not outrank, so it cannot be reverted.',
   DidGuardWindowPassed: 'DID guard: an operation the guard did not sign is older than PLC\'s 72-hour recovery window and can no longer be reverted.',
   DidGuardIntrusionPending: 'DID guard: the organisation\'s DID log holds a change the guard did not sign and will revert; an operation built on it would be undone with it. Draft again once the guard has reverted it.',
-  DidGuardBaselineLost: 'DID guard: the operation the guard started from is no longer on the DID\'s canonical chain; the guard acts on nothing until an operator looks.',
   InvalidCosignature: 'A co-signature does not verify, or a member signed twice.',
   UnknownSigner: 'A co-signature is by someone the policy does not name.',
   InsufficientCosigners: 'Fewer members co-signed than the policy needs.',

@@ -208,7 +208,7 @@ test('the guard moves with the key: B joins A over loopback, A stops, B reverts 
     assert.equal((b.identity() as Record<string, any>).guardKey, guardDid);
     a.fail();
     await serverA.close();
-    // B's first poll judges from A's baseline: the intrusion is reverted, the directory nullifies it.
+    // B's first poll: the intrusion is reverted, the directory nullifies it; B's log goes on from A's.
     await settle(tb, 1);
     const gb = b.guardLog();
     assert.equal(gb.baseline, baseline);

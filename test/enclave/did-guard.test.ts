@@ -267,3 +267,19 @@ test('an intrusion past the window is recorded once; a later one is still revert
     ],
   );
 });
+
+test('a guard that could not read the directory until after an intrusion still reverts it (the whole chain is judged, not only what came after its first read)', async () => {
+  const s = setup();
+  const { did, pds } = await orgDid(s);
+  const g = s.make(did);
+  // The host keeps the directory from the guard; meanwhile the PDS key moves the DID's #atproto key.
+  s.dir.down = true;
+  assert.equal((await g.poll()).result, 'no-action');
+  s.dir.down = false;
+  const intruder = await s.dir.update(did, pds, (op) => ({ ...op, verificationMethods: { ...op.verificationMethods, atproto: generateMemberKey().did } }));
+  // The first log the guard reads already ends with the intruder.
+  const first = await g.poll();
+  assert.equal(first.result, 'reverted');
+  assert.deepEqual(nullifiedCids(s.dir.logs.get(did)!), [intruder]);
+  assert.equal(g.report().entries[0]!.intruder.cid, intruder);
+});

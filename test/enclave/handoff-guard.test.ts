@@ -1,9 +1,9 @@
 /**
  * The key hand-off under a policy with the DID guard (docs/key-handoff.md,
  * docs/did-guard.md): the guard key travels with the enclave key in one seal,
- * and the guard's baseline and public log travel with it, authenticated by
- * the same seal. A joiner then guards the organisation's DID as the sender
- * did: an operation that landed while no instance watched is still reverted.
+ * and the guard's public log travels with it, authenticated by the same
+ * seal. A joiner then guards the organisation's DID as the sender did: an
+ * operation that landed while no instance watched is still reverted.
  * In process: the directory is test/support/plc-standin.ts, timers are manual.
  */
 import { test } from 'node:test';
@@ -114,14 +114,14 @@ test('a guarded policy joins: the joiner holds the same enclave key and guard ke
   for (const e of b.exchanges) assert.equal(JSON.stringify(e.answer).includes(guardKeyOf(w.sender).slice(8)), e.path.endsWith('handoffOffer'), e.path);
 });
 
-test('an intrusion that lands between the sender\'s last poll and the hand-off is reverted by the joiner (the baseline travels)', async () => {
+test('an intrusion that lands between the sender\'s last poll and the hand-off is reverted by the joiner', async () => {
   const { w, dir, org, pds } = await guardedWorld();
   const intruder = await intrude(dir, org, pds);
   const joinerTimer = manualTimer();
   const b = await w.join({ config: { guardTimer: joinerTimer.timer } });
   w.sender.service.fail();
   await joinerTimer.started();
-  // Without the sender's baseline the joiner would take the intruded head as its own and call it clean.
+  // The joiner's first poll reads a log that already ends with the intruder: reverted all the same.
   assert.equal(b.service.guardLog().lastPoll?.result, 'reverted');
   assert.deepEqual(nullified(dir, org), [intruder]);
   // And it goes on guarding with the same key: the next intrusion is reverted too.

@@ -124,7 +124,6 @@ const CLASS = {
   PlcOpRejected: 'refused',
   DidGuardCannotRevert: 'refused',
   DidGuardWindowPassed: 'refused',
-  DidGuardBaselineLost: 'refused',
   DidGuardIntrusionPending: 'refused',
   DirectoryUnavailable: 'unavailable',
   RemoteUnavailable: 'unavailable',
