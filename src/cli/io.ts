@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline/promises';
 import { parseJsonStrict } from '../data/strict-json.ts';
 import { EncumberError } from '../errors.ts';
 import { requestJson, xrpcErrorText, type HttpJsonAnswer, type HttpJsonOptions } from '../http/json.ts';
+import { parseMemberKeyFile, type MemberKey } from '../member/keys.ts';
 
 export interface CliIo {
   out(line: string): void;
@@ -83,6 +84,35 @@ export async function output(io: CliIo, value: unknown, out: string | undefined)
   const text = JSON.stringify(value, null, 2);
   if (out && out !== '-') await writeFile(out, text + '\n');
   else io.out(text);
+}
+
+/** A member's key file (`--key`); one that cannot be read or parsed is a usage problem naming it. */
+export async function readMemberKey(io: CliIo, path: string): Promise<MemberKey> {
+  try {
+    return parseMemberKeyFile(await io.readInput(path));
+  } catch (e) {
+    throw new UsageProblem(`key file ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * A member's consent to co-sign what was just shown (`what`: the payload, the operation, the statement): `--yes`,
+ * or a "y" to `question` from the person at the terminal. Nobody to ask (a pipe, a script, a draft read from
+ * stdin) is a usage problem; a "no" prints "not signed" and answers false.
+ */
+export async function consentToSign(io: CliIo, opts: { draftPath: string; yes?: boolean | undefined; what: string; question: string }): Promise<boolean> {
+  if (opts.yes) return true;
+  if (opts.draftPath === '-' || !io.confirm) {
+    throw new UsageProblem(`not signing: nobody at a terminal to confirm (stdin is not interactive); read the ${opts.what} above and pass --yes to sign it`);
+  }
+  if (await io.confirm(opts.question)) return true;
+  io.err('not signed');
+  return false;
+}
+
+/** A co-signed draft back where it came from (`--out`, else the draft's own file; stdout for a draft read from stdin). */
+export function outputCosigned(io: CliIo, draft: unknown, draftPath: string, out: string | undefined): Promise<void> {
+  return output(io, draft, out ?? (draftPath === '-' ? undefined : draftPath));
 }
 
 /** A request whose transport failure is a usage/IO problem (exit 2) naming the remote, and a hint if given. */

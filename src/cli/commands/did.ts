@@ -7,12 +7,11 @@
  */
 import { EncumberError } from '../../errors.ts';
 import { fetchAuditLog } from '../../plc/directory/client.ts';
-import { parseMemberKeyFile } from '../../member/keys.ts';
 import { cosignPlcOpDraft, draftDidOp, parsePlcOpDraft } from '../../member/did-ops.ts';
 import { plcOpPayload } from '../../policy/plc-op.ts';
 import { verifyGuardLog } from '../../verifier/guard-log.ts';
 import { loadEnclaveAnswer, loadIdentity } from './publish.ts';
-import { EXIT_INVALID, EXIT_OK, UsageProblem, output, readJsonInput, submitToEnclave, usageOf, type CliIo } from '../io.ts';
+import { EXIT_INVALID, EXIT_OK, UsageProblem, consentToSign, output, outputCosigned, readJsonInput, readMemberKey, submitToEnclave, usageOf, type CliIo } from '../io.ts';
 
 export interface DidDraftFlags {
   did: string;
@@ -47,24 +46,14 @@ export async function didDraft(flags: DidDraftFlags, io: CliIo, now = new Date()
 export async function didCosign(draftPath: string, flags: { key: string; issuer: string; out?: string; yes?: boolean }, io: CliIo): Promise<number> {
   const raw = await readJsonInput(io, draftPath, 'DID operation draft', { strict: true });
   const draft = usageOf(() => parsePlcOpDraft(raw), draftPath);
-  const key = await io.readInput(flags.key).then(parseMemberKeyFile).catch((e: unknown) => {
-    throw new UsageProblem(`key file ${flags.key}: ${(e as Error).message}`);
-  });
+  const key = await readMemberKey(io, flags.key);
   const payload = plcOpPayload(draft.repository, draft.operation);
   io.err(`You are asked to approve a change of the organisation's DID ${draft.repository}, as ${flags.issuer} (key ${key.did}):`);
   io.err(`  payload  ${payload.cid}`);
   for (const line of JSON.stringify(draft.operation, null, 2).split('\n')) io.err(`    ${line}`);
-  if (!flags.yes) {
-    if (draftPath === '-' || !io.confirm) {
-      throw new UsageProblem('not signing: nobody at a terminal to confirm (stdin is not interactive); read the operation above and pass --yes to sign it');
-    }
-    if (!(await io.confirm(`Approve this DID operation as ${flags.issuer}?`))) {
-      io.err('not signed');
-      return EXIT_INVALID;
-    }
-  }
+  if (!(await consentToSign(io, { draftPath, yes: flags.yes, what: 'operation', question: `Approve this DID operation as ${flags.issuer}?` }))) return EXIT_INVALID;
   const { draft: next } = cosignPlcOpDraft(draft, key, flags.issuer);
-  await output(io, next, flags.out ?? (draftPath === '-' ? undefined : draftPath));
+  await outputCosigned(io, next, draftPath, flags.out);
   io.err(`co-signed ${payload.cid} as ${flags.issuer} (${next.cosignatures.length} co-signature(s))`);
   return EXIT_OK;
 }

@@ -4,25 +4,18 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { EncumberError } from '../../errors.ts';
-import { generateMemberKey, parseMemberKeyFile } from '../../member/keys.ts';
+import { generateMemberKey } from '../../member/keys.ts';
 import { addKeyOp } from '../../member/plc-ops.ts';
 import { cosignDraft, draftPayload, parseDraft, type Draft } from '../../member/cosign.ts';
 import { ipldToJson } from '../../data/json.ts';
 import { verifyAuditLog } from '../../plc/verify.ts';
 import type { PlcOperation } from '../../plc/types.ts';
-import { EXIT_INVALID, EXIT_OK, UsageProblem, output, readJsonInput, send, submitToEnclave, type CliIo } from '../io.ts';
+import { EXIT_INVALID, EXIT_OK, UsageProblem, consentToSign, output, outputCosigned, readJsonInput, readMemberKey, send, submitToEnclave, type CliIo } from '../io.ts';
 import { xrpcErrorText } from '../../http/json.ts';
 import { loadIdentity, publishDocument, resolvePassword } from './publish.ts';
 import { checkPdsUrl, identifierKind } from '../../member/publish.ts';
 
 
-async function readKey(io: CliIo, path: string) {
-  try {
-    return parseMemberKeyFile(await io.readInput(path));
-  } catch (e) {
-    throw new UsageProblem(`key file ${path}: ${(e as Error).message}`);
-  }
-}
 
 export async function memberKeygen(flags: { out?: string }, io: CliIo): Promise<number> {
   const key = generateMemberKey();
@@ -55,11 +48,11 @@ export async function memberAddKey(
   }
   const head = (log as { operation: PlcOperation }[])[verdict.state.head.index]!.operation;
   if (head.type !== 'plc_operation') throw new UsageProblem('the DID head is not a plc_operation (tombstoned or legacy); cannot add a key');
-  const rotationKey = await readKey(io, flags.rotationKey);
+  const rotationKey = await readMemberKey(io, flags.rotationKey);
   if (!verdict.state.rotationKeys.includes(rotationKey.did)) {
     throw new UsageProblem(`${rotationKey.did} is not a rotation key of ${flags.did}; use one of: ${verdict.state.rotationKeys.join(', ')}`);
   }
-  const memberKey = flags.memberKey.startsWith('did:key:') ? flags.memberKey : (await readKey(io, flags.memberKey)).did;
+  const memberKey = flags.memberKey.startsWith('did:key:') ? flags.memberKey : (await readMemberKey(io, flags.memberKey)).did;
   const op = await addKeyOp(head, rotationKey, flags.keyId, memberKey);
   if (flags.directory) {
     const url = new URL(encodeURIComponent(flags.did), flags.directory.endsWith('/') ? flags.directory : flags.directory + '/');
@@ -123,21 +116,12 @@ export async function cosign(
 ): Promise<number> {
   // Strict: a draft with duplicate keys could show one value and sign another.
   const draft = parseOrUsage(await readJsonInput(io, draftPath, 'draft', { strict: true }));
-  const key = await readKey(io, flags.key);
+  const key = await readMemberKey(io, flags.key);
   let next: Draft;
   let cid: string;
   try {
     const shown = showPayload(io, draft, flags.issuer, key.did);
-    // Consent: --yes, or a "y" from the person at the terminal; nobody to ask (a pipe, a script) is a refusal.
-    if (!flags.yes) {
-      if (draftPath === '-' || !io.confirm) {
-        throw new UsageProblem('not signing: nobody at a terminal to confirm (stdin is not interactive); read the payload above and pass --yes to sign it');
-      }
-      if (!(await io.confirm(`Sign payload ${shown} as ${flags.issuer}?`))) {
-        io.err('not signed');
-        return EXIT_INVALID;
-      }
-    }
+    if (!(await consentToSign(io, { draftPath, yes: flags.yes, what: 'payload', question: `Sign payload ${shown} as ${flags.issuer}?` }))) return EXIT_INVALID;
     ({ draft: next, cid } = cosignDraft(draft, key, flags.issuer));
   } catch (e) {
     if (e instanceof EncumberError) throw new UsageProblem(`the draft's record cannot be signed: ${e.code}: ${e.message}`);
@@ -147,7 +131,7 @@ export async function cosign(
     const log = await readJsonInput(io, flags.plcLog, 'audit log');
     next = { ...next, plcLogs: { ...(next.plcLogs ?? {}), [flags.issuer]: log } };
   }
-  await output(io, next, flags.out ?? (draftPath === '-' ? undefined : draftPath));
+  await outputCosigned(io, next, draftPath, flags.out);
   io.err(`co-signed payload ${cid} as ${flags.issuer} (${next.cosignatures.length} co-signature(s))`);
   return EXIT_OK;
 }

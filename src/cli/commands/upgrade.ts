@@ -7,11 +7,10 @@
  */
 import { CID } from '../../data/cid.ts';
 import { toCanonicalUtcMillis } from '../../data/syntax/datetime.ts';
-import { parseMemberKeyFile } from '../../member/keys.ts';
 import { cosignUpgradeDraft, parseUpgradeDraft, type UpgradeDraft } from '../../member/cosign.ts';
 import { parseMeasurements } from '../../verifier/measurements.ts';
 import { describeMeasurements, draftUpgradeStatement, parseUpgradeStatement, verifyUpgrade } from '../../verifier/upgrade.ts';
-import { EXIT_INVALID, EXIT_OK, UsageProblem, output, readJsonInput, submitToEnclave, usageOf, type CliIo } from '../io.ts';
+import { EXIT_INVALID, EXIT_OK, UsageProblem, consentToSign, output, outputCosigned, readJsonInput, readMemberKey, submitToEnclave, usageOf, type CliIo } from '../io.ts';
 import { loadEnclaveAnswer, loadIdentity } from './publish.ts';
 
 /** A new upgrade draft: the enclave's policy CID (from its identity) and the measurements file. */
@@ -37,30 +36,20 @@ export async function upgradeCosign(
   const raw = await readJsonInput(io, draftPath, 'upgrade draft', { strict: true });
   const draft = usageOf(() => parseUpgradeDraft(raw), draftPath);
   const statement = usageOf(() => parseUpgradeStatement(draft.statement), 'the statement');
-  const key = await io.readInput(flags.key).then(parseMemberKeyFile).catch((e: unknown) => {
-    throw new UsageProblem(`key file ${flags.key}: ${(e as Error).message}`);
-  });
+  const key = await readMemberKey(io, flags.key);
   io.err(`You are asked to approve an upgrade, as ${flags.issuer} (key ${key.did}):`);
   io.err(`  statement  ${statement.cid}`);
   io.err(`  policy     ${statement.value.policy}`);
   io.err(`  createdAt  ${statement.value.createdAt}`);
   io.err('  the enclave key may then be handed to programs with these measurements:');
   for (const line of JSON.stringify(draft.statement.measurements, null, 2).split('\n')) io.err(`    ${line}`);
-  if (!flags.yes) {
-    if (draftPath === '-' || !io.confirm) {
-      throw new UsageProblem('not signing: nobody at a terminal to confirm (stdin is not interactive); read the statement above and pass --yes to sign it');
-    }
-    if (!(await io.confirm(`Approve upgrade ${statement.cid} as ${flags.issuer}?`))) {
-      io.err('not signed');
-      return EXIT_INVALID;
-    }
-  }
+  if (!(await consentToSign(io, { draftPath, yes: flags.yes, what: 'statement', question: `Approve upgrade ${statement.cid} as ${flags.issuer}?` }))) return EXIT_INVALID;
   let { draft: next } = cosignUpgradeDraft(draft, key, flags.issuer);
   if (flags.plcLog) {
     const log = await readJsonInput(io, flags.plcLog, 'audit log');
     next = { ...next, plcLogs: { ...(next.plcLogs ?? {}), [flags.issuer]: log } };
   }
-  await output(io, next, flags.out ?? (draftPath === '-' ? undefined : draftPath));
+  await outputCosigned(io, next, draftPath, flags.out);
   io.err(`co-signed upgrade ${statement.cid} as ${flags.issuer} (${next.cosignatures.length} co-signature(s))`);
   return EXIT_OK;
 }
