@@ -29,6 +29,32 @@ function spellings(key: Uint8Array): string[] {
   return [b.toString('hex'), b.toString('hex').toUpperCase(), b64, b64.replace(/=+$/, ''), b.toString('base64url')];
 }
 
+/** An answer's body and headers into `seen` (what a log or a client could see); its status. */
+async function record(seen: string[], res: Response): Promise<number> {
+  seen.push(await res.text());
+  res.headers.forEach((v, k) => {
+    seen.push(`${k}: ${v}`);
+  });
+  return res.status;
+}
+
+/** A recording fetch: every byte a joiner sends and receives, headers included, and each JSON exchange. */
+function recordingFetch() {
+  const wire: string[] = [];
+  const exchanges: { url: string; sent: any; answer: any }[] = [];
+  const fetchAndRecord = (async (u: string | URL, init?: RequestInit) => {
+    const res = await fetch(u, init);
+    const text = await res.text();
+    wire.push(String(init?.body ?? ''), text);
+    res.headers.forEach((v, k) => {
+      wire.push(`${k}: ${v}`);
+    });
+    if (init?.body !== undefined) exchanges.push({ url: String(u), sent: JSON.parse(String(init.body)), answer: JSON.parse(text) });
+    return new Response(text, { status: res.status, headers: res.headers });
+  }) as typeof fetch;
+  return { fetch: fetchAndRecord, wire, exchanges };
+}
+
 test('the private key appears in no response, header, log line, error or serialisation', async () => {
   let privateKey: Uint8Array | undefined;
   const w = await createWorld({
@@ -39,14 +65,7 @@ test('the private key appears in no response, header, log line, error or seriali
   });
   assert.ok(privateKey, 'the world drew its key through the test hook');
   const seen: string[] = [];
-  const call = async (path: string, init?: RequestInit) => {
-    const res = await w.app.request(path, init);
-    seen.push(await res.text());
-    res.headers.forEach((v, k) => {
-      seen.push(`${k}: ${v}`);
-    });
-    return res.status;
-  };
+  const call = async (path: string, init?: RequestInit) => record(seen, await w.app.request(path, init));
   const postJson = (body: unknown) =>
     call('/xrpc/dev.encumber.signRecord', {
       method: 'POST',
@@ -107,14 +126,7 @@ test('the DID guard key (a guarded policy) appears in no response, header, log l
   });
   assert.ok(guardKey, 'the world drew its guard key through the test hook');
   const seen: string[] = [];
-  const call = async (path: string, init?: RequestInit) => {
-    const res = await w.app.request(path, init);
-    seen.push(await res.text());
-    res.headers.forEach((v, k) => {
-      seen.push(`${k}: ${v}`);
-    });
-    return res.status;
-  };
+  const call = async (path: string, init?: RequestInit) => record(seen, await w.app.request(path, init));
   const [alice, bob] = w.members as [any, any];
   const post = (body: unknown) => call('/xrpc/dev.encumber.signRecord', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const statuses = [
@@ -139,23 +151,16 @@ test('the DID guard key through signPlcOp, getGuardLog and a revert: in no respo
   const g = await guardedWorld();
   const [alice, bob] = g.members as [any, any];
   const seen: string[] = [];
-  const record = async (res: Response) => {
-    seen.push(await res.text());
-    res.headers.forEach((v, k) => {
-      seen.push(`${k}: ${v}`);
-    });
-    return res.status;
-  };
   const post = (body: unknown) => g.w.app.request('/xrpc/dev.encumber.signPlcOp', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const statuses = [
-    await record(await post(plcOpRequest(g.org, nextOp(g, (o) => ({ ...o, alsoKnownAs: ['at://leak.test'] })), [alice, bob]))),
-    await record(await post(plcOpRequest(g.org, nextOp(g, (o) => ({ ...o, rotationKeys: [g.pds.did] })), [alice, bob]))),
-    await record(await post(plcOpRequest(g.org, nextOp(g, (o) => o), [alice]))),
+    await record(seen, await post(plcOpRequest(g.org, nextOp(g, (o) => ({ ...o, alsoKnownAs: ['at://leak.test'] })), [alice, bob]))),
+    await record(seen, await post(plcOpRequest(g.org, nextOp(g, (o) => ({ ...o, rotationKeys: [g.pds.did] })), [alice, bob]))),
+    await record(seen, await post(plcOpRequest(g.org, nextOp(g, (o) => o), [alice]))),
   ];
   await g.dir.update(g.org, g.pds, (o) => ({ ...o, rotationKeys: [g.pds.did] }));
   g.poll();
   for (let i = 0; i < 3; i++) await new Promise((ok) => setImmediate(ok));
-  statuses.push(await record(await g.w.app.request('/xrpc/dev.encumber.getGuardLog')));
+  statuses.push(await record(seen, await g.w.app.request('/xrpc/dev.encumber.getGuardLog')));
   assert.deepEqual(statuses, [200, 422, 422, 200]);
   assert.ok(g.dir.logs.get(g.org)!.some((e) => e.nullified), 'the guard reverted (signed) during the scan');
   seen.push(JSON.stringify(g.dir.logs.get(g.org)), ...g.w.logs, inspect(g.w.service, { depth: 10, showHidden: true }));
@@ -181,19 +186,7 @@ test('the key hand-off over HTTP: neither direction carries the key bytes, and a
   });
   const server = await listen(createApp({ service: sender }), '127.0.0.1', 0);
   try {
-    // A recording fetch: every byte the joiner sends and receives, headers included.
-    const wire: string[] = [];
-    const exchanges: { url: string; sent: any; answer: any }[] = [];
-    const recording = (async (u: string | URL, init?: RequestInit) => {
-      const res = await fetch(u, init);
-      const text = await res.text();
-      wire.push(String(init?.body ?? ''), text);
-      res.headers.forEach((v, k) => {
-        wire.push(`${k}: ${v}`);
-      });
-      if (init?.body !== undefined) exchanges.push({ url: String(u), sent: JSON.parse(String(init.body)), answer: JSON.parse(text) });
-      return new Response(text, { status: res.status, headers: res.headers });
-    }) as typeof fetch;
+    const { fetch: recording, wire, exchanges } = recordingFetch();
     const joiner = bootService({ policy, attestor: devAttestor(root, DIGEST_A), clock, join: { url: server.url, fetch: recording } });
     assert.equal(await joiner.settled(), 'serving', JSON.stringify(joiner.failure));
     assert.equal(joiner.identity().key, sender.identity().key);
@@ -243,13 +236,7 @@ test('the key hand-off of a guarded policy over HTTP: the DID guard key crosses 
   });
   const server = await listen(createApp({ service: sender }), '127.0.0.1', 0);
   try {
-    const wire: string[] = [];
-    const recording = (async (u: string | URL, init?: RequestInit) => {
-      const res = await fetch(u, init);
-      const text = await res.text();
-      wire.push(String(init?.body ?? ''), text);
-      return new Response(text, { status: res.status, headers: res.headers });
-    }) as typeof fetch;
+    const { fetch: recording, wire } = recordingFetch();
     const joiner = bootService({ ...common, attestor: devAttestor(root, DIGEST_A), join: { url: server.url, fetch: recording } });
     assert.equal(await joiner.settled(), 'serving', JSON.stringify(joiner.failure));
     const guardDid = (sender.identity() as Record<string, any>).guardKey;
