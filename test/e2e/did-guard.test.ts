@@ -14,10 +14,10 @@
  *
  * Under CI=true this test must run; elsewhere it skips when PostgreSQL is missing.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as plc from '@did-plc/lib';
-import { auditLogFrom, liveDirectorySkip, startPlcDirectory, startPostgres, type PlcDirectory, type Postgres } from '../support/plc-directory.ts';
+import { auditLogFrom, liveDirectorySkip, liveDirectoryForFile, postOperation } from '../support/plc-directory.ts';
 import { echoAttestor } from '../support/world.ts';
 import { generateK256PrivateKey } from '../../src/crypto/k256-signer.ts';
 import { KeyHolder } from '../../src/enclave/key-holder.ts';
@@ -34,24 +34,8 @@ import type { PlcAuditEntry, PlcOperation } from '../../src/plc/types.ts';
 
 const skip = liveDirectorySkip();
 
-let pg: Postgres | undefined;
-let directory: PlcDirectory | undefined;
-
-before(async () => {
-  if (skip) return;
-  pg = await startPostgres();
-  directory = await startPlcDirectory(pg.url);
-}, { timeout: 120_000 });
-
-after(async () => {
-  await directory?.stop().catch(() => {});
-  await pg?.stop().catch(() => {});
-});
-
-async function post(did: string, op: unknown): Promise<void> {
-  const res = await fetch(`${directory!.url}/${encodeURIComponent(did)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(op) });
-  assert.equal(res.status, 200, await res.text());
-}
+const live = liveDirectoryForFile(skip);
+const post = (did: string, op: unknown) => postOperation(live.directory().url, did, op);
 
 const headOf = (log: PlcAuditEntry[]) => log.filter((e) => !e.nullified).at(-1)!;
 
@@ -79,7 +63,7 @@ async function organisation(prefix: string) {
     signers: members.map((m) => ({ did: m.did, keyId: 'atproto' })),
     threshold: 2,
     collections: ['app.bsky.feed.post'],
-    plc: { directory: directory!.url, source: 'fetch' },
+    plc: { directory: live.directory().url, source: 'fetch' },
     limits: { maxRecordBytes: 10_000 },
     didGuard: { enabled: true, pollSeconds: 60, revert: 'keys-and-pds' },
   });
@@ -87,7 +71,7 @@ async function organisation(prefix: string) {
 }
 
 test('the DID guard on the real directory: approved change, reverted intrusions, refusals, an outage', { skip, timeout: 120_000 }, async () => {
-  const url = directory!.url;
+  const url = live.directory().url;
   const { members, guardBytes, guardDid, pds, org, policy } = await organisation('g');
 
   const timers: (() => void)[] = [];
@@ -162,13 +146,13 @@ test('the DID guard on the real directory: approved change, reverted intrusions,
   // 4. The directory down: the guard does nothing (no signature, nothing submitted) and retries next poll.
   const moved = await pdsUpdate((op) => ({ ...op, services: { atproto_pds: { type: 'AtprotoPersonalDataServer', endpoint: 'https://evil.example' } } }));
   const entriesBefore = (await guardLog()).entries.length;
-  await directory!.stop();
+  await live.directory().stop();
   await pollOnce();
   g = await guardLog();
   assert.equal(g.lastPoll.result, 'no-action');
   assert.equal(g.lastPoll.code, 'DirectoryUnavailable');
   assert.equal(g.entries.length, entriesBefore, 'nothing recorded, nothing signed');
-  await directory!.start();
+  await live.directory().start();
   log = await auditLogFrom(url, org);
   assert.equal(log.find((e) => e.cid === moved)!.nullified, false, 'the directory got nothing while it was down');
   await pollOnce();
@@ -179,7 +163,7 @@ test('the DID guard on the real directory: approved change, reverted intrusions,
 });
 
 test('the guard moves with the key: B joins A over loopback, A stops, B reverts an intrusion A never saw and signs an approved change', { skip, timeout: 120_000 }, async () => {
-  const url = directory!.url;
+  const url = live.directory().url;
   const { members, guardBytes, guardDid, pds, org, policy } = await organisation('h');
   // Both instances on the dev platform with one dev root; each with its own manual poll timer.
   const root = createDevRoot({ now: new Date(Date.now() - 86_400_000), validityDays: 30 });

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LIVE_COLLECTION, LIVE_ORG, auditLogFrom, liveDirectorySkip, liveDraft, signDraft, startPlcDirectory, startPostgres, type PlcDirectory, type Postgres } from '../support/plc-directory.ts';
+import { LIVE_COLLECTION, LIVE_ORG, auditLogFrom, liveDirectorySkip, liveDraft, signDraft, startPlcDirectory, startPostgres, type PlcDirectory, type Postgres, postOperation } from '../support/plc-directory.ts';
 import { runCli } from '../support/cli.ts';
 import { echoAttestor } from '../support/world.ts';
 import { generateMemberKey, type MemberKey } from '../../src/member/keys.ts';
@@ -69,15 +69,6 @@ const members: LiveMember[] = [];
 /** The services' clock runs this far ahead of real time (the cache bound is tested by moving it). */
 let clockOffsetMs = 0;
 
-async function post(directory: string, did: string, op: unknown): Promise<void> {
-  const res = await fetch(`${directory}/${encodeURIComponent(did)}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(op),
-  });
-  assert.equal(res.status, 200, await res.text());
-}
-
 const auditLog = auditLogFrom;
 
 /**
@@ -96,14 +87,14 @@ async function rotate(m: { did: string; rotationKey: MemberKey }, replicate = tr
     '--member-key', key.did, '--key-id', 'encumber', '--directory', main!.url, '--out', opFile,
   ]);
   assert.equal(r.code, 0, r.err.join('\n'));
-  if (replicate) await post(mirror!.url, m.did, JSON.parse(readFileSync(opFile, 'utf8')));
+  if (replicate) await postOperation(mirror!.url, m.did, JSON.parse(readFileSync(opFile, 'utf8')));
   return key;
 }
 
 /** Bring the mirror up to the main directory's state for `did` (replays the ops it lacks). */
 async function catchUp(did: string): Promise<void> {
   const have = new Set((await auditLog(mirror!.url, did)).map((e) => e.cid));
-  for (const e of await auditLog(main!.url, did)) if (!have.has(e.cid)) await post(mirror!.url, did, e.operation);
+  for (const e of await auditLog(main!.url, did)) if (!have.has(e.cid)) await postOperation(mirror!.url, did, e.operation);
 }
 
 async function startProxy(target: string): Promise<Proxy> {
@@ -161,8 +152,8 @@ before(async () => {
   for (const handle of ['dee.test', 'eve.test', 'fay.test']) {
     const rotationKey = generateMemberKey();
     const { did, op } = await createMemberDid({ rotationKey, signingKey: generateMemberKey(), handle, pds: 'https://pds.example' });
-    await post(main.url, did, op);
-    await post(mirror.url, did, op);
+    await postOperation(main.url, did, op);
+    await postOperation(mirror.url, did, op);
     members.push({ did, rotationKey, genesis: op, memberKey: await rotate({ did, rotationKey }) });
   }
 }, { timeout: 120_000 });

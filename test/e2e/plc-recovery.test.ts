@@ -9,9 +9,9 @@
  * Under CI=true this test must run; elsewhere it skips when PostgreSQL is
  * missing.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LIVE_COLLECTION, LIVE_ORG, auditLogFrom, liveDirectorySkip, liveDraft, signDraft, startPlcDirectory, startPostgres, type PlcDirectory, type Postgres } from '../support/plc-directory.ts';
+import { LIVE_COLLECTION, LIVE_ORG, auditLogFrom, liveDirectorySkip, liveDraft, signDraft, liveDirectoryForFile, postOperation } from '../support/plc-directory.ts';
 import { echoAttestor } from '../support/world.ts';
 import { cidOf, didOf, plcOp, rkey, signOp, type Op } from '../review/plc-kit.ts';
 import { generateMemberKey, type MemberKey } from '../../src/member/keys.ts';
@@ -22,28 +22,9 @@ import { createApp } from '../../src/server/app.ts';
 
 const skip = liveDirectorySkip();
 
-let pg: Postgres | undefined;
-let directory: PlcDirectory | undefined;
+const live = liveDirectoryForFile(skip);
+const post = (did: string, op: unknown) => postOperation(live.directory().url, did, op);
 
-async function post(did: string, op: unknown): Promise<void> {
-  const res = await fetch(`${directory!.url}/${encodeURIComponent(did)}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(op),
-  });
-  assert.equal(res.status, 200, await res.text());
-}
-
-before(async () => {
-  if (skip) return;
-  pg = await startPostgres();
-  directory = await startPlcDirectory(pg.url);
-}, { timeout: 120_000 });
-
-after(async () => {
-  await directory?.stop().catch(() => {});
-  await pg?.stop().catch(() => {});
-});
 
 function app(signers: string[], plc: Record<string, unknown>) {
   const policy = parsePolicy({
@@ -78,11 +59,11 @@ test('recovery with a higher-priority rotation key: accepted in fetch mode (dire
   await post(carol.did, carol.op);
   const signers = [alice, bob.did, carol.did];
 
-  const fetching = app(signers, { directory: directory!.url, source: 'fetch' });
-  const supplied = app(signers, { directory: directory!.url, source: 'supplied' });
+  const fetching = app(signers, { directory: live.directory().url, source: 'fetch' });
+  const supplied = app(signers, { directory: live.directory().url, source: 'supplied' });
   const withLogs = async (d: ReturnType<typeof liveDraft>) => ({
     ...d,
-    plcLogs: Object.fromEntries(await Promise.all(signers.map(async (did) => [did, await auditLogFrom(directory!.url, did)]))),
+    plcLogs: Object.fromEntries(await Promise.all(signers.map(async (did) => [did, await auditLogFrom(live.directory().url, did)]))),
   });
   const as = (did: string, key: MemberKey): [string, MemberKey] => [did, key];
 
@@ -93,7 +74,7 @@ test('recovery with a higher-priority rotation key: accepted in fetch mode (dire
   // R1 leaked; alice recovers with R0, which outranks R1 in G: F forks from G and nullifies H.
   const f: Op = signOp(plcOp([r0.did], cidOf(g), keyAtF.did), r0);
   await post(alice, f);
-  const log = await auditLogFrom(directory!.url, alice);
+  const log = await auditLogFrom(live.directory().url, alice);
   assert.deepEqual(log.map((e) => [e.cid, e.nullified]), [[cidOf(g), false], [cidOf(h), true], [cidOf(f), false]]);
 
   // Fetch mode: the directory's timestamps stand; the recovery is accepted and the old key is out.

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { cosignDraft, type Draft } from '../../src/member/cosign.ts';
 import type { MemberKey } from '../../src/member/keys.ts';
 import type { PlcAuditEntry } from '../../src/plc/types.ts';
@@ -174,4 +175,38 @@ export async function signDraft(app: { request: (path: string, init: RequestInit
     body: JSON.stringify(d),
   });
   return { status: res.status, json: (await res.json()) as Record<string, any> };
+}
+
+/** POST an operation to a live directory (`POST /:did`); anything but 200 fails the test with the directory's answer. */
+export async function postOperation(directory: string, did: string, op: unknown): Promise<void> {
+  const res = await fetch(`${directory}/${encodeURIComponent(did)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(op),
+  });
+  assert.equal(res.status, 200, await res.text());
+}
+
+/**
+ * One PostgreSQL and one PLC directory for a test file: started by a `before` hook (unless `skip`), stopped by an
+ * `after` hook. `directory()` is the running directory (inside tests only).
+ */
+export function liveDirectoryForFile(skip: string | false): { directory(): PlcDirectory } {
+  let pg: Postgres | undefined;
+  let directory: PlcDirectory | undefined;
+  before(async () => {
+    if (skip) return;
+    pg = await startPostgres();
+    directory = await startPlcDirectory(pg.url);
+  }, { timeout: 120_000 });
+  after(async () => {
+    await directory?.stop().catch(() => {});
+    await pg?.stop().catch(() => {});
+  });
+  return {
+    directory: () => {
+      if (!directory) throw new Error('the live directory is not running (skipped, or used outside a test)');
+      return directory;
+    },
+  };
 }
