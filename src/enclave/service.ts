@@ -442,15 +442,7 @@ export class SigningService {
     for (const s of states.values()) this.#deps.highWater.set(s.did, nextMark(s));
 
     // 6. Sign the payload and the receipt.
-    const order = new Map(policy.signers.map((s, i) => [s.did, i]));
-    counted.sort((a, b) => order.get(a.did)! - order.get(b.did)!);
-    const unsignedReceipt: UnsignedReceipt = {
-      $type: RECEIPT_TYPE,
-      cid: payload.cid,
-      policy: this.#deps.policy.cid,
-      heads: counted.map((c) => ({ did: c.did, cid: parseHeadCid(c), createdAt: c.head.createdAt, key: c.key })),
-      signedAt: toCanonicalUtcMillis(now),
-    };
+    const unsignedReceipt = this.#receiptFor(payload.cid, counted, now);
     // Payload and receipt signatures are independent: sign them in parallel.
     const [enclaveSig, receiptSig] = await Promise.all([
       this.#requireKey().signAsync(payload.bytes),
@@ -525,15 +517,7 @@ export class SigningService {
     const known = this.#upgrades.get(cid);
     if (known) return known.published;
     const plc = this.#deps.policy.policy.plc.source;
-    const order = new Map(this.#deps.policy.policy.signers.map((s, i) => [s.did, i]));
-    counted.sort((a, b) => order.get(a.did)! - order.get(b.did)!);
-    const unsigned: UnsignedReceipt = {
-      $type: RECEIPT_TYPE,
-      cid: statement.cid,
-      policy: this.#deps.policy.cid,
-      heads: counted.map((c) => ({ did: c.did, cid: parseHeadCid(c), createdAt: c.head.createdAt, key: c.key })),
-      signedAt: toCanonicalUtcMillis(now),
-    };
+    const unsigned = this.#receiptFor(statement.cid, counted, now);
     const logs = publishedLogs(plc, counted, input.plcLogs);
     const sig = await this.#requireKey().signAsync(encodeDocument(unsigned).bytes);
     // Every refusal again, after the last await and before anything changes: the service still serving, the
@@ -554,6 +538,23 @@ export class SigningService {
     const kept = this.#upgrades.add({ statement, published });
     for (const s of states.values()) this.#deps.highWater.set(s.did, nextMark(s));
     return kept.published;
+  }
+
+  /**
+   * The receipt for a decision on `cid` (a record payload, an upgrade statement): the policy, and the PLC head and
+   * key each counted co-signer was verified with. Sorts `counted` into policy order, the order the co-signer entries
+   * are then published in.
+   */
+  #receiptFor(cid: CID, counted: CountedSigner[], now: Date): UnsignedReceipt {
+    const order = new Map(this.#deps.policy.policy.signers.map((s, i) => [s.did, i]));
+    counted.sort((a, b) => order.get(a.did)! - order.get(b.did)!);
+    return {
+      $type: RECEIPT_TYPE,
+      cid,
+      policy: this.#deps.policy.cid,
+      heads: counted.map((c) => ({ did: c.did, cid: parseHeadCid(c), createdAt: c.head.createdAt, key: c.key })),
+      signedAt: toCanonicalUtcMillis(now),
+    };
   }
 
   /** dev.encumber.getUpgrades: every approved (or inherited) upgrade, in the order it was approved. */

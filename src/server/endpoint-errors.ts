@@ -23,6 +23,24 @@ export const ENDPOINTS = [
 
 export type Endpoint = (typeof ENDPOINTS)[number];
 
+/**
+ * What any M-of-N decision can answer (signRecord, approveUpgrade, signPlcOp share the co-signer checks,
+ * src/policy/decide.ts, and the PLC state behind them): the co-signatures, then each co-signer's PLC state.
+ */
+const QUORUM_ERRORS = [
+  'UnknownSigner',
+  'InvalidCosignature',
+  'InsufficientCosigners',
+  'MissingPlcLog',
+  'InvalidPlcLog',
+  'StalePlcLog',
+  'SignerTombstoned',
+  'SignerKeyMissing',
+] as const satisfies readonly ErrorCode[];
+
+/** 429 / 503 of a request that reads the PLC directory: bounds and infrastructure (fail closed). */
+const DIRECTORY_BOUND_ERRORS = ['RateLimited', 'DirectoryUnavailable', 'PlcSourcesDisagree', 'ServiceNotReady', 'InternalError'] as const satisfies readonly ErrorCode[];
+
 export const ENDPOINT_ERRORS = {
   'dev.encumber.getIdentity': ['ServiceNotReady', 'InternalError'],
   'dev.encumber.getAttestation': ['InvalidRequest', 'RateLimited', 'ServiceNotReady', 'InternalError'],
@@ -31,24 +49,13 @@ export const ENDPOINT_ERRORS = {
     'InvalidRequest',
     'TooLarge',
     'RecordTooLarge',
-    // 422: scope and co-signatures, checked before any PLC work.
+    // 422: scope, checked before any PLC work.
     'RepositoryNotAllowed',
     'CollectionNotAllowed',
-    'UnknownSigner',
-    'InvalidCosignature',
-    'InsufficientCosigners',
-    // 422: the co-signers' PLC state.
-    'MissingPlcLog',
-    'InvalidPlcLog',
-    'StalePlcLog',
-    'SignerTombstoned',
-    'SignerKeyMissing',
+    // 422: the co-signatures, then the co-signers' PLC state.
+    ...QUORUM_ERRORS,
     // 429 / 503: bounds and infrastructure (fail closed).
-    'RateLimited',
-    'DirectoryUnavailable',
-    'PlcSourcesDisagree',
-    'ServiceNotReady',
-    'InternalError',
+    ...DIRECTORY_BOUND_ERRORS,
   ],
   'dev.encumber.handoffOffer': ['InvalidRequest', 'TooLarge', 'RateLimited', 'ServiceNotReady', 'InternalError'],
   'dev.encumber.handoffRequest': [
@@ -75,20 +82,9 @@ export const ENDPOINT_ERRORS = {
     // 422: the statement, then the co-signatures with the signRecord rules.
     'UpgradeInvalid',
     'UpgradePolicyMismatch',
-    'UnknownSigner',
-    'InvalidCosignature',
-    'InsufficientCosigners',
-    'MissingPlcLog',
-    'InvalidPlcLog',
-    'StalePlcLog',
-    'SignerTombstoned',
-    'SignerKeyMissing',
+    ...QUORUM_ERRORS,
     // 429 / 503.
-    'RateLimited',
-    'DirectoryUnavailable',
-    'PlcSourcesDisagree',
-    'ServiceNotReady',
-    'InternalError',
+    ...DIRECTORY_BOUND_ERRORS,
   ],
   'dev.encumber.getUpgrades': ['ServiceNotReady', 'InternalError'],
   // The DID guard (docs/did-guard.md).
@@ -98,24 +94,14 @@ export const ENDPOINT_ERRORS = {
     'PlcOpInvalid',
     'DidGuardDisabled',
     'RepositoryNotAllowed',
-    'UnknownSigner',
-    'InvalidCosignature',
-    'InsufficientCosigners',
-    'MissingPlcLog',
-    'InvalidPlcLog',
-    'StalePlcLog',
-    'SignerTombstoned',
-    'SignerKeyMissing',
+    ...QUORUM_ERRORS,
+    // 422: the operation against the organisation's DID, then the directory's answer.
     'DidGuardNotRotationKey',
     'PlcOpPrevMismatch',
     'PlcOpGuardKeyNotFirst',
     'DidGuardIntrusionPending',
     'PlcOpRejected',
-    'RateLimited',
-    'DirectoryUnavailable',
-    'PlcSourcesDisagree',
-    'ServiceNotReady',
-    'InternalError',
+    ...DIRECTORY_BOUND_ERRORS,
   ],
   'dev.encumber.getGuardLog': ['DidGuardDisabled', 'ServiceNotReady', 'InternalError'],
 } as const satisfies Record<Endpoint, readonly ErrorCode[]>;
