@@ -22,6 +22,18 @@ export function cidForValue(value: unknown): CID {
   return cidForCborBytes(encodeCbor(value));
 }
 
+/** A document with its DAG-CBOR bytes and their CID (what is signed, and what attestations name). */
+export interface EncodedDocument<T> {
+  value: T;
+  bytes: Uint8Array;
+  cid: CID;
+}
+
+export function encodeDocument<T>(value: T): EncodedDocument<T> {
+  const bytes = encodeCbor(value);
+  return { value, bytes, cid: cidForCborBytes(bytes) };
+}
+
 /**
  * Parse a CID string. With `strictDagCbor` (the default), only CIDv1 dag-cbor
  * sha2-256 in base32 is accepted, and the string must be canonical (it must

@@ -2,8 +2,7 @@
  * The enclave's own documents (DESIGN.md): binding, receipt, signature entry.
  * CIDs inside them are DAG-CBOR links, times are UTC ISO with milliseconds.
  */
-import { encodeCbor } from '../data/cbor.ts';
-import { cidForCborBytes, type CID } from '../data/cid.ts';
+import type { CID } from '../data/cid.ts';
 
 export const BINDING_TYPE = 'dev.encumber.binding';
 export const RECEIPT_TYPE = 'dev.encumber.receipt';
@@ -59,13 +58,4 @@ export interface SignatureEntry {
   receipt?: Receipt;
 }
 
-export interface EncodedDocument<T> {
-  value: T;
-  bytes: Uint8Array;
-  cid: CID;
-}
-
-export function encodeDocument<T>(value: T): EncodedDocument<T> {
-  const bytes = encodeCbor(value);
-  return { value, bytes, cid: cidForCborBytes(bytes) };
-}
+export { encodeDocument, type EncodedDocument } from '../data/cid.ts';

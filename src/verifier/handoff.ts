@@ -13,7 +13,7 @@ import { EncumberError, type ErrorCode } from '../errors.ts';
 import { parseDidKey } from '../crypto/did-key.ts';
 import { toHex } from '../crypto/encoding.ts';
 import { encodeCbor } from '../data/cbor.ts';
-import { CID, cidForCborBytes } from '../data/cid.ts';
+import { CID, encodeDocument, type EncodedDocument } from '../data/cid.ts';
 import { jsonToIpld } from '../data/json.ts';
 import { verifyNitroDocument, AWS_NITRO_ROOT_G1_SHA256 } from '../attestation/nitro/index.ts';
 import { verifySnpReport } from '../attestation/sev-snp/index.ts';
@@ -64,16 +64,9 @@ export interface HandoffRequest extends HandoffCommon {
   hpkeKey: Uint8Array;
 }
 
-export interface EncodedHandoff<T> {
-  value: T;
-  bytes: Uint8Array;
-  cid: CID;
-}
-
-export function encodeHandoff<T>(value: T): EncodedHandoff<T> {
-  const bytes = encodeCbor(value);
-  return { value, bytes, cid: cidForCborBytes(bytes) };
-}
+/** A hand-off document is encoded like every other document: its DAG-CBOR bytes and their CID. */
+export type EncodedHandoff<T> = EncodedDocument<T>;
+export const encodeHandoff = encodeDocument;
 
 function invalid(message: string, details: { cause?: unknown; path?: string } = {}): never {
   throw new EncumberError('HandoffEvidenceInvalid', message, details);
