@@ -20,10 +20,8 @@ import { buildPayload, type IpldRecord } from '../policy/payload.ts';
 import { countQuorum } from '../policy/quorum.ts';
 import type { AttestationCheck } from '../attestation/types.ts';
 import { failRule, ruleWalk, WalkEnded } from './rows.ts';
+import { cosignerKeysStep } from './cosigner-keys.ts';
 import { identitySteps, type Identity } from './identity.ts';
-import { verifyAuditLog } from '../plc/verify.ts';
-import { verificationMethodAtOperation } from '../plc/methods.ts';
-import type { PlcAnyOperation } from '../plc/types.ts';
 import { checkPolicyPin, describePolicy, type PolicyPin } from './policy-pin.ts';
 
 export type { Identity } from './identity.ts';
@@ -149,33 +147,7 @@ export function verifyPublishedRecord(identity: Identity, recordJson: unknown, o
 
     // 6. Each entry's key is the one the co-signer's PLC state named at the
     //    receipt's head (needs the logs; otherwise it rests on the enclave's check).
-    if (!opts.plcLogs) {
-      checks.push({ name: 'cosigner-keys', ok: true, skipped: true, detail: 'not re-checked: the keys rest on the enclave\'s PLC check (give the co-signers\' audit logs to re-check)' });
-    } else {
-      step('cosigner-keys', () => {
-        for (const e of entries.slice(0, -1)) {
-          const did = String(e.issuer);
-          const keyId = policy.signers.find((x) => x.did === did)!.keyId;
-          const log = opts.plcLogs![did];
-          if (log === undefined) fail('MissingPlcLog', `no audit log given for ${did}`);
-          const v = verifyAuditLog(did, log);
-          const state = v.ok ? v.state : fail('InvalidPlcLog', `audit log of ${did} is invalid: ${v.error.code}: ${v.error.message}`);
-          const head = headByDid.get(did)!;
-          const headCid = head.cid instanceof CID ? head.cid.toString() : String(head.cid);
-          const at = (log as { cid: string; operation: PlcAnyOperation }[]).find((x) => x.cid === headCid);
-          if (!at) fail('StalePlcLog', `the audit log of ${did} does not contain the receipt's head ${headCid}`);
-          // Rule: the head is still the DID's history: an operation nullified since (the DID's owner recovered
-          // from it with a higher-priority key) names a key the owner disowned.
-          if (state.nullified[state.entryCids.indexOf(headCid)]) {
-            fail('StalePlcLog', `the receipt's head ${headCid} of ${did} has since been nullified (the DID recovered from it)`);
-          }
-          const key = verificationMethodAtOperation(at!.operation, keyId);
-          if (key === undefined) fail('SignerKeyMissing', `${did}#${keyId} at head ${headCid} is absent, the entry says ${String(e.key)}`);
-          if (key !== e.key) fail('InvalidCosignature', `${did}#${keyId} at head ${headCid} is ${key ?? 'absent'}, the entry says ${String(e.key)}`);
-        }
-        return true;
-      }, () => `every co-signer's key is its #keyId at the receipt's PLC head (logs verified)`);
-    }
+    cosignerKeysStep(walk, policy, entries.slice(0, -1), headByDid, opts.plcLogs);
     return { ok: true, checks, cid: payload.cid.toString(), cosigners };
   } catch (e) {
     if (!(e instanceof WalkEnded)) throw e;

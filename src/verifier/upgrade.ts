@@ -20,9 +20,7 @@ import { isCanonicalUtcMillis } from '../data/syntax/datetime.ts';
 import { countQuorum } from '../policy/quorum.ts';
 import type { AttestationCheck } from '../attestation/types.ts';
 import { failRule, ruleWalk, WalkEnded } from './rows.ts';
-import { verifyAuditLog } from '../plc/verify.ts';
-import { verificationMethodAtOperation } from '../plc/methods.ts';
-import type { PlcAnyOperation } from '../plc/types.ts';
+import { cosignerKeysStep } from './cosigner-keys.ts';
 import { parseMeasurements, type Measurements } from './measurements.ts';
 import { identityPolicyStep, type Identity } from './identity.ts';
 
@@ -196,28 +194,7 @@ export function verifyUpgrade(identity: Pick<Identity, 'key' | 'policy' | 'polic
 
     // 5. Each key is the co-signer's #keyId at the receipt's PLC head (needs the logs).
     const logs = opts.plcLogs ?? (isMap(u.plcLogs) ? u.plcLogs : undefined);
-    if (!logs) {
-      checks.push({ name: 'cosigner-keys', ok: true, skipped: true, detail: 'not re-checked: the keys rest on the enclave\'s PLC check (give the co-signers\' audit logs to re-check)' });
-    } else {
-      step('cosigner-keys', () => {
-        for (const e of entries) {
-          const did = String(e.issuer);
-          const keyId = policy.signers.find((x) => x.did === did)!.keyId;
-          const log = logs[did];
-          if (log === undefined) fail('MissingPlcLog', `no audit log given for ${did}`);
-          const v = verifyAuditLog(did, log);
-          const state = v.ok ? v.state : fail('InvalidPlcLog', `audit log of ${did} is invalid: ${v.error.code}: ${v.error.message}`);
-          const head = heads.get(did)!;
-          const headCid = head.cid instanceof CID ? head.cid.toString() : String(head.cid);
-          const at = (log as { cid: string; operation: PlcAnyOperation }[]).find((x) => x.cid === headCid);
-          if (!at) fail('StalePlcLog', `the audit log of ${did} does not contain the receipt's head ${headCid}`);
-          if (state.nullified[state.entryCids.indexOf(headCid)]) fail('StalePlcLog', `the receipt's head ${headCid} of ${did} has since been nullified`);
-          const key = verificationMethodAtOperation(at!.operation, keyId);
-          if (key !== e.key) fail('InvalidCosignature', `${did}#${keyId} at head ${headCid} is ${key ?? 'absent'}, the entry says ${String(e.key)}`);
-        }
-        return true;
-      }, () => 'every co-signer\'s key is its #keyId at the receipt\'s PLC head (logs verified)');
-    }
+    cosignerKeysStep(walk, policy, entries, heads, logs);
     return { ok: true, checks, cid: statement.cid.toString(), cosigners, measurements: statement.measurements };
   } catch (e) {
     if (!(e instanceof WalkEnded)) throw e;
