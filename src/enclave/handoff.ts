@@ -378,9 +378,6 @@ async function post(deps: JoinDeps, nsid: string, body: Record<string, unknown>)
     what: `the sending instance (${url.origin})`,
     // The sealed keys, the marks and the DID guard's state (at most MAX_GUARD_STATE_BYTES, base64).
     maxBytes: 1024 * 1024,
-    // A connection of its own for each round: the joiner may spend longer checking the offer than the sender keeps
-    // an idle connection open, and a POST on a connection the sender just closed fails and is not retried.
-    headers: JOIN_HEADERS,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.timeoutMs !== undefined ? { timeoutMs: deps.timeoutMs } : {}),
   });
@@ -398,16 +395,15 @@ async function post(deps: JoinDeps, nsid: string, body: Record<string, unknown>)
  * Nothing here is trusted: the caller re-checks each statement's quorum
  * itself, and each receipt once it holds the key.
  */
-/** `connection: close`: no hand-off request waits on a kept-alive connection (see `post`). */
-const JOIN_HEADERS = { connection: 'close' } as const;
-
 export async function fetchUpgrades(deps: Pick<JoinDeps, 'url' | 'fetch' | 'timeoutMs'>): Promise<unknown[]> {
   const url = new URL(`/xrpc/${GET_UPGRADES_NSID}`, deps.url);
   const answer = await requestJson(url, {
     what: `the sending instance (${url.origin})`,
     // 64 approvals of at most 64 KiB each (MAX_PUBLISHED_UPGRADE_BYTES), and the envelope.
     maxBytes: 5 * 1024 * 1024,
-    headers: JOIN_HEADERS,
+    // A connection of its own, as every POST has (src/http/json.ts): the joiner may spend longer checking the
+    // offer than the sender keeps an idle connection open.
+    headers: { connection: 'close' },
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.timeoutMs !== undefined ? { timeoutMs: deps.timeoutMs } : {}),
   });

@@ -49,8 +49,8 @@ export interface HttpBytesAnswer {
 /**
  * The bounded request under both readers: time limit, no redirects, size
  * limit from Content-Length and while reading, a typed unavailable error for
- * every transport failure. `accept` and the JSON body's content type are set
- * here and cannot be replaced by `headers`.
+ * every transport failure. `accept`, the JSON body's content type and a POST's
+ * `connection: close` are set here and cannot be replaced by `headers`.
  */
 async function requestBounded(url: URL | string, opts: HttpJsonOptions, accept: string): Promise<HttpBytesAnswer> {
   const u = new URL(url);
@@ -64,7 +64,14 @@ async function requestBounded(url: URL | string, opts: HttpJsonOptions, accept: 
       method: opts.method ?? 'GET',
       redirect: 'error',
       signal: (opts.timeoutSignal ?? AbortSignal.timeout)(timeoutMs),
-      headers: { ...opts.headers, accept, ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        ...opts.headers,
+        accept,
+        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        // A POST is not retried: it gets a connection of its own, never a kept-alive one the remote may have just
+        // closed as idle (a browser ignores the header and manages its connections itself).
+        ...(opts.method === 'POST' ? { connection: 'close' } : {}),
+      },
       ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
       ...opts.init,
     });

@@ -29,6 +29,12 @@ test('a JSON answer is parsed; the request asks for JSON, sends JSON, refuses re
   assert.equal(seen?.body, '{"b":2}');
   assert.equal((seen!.headers as Record<string, string>)['content-type'], 'application/json');
   assert.ok(seen?.signal instanceof AbortSignal);
+  // A POST is not retried, so it never rides a kept-alive connection; a GET may.
+  assert.equal((seen!.headers as Record<string, string>).connection, 'close');
+  await requestJson(URL_, { fetch });
+  assert.equal((seen!.headers as Record<string, string>).connection, undefined);
+  await requestJson(URL_, { fetch, method: 'POST', body: {}, headers: { connection: 'keep-alive' } });
+  assert.equal((seen!.headers as Record<string, string>).connection, 'close', 'a caller cannot undo it');
 });
 
 test('another status is an answer, with its XRPC error; an error page need not be JSON', async () => {
